@@ -1,0 +1,147 @@
+"""The ``skm-bot`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+from bot.app import ConsoleOptions, import_directory, open_storage, run_console
+from bot.directory_file import DirectoryFileError
+from bot.settings import ConfigError, Settings, load_settings
+from storage import db
+from storage.directory_import import ImportReport, list_units
+from storage.repository import StorageUnavailable
+
+DESCRIPTION = """\
+skm-bot: the community satisfaction survey (SKM, PermenPANRB 14/2017) over chat.
+
+Configuration comes from the environment and a .env file (see the README).
+With no Telegram or WhatsApp credentials, `skm-bot run` chats in this terminal
+on an embedded SQLite database with the example directory of Kabupaten Mimika.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skm-bot",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('skm-bot')}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run", help="migrate the database, then serve (console when no platform is configured)"
+    )
+    run.add_argument(
+        "--console", action="store_true", help="chat in this terminal (reads standard input)"
+    )
+    run.add_argument(
+        "--unit", metavar="CODE", help="console: start the survey of this unit, as its QR code does"
+    )
+    run.add_argument(
+        "--contact",
+        metavar="NAME",
+        default="local",
+        help="console: who is typing (each name is a separate respondent; default: local)",
+    )
+
+    database = commands.add_parser("db", help="database schema")
+    db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply all migrations (idempotent)")
+    db_commands.add_parser("status", help="say whether the schema is current")
+
+    units = commands.add_parser("units", help="the directory of OPDs and service units")
+    unit_commands = units.add_subparsers(dest="units_command", required=True, metavar="ACTION")
+    importer = unit_commands.add_parser(
+        "import", help="add or update OPDs, units and recipients from a YAML file (by code)"
+    )
+    importer.add_argument("file", type=Path, help="directory file, e.g. examples/mimika.yaml")
+    unit_commands.add_parser("list", help="list OPDs and their units")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper() if args.command != "run" else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+            stream=sys.stderr,
+        )
+        return asyncio.run(_dispatch(args, settings))
+    except ConfigError as exc:
+        print(f"skm-bot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DirectoryFileError as exc:
+        print(f"skm-bot: {exc.path} was not imported; nothing changed:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except StorageUnavailable as exc:
+        print(f"skm-bot: the database is not reachable: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        return await _run(args, settings)
+    if args.command == "db":
+        async with open_storage(settings, migrate=False) as storage:
+            if args.db_command == "upgrade":
+                await db.upgrade(storage.engine)
+                print("The database schema is current.")
+                return 0
+            current = await db.schema_is_current(storage.engine)
+            print("current" if current else "needs upgrade: run `skm-bot db upgrade`")
+            return 0 if current else 1
+    if args.command == "units":
+        async with open_storage(settings) as storage:
+            if args.units_command == "import":
+                report = await import_directory(storage, args.file)
+                _print_report(report)
+                return 0
+            async with storage.sessions() as session:
+                rows = await list_units(session)
+            if not rows:
+                print("No units yet: import a directory with `skm-bot units import FILE.yaml`.")
+            for opd, code, name, active, services in rows:
+                mark = "" if active else "  (inactive)"
+                print(f"{opd:<22} {code:<22} {name} [{services} layanan]{mark}")
+            return 0
+    return 2
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.has_platform_channel and not args.console:
+        print(
+            "skm-bot: the Telegram and WhatsApp channels are not part of this release yet; "
+            "unset their credentials or use `skm-bot run --console`.",
+            file=sys.stderr,
+        )
+        return 2
+    settings.pseudonym_key()  # fail early with a clear line when it is missing
+    await run_console(settings, ConsoleOptions(contact=args.contact, unit=args.unit))
+    return 0
+
+
+def _print_report(report: ImportReport) -> None:
+    for label, items in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("deactivated", report.deactivated),
+    ):
+        for item in items:
+            print(f"{label:<12} {item}")
+    print(
+        f"{len(report.added)} added, {len(report.changed)} changed, "
+        f"{len(report.deactivated)} deactivated, {report.unchanged} unchanged."
+    )

@@ -1,0 +1,182 @@
+"""The dispatcher: one inbound event through dedupe → lock → step → persist → send.
+
+Everything a step produces (conversation state, survey response, consent, outgoing messages)
+is written in one transaction; only after the commit are the messages handed to the sender.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.outbox import OutboxWorker
+from storage.repository import Storage, Tx, load_directory
+from survey_flows import skm
+from survey_flows.catalog import DEFAULT_LANGUAGE
+from survey_flows.directory import Directory
+from survey_flows.engine import FlowSettings, StepContext
+from survey_flows.types import (
+    Inbound,
+    InputRejected,
+    RecordConsent,
+    SetLanguage,
+    StepResult,
+    SubmitResponse,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """How an inbound event ended."""
+
+    PROCESSED = "processed"
+    REJECTED = "rejected"  # the input did not fit; a re-prompt went out
+    DUPLICATE = "duplicate"  # seen before: a platform redelivery
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    outcome: Outcome
+    outbox_ids: tuple[int, ...] = ()
+    response_id: int | None = None
+    step_ms: float = 0.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def respondent_key(secret: bytes, channel: str, address: str) -> str:
+    """A stable pseudonym for a contact: HMAC-SHA256 with the deployment's secret."""
+    return hmac.new(secret, f"{channel}:{address}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class DirectoryCache:
+    """The directory changes rarely; re-read it at most every ``ttl``."""
+
+    def __init__(self, ttl: timedelta = timedelta(seconds=30)) -> None:
+        self.ttl = ttl
+        self._value: Directory | None = None
+        self._loaded_at = 0.0
+
+    async def get(self, session: AsyncSession) -> Directory:
+        if self._value is None or time.monotonic() - self._loaded_at > self.ttl.total_seconds():
+            self._value = await load_directory(session)
+            self._loaded_at = time.monotonic()
+        return self._value
+
+    def invalidate(self) -> None:
+        self._value = None
+
+
+class Dispatcher:
+    """Runs inbound events through the engine, one transaction each."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        flow_settings: FlowSettings,
+        pseudonym_secret: bytes,
+        outbox: OutboxWorker,
+        clock: Callable[[], datetime] = utc_now,
+        directory_cache: DirectoryCache | None = None,
+    ) -> None:
+        self.storage = storage
+        self.flow_settings = flow_settings
+        self.secret = pseudonym_secret
+        self.outbox = outbox
+        self.clock = clock
+        self.directory = directory_cache or DirectoryCache()
+
+    async def handle(self, inbound: Inbound) -> DispatchResult:
+        """Process one inbound event exactly once, then send its replies."""
+        started = time.perf_counter()
+        async with self.storage.transaction() as tx:
+            result = await self._step_in(tx, inbound)
+        step_ms = (time.perf_counter() - started) * 1000
+        log.info(
+            "inbound",
+            extra={
+                "channel": inbound.channel.value,
+                "event_id": inbound.event_id,
+                "kind": inbound.kind.value,
+                "outcome": result.outcome.value,
+                "step_ms": round(step_ms, 2),
+            },
+        )
+        if result.outbox_ids:
+            await self.outbox.deliver(inbound.channel.value, result.outbox_ids)
+        return DispatchResult(result.outcome, result.outbox_ids, result.response_id, step_ms)
+
+    async def _step_in(self, tx: Tx, inbound: Inbound) -> DispatchResult:
+        now = self.clock()
+        channel = inbound.channel.value
+        if not await tx.record_inbound(channel, inbound.event_id, now):
+            return DispatchResult(Outcome.DUPLICATE)
+        contact = await tx.contact_for(channel, inbound.contact, DEFAULT_LANGUAGE, now)
+        state = await tx.lock_conversation(contact.id, now)
+        key = respondent_key(self.secret, channel, inbound.contact)
+        recent: frozenset[str] = frozenset()
+        window = self.flow_settings.repeat_window_days
+        if window > 0:
+            today = now.astimezone(self.flow_settings.timezone).date()
+            recent = await tx.units_answered_since(key, today - timedelta(days=window - 1))
+        context = StepContext(
+            now=now,
+            directory=await self.directory.get(tx.session),
+            language=contact.language,
+            consent_at=contact.consent_at,
+            recent_units=recent,
+            settings=self.flow_settings,
+        )
+        result = skm.step(state, inbound, context)
+        response_id = await self._apply_effects(tx, result, contact.id, channel, key)
+        if result.state != state:
+            await tx.save_conversation(contact.id, result.state, result.expires_at, now)
+        messages = [("message", message.to_json()) for message in result.outbound]
+        if result.answered is not None:
+            answered = result.answered
+            messages.insert(
+                0,
+                (
+                    "answered",
+                    {
+                        "prompt_token": answered.prompt_token,
+                        "question": answered.question,
+                        "answer": answered.answer_label,
+                    },
+                ),
+            )
+        ids = await tx.enqueue(
+            channel=channel,
+            messages=messages,
+            dedupe_prefix=f"in:{channel}:{inbound.event_id}",
+            now=now,
+            contact_id=contact.id,
+        )
+        rejected = any(isinstance(e, InputRejected) for e in result.effects)
+        return DispatchResult(
+            Outcome.REJECTED if rejected else Outcome.PROCESSED, tuple(ids), response_id
+        )
+
+    async def _apply_effects(
+        self, tx: Tx, result: StepResult, contact_id: int, channel: str, key: str
+    ) -> int | None:
+        response_id = None
+        for effect in result.effects:
+            if isinstance(effect, RecordConsent):
+                await tx.record_consent(contact_id, effect.at, effect.notice_version)
+            elif isinstance(effect, SetLanguage):
+                await tx.set_language(contact_id, effect.language)
+            elif isinstance(effect, SubmitResponse):
+                response_id = await tx.insert_response(effect, channel=channel, respondent_key=key)
+        return response_id

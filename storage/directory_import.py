@@ -1,0 +1,209 @@
+"""Idempotent upsert of the service directory (OPDs, units, populations, recipients) by code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Opd, Recipient, Unit, UnitPopulation
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientSpec:
+    role: str
+    channel: str
+    address: str
+    name: str
+    language: str = "id"
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSpec:
+    code: str
+    name: str
+    service_types: tuple[str, ...]
+    short_name: str | None = None
+    active: bool = True
+    population: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OpdSpec:
+    code: str
+    name: str
+    units: tuple[UnitSpec, ...]
+    short_name: str | None = None
+    active: bool = True
+    recipients: tuple[RecipientSpec, ...] = ()
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import changed, by kind and code."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def touched(self) -> bool:
+        return bool(self.added or self.changed or self.deactivated)
+
+
+async def apply_directory(
+    session: AsyncSession, opds: tuple[OpdSpec, ...], now: datetime
+) -> ImportReport:
+    """Make the database's directory match ``opds``.
+
+    OPDs and units missing from the file are deactivated, never deleted: responses refer to
+    them. Recipients are synchronised per OPD (missing ones deactivated).
+    """
+    report = ImportReport()
+    existing_opds = {o.code: o for o in (await session.execute(select(Opd))).scalars()}
+    existing_units = {u.code: u for u in (await session.execute(select(Unit))).scalars()}
+    seen_opds: set[str] = set()
+    seen_units: set[str] = set()
+
+    for opd_position, spec in enumerate(opds):
+        seen_opds.add(spec.code)
+        opd = existing_opds.get(spec.code)
+        values = {
+            "name": spec.name,
+            "short_name": spec.short_name,
+            "active": spec.active,
+            "position": opd_position,
+        }
+        if opd is None:
+            opd = Opd(code=spec.code, updated_at=now, **values)
+            session.add(opd)
+            await session.flush()
+            report.added.append(f"opd {spec.code}")
+        elif _update(opd, values, now):
+            report.changed.append(f"opd {spec.code}")
+        else:
+            report.unchanged += 1
+
+        for unit_position, unit_spec in enumerate(spec.units):
+            seen_units.add(unit_spec.code)
+            unit = existing_units.get(unit_spec.code)
+            unit_values = {
+                "opd_id": opd.id,
+                "name": unit_spec.name,
+                "short_name": unit_spec.short_name,
+                "service_types": list(unit_spec.service_types),
+                "active": unit_spec.active,
+                "position": unit_position,
+            }
+            if unit is None:
+                unit = Unit(code=unit_spec.code, updated_at=now, **unit_values)
+                session.add(unit)
+                await session.flush()
+                report.added.append(f"unit {unit_spec.code}")
+                changed = False
+            else:
+                changed = _update(unit, unit_values, now)
+            if await _sync_populations(session, unit.id, unit_spec.population):
+                changed = True
+            if changed:
+                report.changed.append(f"unit {unit_spec.code}")
+            elif unit_spec.code in existing_units:
+                report.unchanged += 1
+
+        await _sync_recipients(session, opd.id, spec.code, spec.recipients, report)
+
+    for code, opd in existing_opds.items():
+        if code not in seen_opds and opd.active:
+            opd.active = False
+            opd.updated_at = now
+            report.deactivated.append(f"opd {code}")
+    for code, unit in existing_units.items():
+        if code not in seen_units and unit.active:
+            unit.active = False
+            unit.updated_at = now
+            report.deactivated.append(f"unit {code}")
+    await session.flush()
+    return report
+
+
+def _update(row: Opd | Unit, values: Mapping[str, object], now: datetime) -> bool:
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if changed:
+        row.updated_at = now
+    return changed
+
+
+async def _sync_populations(session: AsyncSession, unit_id: int, wanted: dict[str, int]) -> bool:
+    current = {
+        p.period: p.population
+        for p in (
+            await session.execute(select(UnitPopulation).where(UnitPopulation.unit_id == unit_id))
+        ).scalars()
+    }
+    if current == wanted:
+        return False
+    await session.execute(delete(UnitPopulation).where(UnitPopulation.unit_id == unit_id))
+    session.add_all(
+        UnitPopulation(unit_id=unit_id, period=period, population=population)
+        for period, population in wanted.items()
+    )
+    await session.flush()
+    return True
+
+
+async def _sync_recipients(
+    session: AsyncSession,
+    opd_id: int,
+    opd_code: str,
+    wanted: tuple[RecipientSpec, ...],
+    report: ImportReport,
+) -> None:
+    rows = (
+        (await session.execute(select(Recipient).where(Recipient.opd_id == opd_id))).scalars().all()
+    )
+    by_key = {(r.role, r.channel, r.address): r for r in rows}
+    wanted_keys = set()
+    for spec in wanted:
+        key = (spec.role, spec.channel, spec.address)
+        wanted_keys.add(key)
+        row = by_key.get(key)
+        label = f"recipient {opd_code}/{spec.role}/{spec.channel}"
+        if row is None:
+            session.add(
+                Recipient(
+                    opd_id=opd_id,
+                    role=spec.role,
+                    channel=spec.channel,
+                    address=spec.address,
+                    name=spec.name,
+                    language=spec.language,
+                    active=True,
+                )
+            )
+            report.added.append(label)
+        elif (row.name, row.language, row.active) != (spec.name, spec.language, True):
+            row.name, row.language, row.active = spec.name, spec.language, True
+            report.changed.append(label)
+    for key, row in by_key.items():
+        if key not in wanted_keys and row.active:
+            row.active = False
+            report.deactivated.append(f"recipient {opd_code}/{row.role}/{row.channel}")
+    await session.flush()
+
+
+async def list_units(session: AsyncSession) -> list[tuple[str, str, str, bool, int]]:
+    """(OPD code, unit code, unit name, active, number of service types) in display order."""
+    rows = await session.execute(
+        select(Opd.code, Unit.code, Unit.name, Unit.active, Unit.service_types)
+        .join(Opd, Opd.id == Unit.opd_id)
+        .order_by(Opd.position, Unit.position)
+    )
+    return [(o, u, n, bool(a), len(s)) for o, u, n, a, s in rows.all()]

@@ -1,0 +1,496 @@
+"""Repositories: the only place with SQL. They speak in domain objects, not ORM rows.
+
+``Storage`` owns the engine; ``Storage.transaction()`` yields a :class:`Tx` for one unit of
+work (one inbound event). Dialect differences (upserts, row locks, SQLite's single writer)
+are handled here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.models import (
+    Contact,
+    Conversation,
+    InboundEvent,
+    Opd,
+    OutboxMessage,
+    OutboxStatus,
+    ResponseScore,
+    SurveyResponse,
+    Unit,
+)
+from survey_flows.directory import Directory, OpdInfo, UnitInfo
+from survey_flows.types import Outbound, SubmitResponse
+
+
+class StorageError(Exception):
+    """A database failure, translated at the storage boundary."""
+
+
+class StorageUnavailable(StorageError):
+    """The database could not be reached or refused the connection: retry later."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """A contact as the dispatcher needs it."""
+
+    id: int
+    channel: str
+    address: str
+    language: str
+    consent_at: datetime | None
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """An outbox row claimed for delivery."""
+
+    id: int
+    channel: str
+    address: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    contact_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """A survey response read back (for tests, exports and reports)."""
+
+    id: int
+    unit_code: str
+    service_type: str | None
+    channel: str
+    respondent_key: str | None
+    profile: dict[str, str]
+    scores: dict[str, int]
+    suggestion: str | None
+    submitted_at: datetime
+    local_date: date
+
+
+class Storage:
+    """The database: engine, sessions, and the repositories built on them."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.dialect = engine.dialect.name
+        # SQLite allows one writer at a time; serialising here avoids "database is locked".
+        self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One unit of work: commits on success, rolls back on any exception."""
+        if self._writer is not None:
+            async with self._writer, self._session() as tx:
+                yield tx
+        else:
+            async with self._session() as tx:
+                yield tx
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[Tx]:
+        try:
+            async with self.sessions() as session, session.begin():
+                yield Tx(session, self.dialect)
+        except (OSError, ConnectionError) as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        except OperationalError as exc:
+            raise StorageUnavailable(str(exc.orig)) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StorageUnavailable(str(exc.orig)) from exc
+            raise
+
+    # --- reads outside a conversation ------------------------------------------------------
+
+    async def directory(self) -> Directory:
+        async with self.sessions() as session:
+            return await load_directory(session)
+
+    async def responses(self, unit_code: str | None = None) -> list[StoredResponse]:
+        async with self.sessions() as session:
+            query = (
+                select(SurveyResponse, Unit.code)
+                .join(Unit, Unit.id == SurveyResponse.unit_id)
+                .order_by(SurveyResponse.id)
+            )
+            if unit_code:
+                query = query.where(Unit.code == unit_code)
+            rows = (await session.execute(query)).all()
+            ids = [r.id for r, _ in rows]
+            scores: dict[int, dict[str, int]] = {i: {} for i in ids}
+            if ids:
+                score_rows = await session.execute(
+                    select(ResponseScore).where(ResponseScore.response_id.in_(ids))
+                )
+                for score in score_rows.scalars():
+                    scores[score.response_id][score.element_code] = score.score
+            return [
+                StoredResponse(
+                    id=r.id,
+                    unit_code=code,
+                    service_type=r.service_type,
+                    channel=r.channel,
+                    respondent_key=r.respondent_key,
+                    profile=dict(r.profile),
+                    scores=scores[r.id],
+                    suggestion=r.suggestion,
+                    submitted_at=r.submitted_at,
+                    local_date=r.local_date,
+                )
+                for r, code in rows
+            ]
+
+    # --- the outbox, outside the inbound transaction ---------------------------------------
+
+    async def claim_outbox(
+        self,
+        channel: str,
+        now: datetime,
+        *,
+        ids: Sequence[int] | None = None,
+        limit: int = 50,
+        lease: timedelta = timedelta(minutes=2),
+    ) -> list[PendingMessage]:
+        """Claim due messages for ``channel`` (replies first); each is leased to one sender."""
+        async with self.transaction() as tx:
+            return await tx.claim_outbox(channel, now, ids=ids, limit=limit, lease=lease)
+
+    async def mark_sent(self, message_id: int, platform_id: str | None, now: datetime) -> None:
+        async with self.transaction() as tx:
+            await tx.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(
+                    status=OutboxStatus.SENT.value,
+                    sent_at=now,
+                    platform_message_id=platform_id,
+                    lease_until=None,
+                )
+            )
+
+    async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
+        async with self.transaction() as tx:
+            await tx.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(
+                    status=OutboxStatus.PENDING.value,
+                    next_attempt_at=next_attempt_at,
+                    lease_until=None,
+                    last_error=error[:500],
+                )
+            )
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        async with self.transaction() as tx:
+            await tx.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(status=OutboxStatus.FAILED.value, lease_until=None, last_error=error[:500])
+            )
+
+    async def outbox_counts(self) -> dict[str, int]:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            )
+            return {status: count for status, count in rows.all()}
+
+
+class Tx:
+    """Repository operations inside one transaction."""
+
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    def _insert(self, table: Any) -> Any:
+        """The dialect's INSERT, which offers ON CONFLICT."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    async def record_inbound(self, channel: str, event_id: str, received_at: datetime) -> bool:
+        """Record an inbound event; False when it was seen before (a redelivery)."""
+        statement = (
+            self._insert(InboundEvent)
+            .values(channel=channel, event_id=event_id[:200], received_at=received_at)
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+            .returning(InboundEvent.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+    async def contact_for(
+        self, channel: str, address: str, language: str, now: datetime
+    ) -> ContactRecord:
+        """The contact for a platform address, created on first contact."""
+        await self.session.execute(
+            self._insert(Contact)
+            .values(channel=channel, address=address, language=language, created_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "address"])
+        )
+        contact = (
+            await self.session.execute(
+                select(Contact).where(Contact.channel == channel, Contact.address == address)
+            )
+        ).scalar_one()
+        contact.last_inbound_at = now
+        return ContactRecord(
+            id=contact.id,
+            channel=contact.channel,
+            address=contact.address,
+            language=contact.language,
+            consent_at=contact.consent_at,
+            blocked=contact.blocked_at is not None,
+        )
+
+    async def lock_conversation(self, contact_id: int, now: datetime) -> dict[str, Any] | None:
+        """Take the conversation row's lock (PostgreSQL ``FOR UPDATE``) and read its state.
+
+        Concurrent events for one contact queue here, so each sees the state the previous
+        one committed.
+        """
+        await self.session.execute(
+            self._insert(Conversation)
+            .values(contact_id=contact_id, state=None, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["contact_id"])
+        )
+        row = (
+            await self.session.execute(
+                select(Conversation.state)
+                .where(Conversation.contact_id == contact_id)
+                .with_for_update()
+            )
+        ).scalar_one()
+        return dict(row) if row else None
+
+    async def save_conversation(
+        self,
+        contact_id: int,
+        state: dict[str, Any] | None,
+        expires_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.contact_id == contact_id)
+            .values(state=state, expires_at=expires_at, updated_at=now)
+        )
+
+    async def set_language(self, contact_id: int, language: str) -> None:
+        await self.session.execute(
+            update(Contact).where(Contact.id == contact_id).values(language=language)
+        )
+
+    async def record_consent(self, contact_id: int, at: datetime, version: str) -> None:
+        await self.session.execute(
+            update(Contact)
+            .where(Contact.id == contact_id)
+            .values(consent_at=at, consent_version=version)
+        )
+
+    # --- survey responses ----------------------------------------------------------------------
+
+    async def units_answered_since(self, respondent_key: str, since: date) -> frozenset[str]:
+        """Codes of the units this respondent answered on or after ``since`` (local date)."""
+        rows = await self.session.execute(
+            select(Unit.code)
+            .join(SurveyResponse, SurveyResponse.unit_id == Unit.id)
+            .where(SurveyResponse.respondent_key == respondent_key)
+            .where(SurveyResponse.local_date >= since)
+            .distinct()
+        )
+        return frozenset(rows.scalars())
+
+    async def insert_response(
+        self, response: SubmitResponse, *, channel: str, respondent_key: str | None
+    ) -> int:
+        unit_id = (
+            await self.session.execute(select(Unit.id).where(Unit.code == response.unit_code))
+        ).scalar_one()
+        row = SurveyResponse(
+            unit_id=unit_id,
+            service_type=response.service_type,
+            channel=channel,
+            source="chat",
+            respondent_key=respondent_key,
+            profile=dict(response.profile),
+            suggestion=response.suggestion,
+            language=response.language,
+            started_at=response.started_at,
+            submitted_at=response.submitted_at,
+            local_date=response.local_date,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        self.session.add_all(
+            ResponseScore(response_id=row.id, element_code=code, score=score)
+            for code, score in response.scores.items()
+        )
+        await self.session.flush()
+        return row.id
+
+    # --- the outbox ------------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        *,
+        channel: str,
+        messages: Iterable[tuple[str, dict[str, Any]]],
+        dedupe_prefix: str,
+        now: datetime,
+        contact_id: int | None = None,
+        recipient_id: int | None = None,
+        priority: int = 0,
+    ) -> list[int]:
+        """Queue ``(kind, payload)`` messages in order; returns their ids.
+
+        The dedupe key makes enqueueing idempotent: the same prefix twice adds nothing.
+        """
+        ids: list[int] = []
+        for index, (kind, payload) in enumerate(messages):
+            statement = (
+                self._insert(OutboxMessage)
+                .values(
+                    contact_id=contact_id,
+                    recipient_id=recipient_id,
+                    channel=channel,
+                    kind=kind,
+                    payload=payload,
+                    priority=priority,
+                    dedupe_key=f"{dedupe_prefix}:{index}",
+                    status=OutboxStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(OutboxMessage.id)
+            )
+            new_id = (await self.session.execute(statement)).scalar_one_or_none()
+            if new_id is not None:
+                ids.append(new_id)
+        return ids
+
+    async def claim_outbox(
+        self,
+        channel: str,
+        now: datetime,
+        *,
+        ids: Sequence[int] | None,
+        limit: int,
+        lease: timedelta,
+    ) -> list[PendingMessage]:
+        due = or_(
+            and_(
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.next_attempt_at <= now,
+            ),
+            and_(
+                OutboxMessage.status == OutboxStatus.SENDING.value,
+                OutboxMessage.lease_until < now,
+            ),
+        )
+        query: Select[OutboxMessage] = (
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == channel, due)
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(list(ids)))
+        rows = list((await self.session.execute(query)).scalars())
+        if not rows:
+            return []
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([r.id for r in rows]))
+            .values(
+                status=OutboxStatus.SENDING.value,
+                lease_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+            )
+        )
+        addresses = await self._addresses(rows)
+        return [
+            PendingMessage(
+                id=r.id,
+                channel=r.channel,
+                address=addresses.get(r.id, ""),
+                kind=r.kind,
+                payload=dict(r.payload),
+                attempts=r.attempts + 1,
+                contact_id=r.contact_id,
+            )
+            for r in rows
+        ]
+
+    async def _addresses(self, rows: Sequence[OutboxMessage]) -> dict[int, str]:
+        contact_ids = {r.contact_id for r in rows if r.contact_id is not None}
+        if not contact_ids:
+            return {}
+        found = await self.session.execute(
+            select(Contact.id, Contact.address).where(Contact.id.in_(contact_ids))
+        )
+        by_contact = {row_id: address for row_id, address in found.all()}
+        return {
+            r.id: by_contact[r.contact_id]
+            for r in rows
+            if r.contact_id is not None and r.contact_id in by_contact
+        }
+
+    async def forget_contact(self, contact_id: int) -> None:
+        """Erase a contact's platform identity; cascades to conversation and pending outbox."""
+        await self.session.execute(delete(Contact).where(Contact.id == contact_id))
+
+
+async def load_directory(session: AsyncSession) -> Directory:
+    """The whole directory, in display order."""
+    opds = (await session.execute(select(Opd).order_by(Opd.position, Opd.id))).scalars().all()
+    codes = {o.id: o.code for o in opds}
+    units = (
+        (await session.execute(select(Unit).order_by(Unit.opd_id, Unit.position, Unit.id)))
+        .scalars()
+        .all()
+    )
+    by_opd_position = {o.id: index for index, o in enumerate(opds)}
+    units = sorted(units, key=lambda u: (by_opd_position[u.opd_id], u.position, u.id))
+    return Directory.build(
+        (OpdInfo(o.code, o.name, o.short_name, o.active) for o in opds),
+        (
+            UnitInfo(
+                code=u.code,
+                name=u.name,
+                opd_code=codes[u.opd_id],
+                service_types=tuple(u.service_types),
+                short_name=u.short_name,
+                active=u.active,
+            )
+            for u in units
+        ),
+    )
+
+
+def outbound_payload(message: Outbound) -> dict[str, Any]:
+    return message.to_json()

@@ -1,0 +1,201 @@
+"""The conversation engine: pure ``step(state, inbound, context) -> StepResult``.
+
+The engine owns what every flow shares: the conversation state, global keywords and commands
+(back, cancel, restart, menu, help, language), expiry of idle conversations, and the rule that
+an input must be one of the current prompt's choices. Flows (``survey_flows.skm``) describe
+their steps; nothing here performs I/O or reads the clock.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from survey_flows.catalog import KEYWORDS, text
+from survey_flows.directory import Directory
+from survey_flows.types import Choice, ChoiceRole, Inbound, InboundKind, Outbound
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FlowSettings:
+    """Deployment choices the flows need; built from the bot's settings."""
+
+    organisation: str = "Pemerintah Kabupaten Mimika"
+    idle_timeout: timedelta = timedelta(minutes=30)
+    page_size: int = 8
+    suggestion_max_chars: int = 1000
+    max_input_chars: int = 4096
+    repeat_window_days: int = 1  # 0: a respondent may answer a unit's survey any number of times
+    consent_notice_version: str = "2026-1"
+    timezone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Jayapura"))
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """Everything a step may know besides the state and the input."""
+
+    now: datetime
+    directory: Directory
+    language: str
+    consent_at: datetime | None = None
+    recent_units: frozenset[str] = frozenset()
+    settings: FlowSettings = field(default_factory=FlowSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """The whole conversation, serialised to JSON between steps."""
+
+    step: str = "idle"
+    seq: int = 0
+    opd: str | None = None
+    page: int = 0
+    unit: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    history: tuple[str, ...] = ()
+    editing: bool = False
+    resume: str | None = None
+    started_at: datetime | None = None
+    last_activity: datetime | None = None
+
+    @property
+    def token(self) -> str:
+        """Identifies the current prompt; buttons of older prompts carry another token."""
+        return str(self.seq)
+
+    def at(self, step: str, **changes: Any) -> ConversationState:
+        """The state moved to ``step``: a new prompt, so a new token."""
+        return replace(self, step=step, seq=self.seq + 1, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "step": self.step,
+            "seq": self.seq,
+            "opd": self.opd,
+            "page": self.page,
+            "unit": self.unit,
+            "answers": dict(self.answers),
+            "history": list(self.history),
+            "editing": self.editing,
+            "resume": self.resume,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "last_activity": self.last_activity.isoformat() if self.last_activity else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
+        if not data or data.get("v") != STATE_VERSION:
+            # Unknown or future shapes restart cleanly rather than crash mid-survey.
+            return cls(seq=int(data.get("seq", 0)) if data else 0)
+        return cls(
+            step=str(data["step"]),
+            seq=int(data["seq"]),
+            opd=data.get("opd"),
+            page=int(data.get("page", 0)),
+            unit=data.get("unit"),
+            answers=dict(data.get("answers") or {}),
+            history=tuple(data.get("history") or ()),
+            editing=bool(data.get("editing", False)),
+            resume=data.get("resume"),
+            started_at=_parse_dt(data.get("started_at")),
+            last_activity=_parse_dt(data.get("last_activity")),
+        )
+
+
+def _parse_dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- reading what the citizen sent --------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064]")
+_SPACES = re.compile(r"[ \t]+")
+
+
+def clean_text(raw: str) -> str:
+    """Drop control and invisible formatting characters, fold spaces, trim."""
+    text = unicodedata.normalize("NFC", raw)
+    text = _CONTROL.sub("", text)
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return text.strip()
+
+
+def _fold(label: str) -> str:
+    """Compare labels loosely: case, accents and punctuation do not matter."""
+    decomposed = unicodedata.normalize("NFKD", label.casefold())
+    kept = "".join(ch for ch in decomposed if ch.isalnum() or ch.isspace())
+    return " ".join(kept.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The outcome of matching an input against a prompt."""
+
+    choice: Choice | None = None
+    action: str | None = None  # a global keyword: back, cancel, restart, menu, help, language
+    free_text: str | None = None
+    error: str | None = None  # catalogue key of the polite re-prompt
+
+
+def resolve(
+    prompt: Outbound,
+    inbound: Inbound,
+    state: ConversationState,
+    *,
+    max_chars: int,
+    accepts_text: bool = False,
+) -> Resolved:
+    """Match ``inbound`` against ``prompt``'s choices (by id, number, label or keyword).
+
+    A button id that is not among the prompt's choices is refused: callback data are
+    client-controlled and may be forged or stale.
+    """
+    if inbound.kind is InboundKind.CHOICE:
+        if inbound.prompt_token is not None and inbound.prompt_token != state.token:
+            return Resolved(error="error.stale")
+        for choice in prompt.choices:
+            if choice.id == inbound.choice_id:
+                return Resolved(choice=choice)
+        return Resolved(error="error.stale" if inbound.prompt_token is None else "error.choose")
+    if inbound.kind is not InboundKind.TEXT or inbound.text is None:
+        return Resolved(error="error.unsupported")
+    if len(inbound.text) > max(max_chars * 4, 20_000):
+        # Far beyond anything meaningful: refuse before doing any work on it.
+        return Resolved(error="error.too_long")
+    text = clean_text(inbound.text)
+    if not text:
+        return Resolved(error="error.text_empty" if accepts_text else "error.empty")
+    folded = _fold(text)
+    keyword = KEYWORDS.get(folded)
+    if keyword is not None:
+        return Resolved(action=keyword)
+    answers = prompt.answer_choices()
+    if folded.isdigit() and len(folded) <= 3:
+        index = int(folded)
+        if 1 <= index <= len(answers):
+            return Resolved(choice=answers[index - 1])
+        if not accepts_text:
+            return Resolved(error="error.choose")
+    for choice in prompt.choices:
+        if _fold(choice.label) == folded:
+            return Resolved(choice=choice)
+    if accepts_text:
+        return Resolved(free_text=text)
+    if len(text) > max_chars:
+        return Resolved(error="error.too_long")
+    return Resolved(error="error.choose")
+
+
+def nav_choices(language: str, *, back: bool) -> tuple[Choice, ...]:
+    """Back (when there is somewhere to go back to) and cancel, offered on survey steps."""
+    choices = [Choice("cancel", text(language, "nav.cancel"), ChoiceRole.NAV)]
+    if back:
+        choices.insert(0, Choice("back", text(language, "nav.back"), ChoiceRole.NAV))
+    return tuple(choices)

@@ -1,0 +1,605 @@
+"""The SKM survey flow (PermenPANRB 14/2017), declared as data and driven by one ``step``.
+
+Entry by unit code (deep link ``u_<code>``, WhatsApp text ``SKM <code>``) or by menu (OPD, then
+unit, paged); privacy notice and consent; the respondent profile (every item skippable); the
+service type when the unit has several; the nine questions in the regulation's order, stored by
+element code; an optional suggestion; a summary where any answer can be changed; thank-you.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from survey_flows.catalog import text
+from survey_flows.directory import UnitInfo
+from survey_flows.engine import (
+    ConversationState,
+    Resolved,
+    StepContext,
+    clean_text,
+    nav_choices,
+    resolve,
+)
+from survey_flows.types import (
+    AnsweredPrompt,
+    Choice,
+    Effect,
+    Inbound,
+    InboundKind,
+    InputRejected,
+    Outbound,
+    RecordConsent,
+    SetLanguage,
+    StepResult,
+    SubmitResponse,
+)
+
+# The regulation's sample questionnaire asks about facilities (U9) before complaint handling
+# (U8). Answers are stored by code, so the order of asking never decides the meaning.
+QUESTION_ORDER: tuple[str, ...] = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U9", "U8")
+SCORES: tuple[int, ...] = (1, 2, 3, 4)
+
+PROFILE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("age", ("17-25", "26-35", "36-45", "46-55", "56+")),
+    ("gender", ("L", "P")),
+    ("education", ("SD", "SMP", "SMA", "D1-D3", "D4-S1", "S2", "S3")),
+    ("occupation", ("PNS", "TNI", "POLRI", "SWASTA", "WIRAUSAHA", "PELAJAR", "LAINNYA")),
+)
+_PROFILE_OPTIONS = dict(PROFILE_ITEMS)
+
+DEEP_LINK_PREFIX = "u_"
+_SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
+
+# Steps that belong to an ongoing survey: they expire, and offer back/cancel.
+_MENU_STEPS = frozenset({"idle", "menu", "language"})
+
+
+def survey_sequence(unit: UnitInfo) -> tuple[str, ...]:
+    """The steps of one unit's questionnaire, in the order they are asked."""
+    steps = [f"profile:{item}" for item, _ in PROFILE_ITEMS]
+    if len(unit.service_types) > 1:
+        steps.append("service")
+    steps.extend(f"q:{code}" for code in QUESTION_ORDER)
+    steps.extend(("suggestion", "summary"))
+    return tuple(steps)
+
+
+def step(raw_state: dict[str, Any] | None, inbound: Inbound, ctx: StepContext) -> StepResult:
+    """Advance the conversation by one inbound event. Pure: no I/O, no clock."""
+    return _Turn(ConversationState.from_json(raw_state), inbound, ctx).run()
+
+
+class _Turn:
+    """One step's work: reads the state, collects messages and effects, builds the result."""
+
+    def __init__(self, state: ConversationState, inbound: Inbound, ctx: StepContext) -> None:
+        self.state = state
+        self.original = state
+        self.inbound = inbound
+        self.ctx = ctx
+        self.language = ctx.language
+        self.out: list[Outbound] = []
+        self.effects: list[Effect] = []
+        self.answered: AnsweredPrompt | None = None
+
+    # --- driver ---------------------------------------------------------------------------
+
+    def run(self) -> StepResult:
+        if self._expired():
+            self._say("expired")
+            self.state = self._reset()
+        handled = self._entry() or self._command()
+        if not handled:
+            self._on_step()
+        return self._result()
+
+    def _expired(self) -> bool:
+        last = self.state.last_activity
+        return (
+            self.state.step not in _MENU_STEPS
+            and last is not None
+            and self.ctx.now - last > self.ctx.settings.idle_timeout
+        )
+
+    def _result(self) -> StepResult:
+        active = self.state.step not in _MENU_STEPS
+        only_rejected = all(isinstance(e, InputRejected) for e in self.effects)
+        if not (only_rejected and self.state == self.original):
+            # A refused input changes nothing at all, not even the activity time.
+            self.state = replace(self.state, last_activity=self.ctx.now)
+        return StepResult(
+            state=self.state.to_json(),
+            outbound=tuple(replace(message, language=self.language) for message in self.out),
+            effects=tuple(self.effects),
+            answered=self.answered,
+            expires_at=self.ctx.now + self.ctx.settings.idle_timeout if active else None,
+        )
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def _t(self, key: str, **values: object) -> str:
+        return text(self.language, key, **values)
+
+    def _say(self, key: str, **values: object) -> None:
+        self.out.append(Outbound(self._t(key, **values)))
+
+    def _ask(self) -> None:
+        self.out.append(self._prompt())
+
+    def _reject(self, error: str) -> None:
+        """A polite re-prompt of the same step; nothing is written but the inbound record."""
+        self.effects.append(InputRejected(error))
+        self._say(error)
+        self._ask()
+
+    # --- entry points: deep links, "SKM <code>", commands ------------------------------------
+
+    def _entry(self) -> bool:
+        code: str | None = None
+        if self.inbound.kind is InboundKind.COMMAND and self.inbound.command == "start":
+            payload = self.inbound.command_args[0] if self.inbound.command_args else ""
+            if payload.startswith(DEEP_LINK_PREFIX):
+                code = payload[len(DEEP_LINK_PREFIX) :]
+            elif not payload:
+                self.state = self._reset().at("menu")
+                self._ask()
+                return True
+            else:
+                code = payload
+        elif self.inbound.kind is InboundKind.TEXT and self.inbound.text:
+            match = _SKM_TEXT.match(self.inbound.text[:80])
+            if match:
+                code = match.group(1)
+        if code is None:
+            return False
+        self._start_unit(code.lower(), via_menu=False)
+        return True
+
+    def _command(self) -> bool:
+        if self.inbound.kind is not InboundKind.COMMAND:
+            return False
+        action = {
+            "survei": "survey",
+            "survey": "survey",
+            "batal": "cancel",
+            "cancel": "cancel",
+            "bantuan": "help",
+            "help": "help",
+            "bahasa": "language",
+            "language": "language",
+            "menu": "menu",
+            "ulang": "restart",
+        }.get(self.inbound.command or "", "help")
+        self._action(action)
+        return True
+
+    def _action(self, action: str) -> None:
+        if action == "cancel":
+            if self.state.step in _MENU_STEPS:
+                self.state = self._reset().at("menu")
+                self._ask()
+                return
+            self._say("cancelled")
+            self.state = self._reset().at("menu")
+            self._ask()
+        elif action == "back":
+            self._back()
+        elif action == "restart":
+            unit = self._unit()
+            if unit is None:
+                self.state = self._reset().at("menu")
+                self._ask()
+            else:
+                self._begin_survey(unit, history=())
+        elif action == "menu":
+            self.state = self._reset().at("menu")
+            self._ask()
+        elif action == "help":
+            self._say("help.text")
+            if self.state.step == "idle":
+                self.state = self.state.at("menu")
+            self._ask()
+        elif action == "language":
+            resume = self.state.step if self.state.step not in {"idle", "language"} else "menu"
+            self.state = self.state.at("language", resume=resume)
+            self._ask()
+        elif action == "survey":
+            self.state = self._reset().at("opd", page=0, history=("menu",))
+            self._ask()
+
+    # --- the current step ----------------------------------------------------------------------
+
+    def _on_step(self) -> None:
+        current = self.state.step
+        if current == "idle":
+            self._on_idle()
+            return
+        prompt = self._prompt()
+        resolved = resolve(
+            prompt,
+            self.inbound,
+            self.state,
+            max_chars=self.ctx.settings.max_input_chars,
+            accepts_text=current == "suggestion",
+        )
+        if resolved.error:
+            self._reject(resolved.error)
+        elif resolved.action:
+            self._action(resolved.action)
+        elif resolved.choice and resolved.choice.id in {"back", "cancel"}:
+            self._action(resolved.choice.id)
+        else:
+            self._answer(prompt, resolved)
+
+    def _on_idle(self) -> None:
+        prompt = self._menu_prompt()
+        resolved = resolve(
+            prompt, self.inbound, self.state, max_chars=self.ctx.settings.max_input_chars
+        )
+        if resolved.action:
+            self._action(resolved.action)
+        elif resolved.choice:
+            self.state = self.state.at("menu")
+            self._answer(self._prompt(), resolved)
+        else:
+            self.state = self.state.at("menu")
+            self._ask()
+
+    def _answer(self, prompt: Outbound, resolved: Resolved) -> None:
+        current = self.state.step
+        choice = resolved.choice
+        if choice is not None and prompt.prompt_token is not None:
+            self.answered = AnsweredPrompt(prompt.prompt_token, prompt.text, choice.label)
+        if current == "menu":
+            assert choice is not None
+            self._action(choice.id)
+        elif current == "language":
+            assert choice is not None
+            self.language = choice.id
+            self.effects.append(SetLanguage(choice.id))
+            self._say("language.set")
+            resume = self.state.resume or "menu"
+            self.state = self.state.at(resume, resume=None)
+            self._ask()
+        elif current in {"opd", "unit"}:
+            assert choice is not None
+            self._on_listing(choice.id)
+        elif current == "consent":
+            assert choice is not None
+            self._on_consent(choice.id)
+        elif current == "edit":
+            assert choice is not None
+            target = choice.id.removeprefix("e:")
+            self.state = self.state.at(target, editing=True)
+            self._ask()
+        elif current == "summary":
+            assert choice is not None
+            if choice.id == "submit":
+                self._submit()
+            else:
+                self.state = self.state.at("edit")
+                self._ask()
+        else:
+            self._record(current, choice, resolved.free_text)
+
+    # --- choosing a unit -----------------------------------------------------------------------
+
+    def _on_listing(self, choice_id: str) -> None:
+        if choice_id.startswith("page:"):
+            self.state = self.state.at(self.state.step, page=self.state.page + int(choice_id[5:]))
+            self._ask()
+        elif choice_id.startswith("o:"):
+            self.state = self.state.at(
+                "unit", opd=choice_id[2:], page=0, history=(*self.state.history, "opd")
+            )
+            self._ask()
+        elif choice_id.startswith("u:"):
+            self._start_unit(choice_id[2:], via_menu=True)
+
+    def _start_unit(self, code: str, *, via_menu: bool) -> None:
+        unit = self.ctx.directory.unit(code)
+        if unit is None or not self.ctx.directory.is_open(unit):
+            if unit is None:
+                self._say("unit.unknown", code=code[:40])
+            else:
+                self._say("unit.closed", unit=unit.name)
+            self.effects.append(InputRejected("unknown_unit" if unit is None else "closed_unit"))
+            self.state = self._reset().at("opd", page=0, history=("menu",))
+            self._ask()
+            return
+        if self._answered_recently(unit):
+            self.state = self._reset().at("menu")
+            self._ask()
+            return
+        history = (*self.state.history, "unit") if via_menu else ()
+        self._begin_survey(unit, history=history)
+
+    def _answered_recently(self, unit: UnitInfo) -> bool:
+        days = self.ctx.settings.repeat_window_days
+        if days <= 0 or unit.code not in self.ctx.recent_units:
+            return False
+        if days == 1:
+            self._say("survey.already_today", unit=unit.name)
+        else:
+            self._say("survey.already", unit=unit.name, days=days)
+        self.effects.append(InputRejected("repeat_response"))
+        return True
+
+    def _begin_survey(self, unit: UnitInfo, *, history: tuple[str, ...]) -> None:
+        answers: dict[str, Any] = {}
+        if len(unit.service_types) == 1:
+            answers["service"] = unit.service_types[0]
+        first = "consent" if self.ctx.consent_at is None else survey_sequence(unit)[0]
+        self.state = self.state.at(
+            first,
+            unit=unit.code,
+            opd=unit.opd_code,
+            answers=answers,
+            history=history,
+            editing=False,
+            started_at=self.ctx.now,
+            page=0,
+        )
+        self._ask()
+
+    def _on_consent(self, choice_id: str) -> None:
+        if choice_id == "yes":
+            self.effects.append(
+                RecordConsent(self.ctx.now, self.ctx.settings.consent_notice_version)
+            )
+            unit = self._unit()
+            assert unit is not None
+            self.state = self.state.at(survey_sequence(unit)[0])
+            self._ask()
+        else:
+            self._say("consent.declined")
+            self.state = self._reset().at("menu")
+            self._ask()
+
+    # --- answering the questionnaire -------------------------------------------------------------
+
+    def _record(self, current: str, choice: Choice | None, free_text: str | None) -> None:
+        unit = self._unit()
+        if unit is None:  # the unit vanished from the directory mid-survey
+            self._say("unit.closed", unit=self.state.unit or "")
+            self.state = self._reset().at("menu")
+            self._ask()
+            return
+        answers = dict(self.state.answers)
+        key = current.removeprefix("profile:").removeprefix("q:")
+        if current == "suggestion":
+            if free_text is not None:
+                limit = self.ctx.settings.suggestion_max_chars
+                if len(free_text) > limit:
+                    self.effects.append(InputRejected("suggestion_too_long"))
+                    self._say("suggestion.too_long", length=len(free_text), max=limit)
+                    self._ask()
+                    return
+                answers["suggestion"] = free_text
+            else:
+                answers.pop("suggestion", None)
+        else:
+            assert choice is not None
+            if choice.id == "skip":
+                answers.pop(key, None)
+            elif current == "service":
+                answers["service"] = unit.service_types[int(choice.id[2:])]
+            elif current.startswith("q:"):
+                answers[key] = int(choice.id)
+            else:
+                answers[key] = choice.id
+        self._advance(unit, answers)
+
+    def _advance(self, unit: UnitInfo, answers: dict[str, Any]) -> None:
+        if self.state.editing:
+            following = "summary"
+        else:
+            sequence = survey_sequence(unit)
+            following = sequence[sequence.index(self.state.step) + 1]
+        self.state = self.state.at(
+            following,
+            answers=answers,
+            editing=False,
+            history=(*self.state.history, self.state.step),
+        )
+        self._ask()
+
+    def _back(self) -> None:
+        if self.state.step in _MENU_STEPS or not self.state.history:
+            self.state = self._reset().at("menu")
+            self._ask()
+            return
+        *rest, previous = self.state.history
+        if previous == "menu":
+            self.state = self._reset().at("menu")
+        else:
+            self.state = self.state.at(previous, history=tuple(rest), editing=False)
+        self._ask()
+
+    def _submit(self) -> None:
+        unit = self._unit()
+        assert unit is not None
+        if self._answered_recently(unit):
+            self.state = self._reset().at("menu")
+            return
+        answers = self.state.answers
+        scores = {code: int(answers[code]) for code in QUESTION_ORDER if code in answers}
+        if len(scores) != len(QUESTION_ORDER):  # an old state lost an answer: ask again
+            missing = next(code for code in QUESTION_ORDER if code not in scores)
+            self.state = self.state.at(f"q:{missing}", editing=True)
+            self._ask()
+            return
+        started = self.state.started_at or self.ctx.now
+        self.effects.append(
+            SubmitResponse(
+                unit_code=unit.code,
+                service_type=answers.get("service"),
+                scores=scores,
+                profile={item: str(answers[item]) for item, _ in PROFILE_ITEMS if item in answers},
+                suggestion=answers.get("suggestion"),
+                language=self.language,
+                started_at=started,
+                submitted_at=self.ctx.now,
+                local_date=self.ctx.now.astimezone(self.ctx.settings.timezone).date(),
+            )
+        )
+        self._say("thanks", unit=unit.name)
+        self.state = self._reset()
+
+    # --- prompts --------------------------------------------------------------------------------
+
+    def _unit(self) -> UnitInfo | None:
+        return self.ctx.directory.unit(self.state.unit) if self.state.unit else None
+
+    def _reset(self) -> ConversationState:
+        """Back to no survey; the sequence number keeps growing so old buttons stay stale."""
+        return ConversationState(seq=self.state.seq + 1, last_activity=self.state.last_activity)
+
+    def _menu_prompt(self) -> Outbound:
+        choices = (
+            Choice("survey", self._t("menu.survey")),
+            Choice("language", self._t("menu.language")),
+            Choice("help", self._t("menu.help")),
+        )
+        return Outbound(
+            self._t("menu.welcome", organisation=self.ctx.settings.organisation),
+            choices,
+            self.state.token,
+        )
+
+    def _prompt(self) -> Outbound:
+        """The current step's question with its valid choices."""
+        current = self.state.step
+        token = self.state.token
+        if current in {"menu", "idle"}:
+            return self._menu_prompt()
+        if current == "language":
+            return Outbound(
+                self._t("language.prompt"),
+                (Choice("id", self._t("language.id")), Choice("en", self._t("language.en"))),
+                token,
+            )
+        if current == "opd":
+            items = [Choice(f"o:{o.code}", o.label) for o in self.ctx.directory.open_opds()]
+            return self._paged(self._t("opd.prompt"), items)
+        if current == "unit":
+            opd = self.ctx.directory.opd(self.state.opd or "")
+            units = self.ctx.directory.open_units(self.state.opd or "")
+            items = [Choice(f"u:{u.code}", u.label) for u in units]
+            return self._paged(self._t("unit.prompt", opd=opd.label if opd else ""), items)
+        unit = self._unit()
+        unit_name = unit.name if unit else ""
+        nav = nav_choices(self.language, back=bool(self.state.history) or self.state.editing)
+        if current == "consent":
+            return Outbound(
+                self._t(
+                    "consent.notice", unit=unit_name, organisation=self.ctx.settings.organisation
+                ),
+                (
+                    Choice("yes", self._t("consent.agree")),
+                    Choice("no", self._t("consent.decline")),
+                    *nav_choices(self.language, back=False),
+                ),
+                token,
+            )
+        if current.startswith("profile:"):
+            item = current.removeprefix("profile:")
+            options = tuple(
+                Choice(code, self._t(f"profile.{item}.{code}")) for code in _PROFILE_OPTIONS[item]
+            )
+            skip = Choice("skip", self._t("nav.skip"))
+            return Outbound(self._t(f"profile.{item}.prompt"), (*options, skip, *nav), token)
+        if current == "service" and unit is not None:
+            options = tuple(
+                Choice(f"s:{index}", name) for index, name in enumerate(unit.service_types)
+            )
+            skip = Choice("skip", self._t("nav.skip"))
+            return Outbound(
+                self._t("service.prompt", unit=unit_name), (*options, skip, *nav), token
+            )
+        if current.startswith("q:"):
+            code = current.removeprefix("q:")
+            number = QUESTION_ORDER.index(code) + 1
+            progress = self._t("question.progress", n=number, total=len(QUESTION_ORDER))
+            options = tuple(
+                Choice(str(score), self._t(f"answer.{code}.{score}")) for score in SCORES
+            )
+            return Outbound(f"{progress}\n{self._t(f'question.{code}')}", (*options, *nav), token)
+        if current == "suggestion":
+            prompt_text = self._t(
+                "suggestion.prompt", unit=unit_name, max=self.ctx.settings.suggestion_max_chars
+            )
+            return Outbound(prompt_text, (Choice("skip", self._t("nav.skip")), *nav), token)
+        if current == "summary":
+            return Outbound(
+                self._summary_text(unit),
+                (
+                    Choice("submit", self._t("summary.submit")),
+                    Choice("edit", self._t("summary.edit")),
+                    *nav,
+                ),
+                token,
+            )
+        if current == "edit" and unit is not None:
+            editable = tuple(
+                Choice(f"e:{s}", self._item_label(s))
+                for s in survey_sequence(unit)
+                if s != "summary"
+            )
+            return Outbound(self._t("edit.prompt"), (*editable, *nav), token)
+        # An unknown step (old state shape): fall back to the menu prompt.
+        return self._menu_prompt()
+
+    def _paged(self, title: str, items: list[Choice]) -> Outbound:
+        size = max(self.ctx.settings.page_size, 1)
+        pages = max((len(items) + size - 1) // size, 1)
+        page = min(max(self.state.page, 0), pages - 1)
+        shown = items[page * size : (page + 1) * size]
+        if not shown:
+            return Outbound(
+                self._t("unit.none"), nav_choices(self.language, back=True), self.state.token
+            )
+        paging = []
+        if page > 0:
+            paging.append(Choice("page:-1", self._t("nav.prev_page")))
+        if page < pages - 1:
+            paging.append(Choice("page:+1", self._t("nav.next_page")))
+        if pages > 1:
+            title = f"{title} {self._t('page.indicator', page=page + 1, pages=pages)}"
+        nav = nav_choices(self.language, back=True)
+        return Outbound(title, (*shown, *paging, *nav), self.state.token)
+
+    def _item_label(self, step_name: str) -> str:
+        if step_name.startswith("profile:"):
+            return self._t(f"summary.profile.{step_name.removeprefix('profile:')}")
+        if step_name.startswith("q:"):
+            code = step_name.removeprefix("q:")
+            return f"{QUESTION_ORDER.index(code) + 1}. {self._t(f'element.{code}')}"
+        if step_name == "service":
+            return self._t("summary.service")
+        return self._t("summary.suggestion")
+
+    def _summary_text(self, unit: UnitInfo | None) -> str:
+        answers = self.state.answers
+        skipped = self._t("summary.skipped")
+        lines = [self._t("summary.title", unit=unit.name if unit else "")]
+        for item, _ in PROFILE_ITEMS:
+            value = answers.get(item)
+            shown = self._t(f"profile.{item}.{value}") if value else skipped
+            lines.append(f"{self._t(f'summary.profile.{item}')}: {shown}")
+        if unit is not None and unit.service_types:
+            lines.append(f"{self._t('summary.service')}: {answers.get('service') or skipped}")
+        for code in QUESTION_ORDER:
+            score = answers.get(code)
+            shown = self._t(f"answer.{code}.{score}") if score else skipped
+            lines.append(f"{QUESTION_ORDER.index(code) + 1}. {self._t(f'element.{code}')}: {shown}")
+        suggestion = answers.get("suggestion")
+        lines.append(f"{self._t('summary.suggestion')}: {suggestion or skipped}")
+        lines.append("")
+        lines.append(self._t("summary.question"))
+        return "\n".join(lines)
+
+
+__all__ = ["QUESTION_ORDER", "PROFILE_ITEMS", "clean_text", "step", "survey_sequence"]

@@ -1,0 +1,175 @@
+"""Channel-neutral message types shared by the engine, the handlers and storage.
+
+Adapters turn platform updates into one :class:`Inbound`; the engine answers with
+:class:`Outbound` messages and :class:`Effect` values that the dispatcher applies in one
+transaction. Nothing here knows about Telegram, WhatsApp, SQL or the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Channel(StrEnum):
+    """A messaging channel the bot speaks on."""
+
+    CONSOLE = "console"
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+
+
+class InboundKind(StrEnum):
+    """What a citizen sent, once the adapter has parsed it."""
+
+    TEXT = "text"
+    CHOICE = "choice"  # a tapped button or list row
+    COMMAND = "command"  # "/start u_x", "/batal"; keywords typed as text stay TEXT
+    MEDIA = "media"  # photo, document (kept as a platform reference)
+    LOCATION = "location"
+    UNSUPPORTED = "unsupported"  # sticker, voice, contact card, ...
+
+
+class ChoiceRole(StrEnum):
+    """Answer choices belong to the question; navigation choices exist on every step."""
+
+    ANSWER = "answer"
+    NAV = "nav"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One option offered to the user. ``id`` is what comes back when it is chosen."""
+
+    id: str
+    label: str
+    role: ChoiceRole = ChoiceRole.ANSWER
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a citizen did, in channel-neutral form.
+
+    ``contact`` is the raw platform address; only handlers and ``storage.contacts`` read it.
+    ``prompt_token`` identifies the prompt a tapped button belonged to, so that a tap on an
+    old keyboard can be recognised as stale.
+    """
+
+    channel: Channel
+    contact: str
+    event_id: str
+    kind: InboundKind
+    received_at: datetime
+    text: str | None = None
+    choice_id: str | None = None
+    prompt_token: str | None = None
+    command: str | None = None
+    command_args: tuple[str, ...] = ()
+    language_hint: str | None = None
+    media_ref: str | None = None
+    location: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message to send. ``prompt_token`` ties its choices to the step that asked."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    prompt_token: str | None = None
+    choices_header: str | None = None  # e.g. "Pilih jawaban" for list buttons
+    language: str = "id"
+
+    def answer_choices(self) -> tuple[Choice, ...]:
+        return tuple(c for c in self.choices if c.role is ChoiceRole.ANSWER)
+
+    def nav_choices(self) -> tuple[Choice, ...]:
+        return tuple(c for c in self.choices if c.role is ChoiceRole.NAV)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "choices": [[c.id, c.label, c.role.value] for c in self.choices],
+            "prompt_token": self.prompt_token,
+            "choices_header": self.choices_header,
+            "language": self.language,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Outbound:
+        return cls(
+            text=str(data["text"]),
+            choices=tuple(
+                Choice(str(cid), str(label), ChoiceRole(role))
+                for cid, label, role in data.get("choices", [])
+            ),
+            prompt_token=data.get("prompt_token"),
+            choices_header=data.get("choices_header"),
+            language=str(data.get("language", "id")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredPrompt:
+    """The prompt a choice answered, so a channel can tidy it (Telegram edits it)."""
+
+    prompt_token: str
+    question: str
+    answer_label: str
+
+
+# --- effects: what the dispatcher must persist besides the conversation state -------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConsent:
+    """The citizen agreed to the privacy notice (proof of consent, UU 27/2022)."""
+
+    at: datetime
+    notice_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """The citizen chose a language; remember it on the contact."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResponse:
+    """A completed SKM questionnaire."""
+
+    unit_code: str
+    service_type: str | None
+    scores: dict[str, int]  # element code -> 1..4
+    profile: dict[str, str]  # profile item -> option code; skipped items absent
+    suggestion: str | None
+    language: str
+    started_at: datetime
+    submitted_at: datetime
+    local_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class InputRejected:
+    """The input did not fit the step; counted for metrics, nothing else is written."""
+
+    reason: str
+
+
+Effect = RecordConsent | SetLanguage | SubmitResponse | InputRejected
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one step of the engine produced."""
+
+    state: dict[str, Any] | None  # None: the conversation is over and its row may be cleared
+    outbound: tuple[Outbound, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    answered: AnsweredPrompt | None = None
+    expires_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
