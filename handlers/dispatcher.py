@@ -11,14 +11,21 @@ import hmac
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.outbox import OutboxWorker
-from storage.repository import Storage, Tx, load_directory
+from storage.repository import (
+    ClaimFor,
+    PendingMessage,
+    Storage,
+    Tx,
+    event_key,
+    load_directory,
+)
 from survey_flows import skm
 from survey_flows.catalog import DEFAULT_LANGUAGE
 from survey_flows.directory import Directory
@@ -49,6 +56,13 @@ class DispatchResult:
     outbox_ids: tuple[int, ...] = ()
     response_id: int | None = None
     step_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Stepped:
+    outcome: Outcome
+    claimed: list[PendingMessage] = field(default_factory=list)
+    response_id: int | None = None
 
 
 def utc_now() -> datetime:
@@ -113,15 +127,17 @@ class Dispatcher:
                 "step_ms": round(step_ms, 2),
             },
         )
-        if result.outbox_ids:
-            await self.outbox.deliver(inbound.channel.value, result.outbox_ids)
-        return DispatchResult(result.outcome, result.outbox_ids, result.response_id, step_ms)
+        if result.claimed:
+            await self.outbox.send_claimed(inbound.channel.value, result.claimed)
+        return DispatchResult(
+            result.outcome, tuple(m.id for m in result.claimed), result.response_id, step_ms
+        )
 
-    async def _step_in(self, tx: Tx, inbound: Inbound) -> DispatchResult:
+    async def _step_in(self, tx: Tx, inbound: Inbound) -> _Stepped:
         now = self.clock()
         channel = inbound.channel.value
         if not await tx.record_inbound(channel, inbound.event_id, now):
-            return DispatchResult(Outcome.DUPLICATE)
+            return _Stepped(Outcome.DUPLICATE)
         contact = await tx.contact_for(channel, inbound.contact, DEFAULT_LANGUAGE, now)
         state = await tx.lock_conversation(contact.id, now)
         key = respondent_key(self.secret, channel, inbound.contact)
@@ -156,17 +172,16 @@ class Dispatcher:
                     },
                 ),
             )
-        ids = await tx.enqueue(
+        claimed = await tx.enqueue(
             channel=channel,
             messages=messages,
-            dedupe_prefix=f"in:{channel}:{inbound.event_id}",
+            dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
             now=now,
             contact_id=contact.id,
+            claim=ClaimFor(address=inbound.contact),
         )
         rejected = any(isinstance(e, InputRejected) for e in result.effects)
-        return DispatchResult(
-            Outcome.REJECTED if rejected else Outcome.PROCESSED, tuple(ids), response_id
-        )
+        return _Stepped(Outcome.REJECTED if rejected else Outcome.PROCESSED, claimed, response_id)
 
     async def _apply_effects(
         self, tx: Tx, result: StepResult, contact_id: int, channel: str, key: str

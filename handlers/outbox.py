@@ -74,34 +74,55 @@ class OutboxWorker:
         self._wakeup = asyncio.Event()
 
     async def deliver(self, channel: str, ids: Sequence[int] | None = None) -> int:
-        """Send due messages of ``channel`` (only ``ids`` when given). Returns the number sent."""
-        sender = self.senders.get(channel)
-        if sender is None:
+        """Claim and send due messages of ``channel`` (only ``ids`` when given).
+
+        Returns the number sent.
+        """
+        if channel not in self.senders:
             return 0
         claimed = await self.storage.claim_outbox(channel, self.clock(), ids=ids)
-        sent = 0
-        for message in claimed:
-            if await self._send_one(sender, message):
-                sent += 1
-        return sent
+        return await self.send_claimed(channel, claimed)
 
-    async def _send_one(self, sender: Sender, message: PendingMessage) -> bool:
+    async def send_claimed(self, channel: str, messages: Sequence[PendingMessage]) -> int:
+        """Send messages already leased to us, in order; record the outcomes.
+
+        A conversation's messages go in order: after the first failure the rest wait for the
+        retry, so a citizen never gets the next question before the previous reply.
+        """
+        sender = self.senders.get(channel)
+        if sender is None or not messages:
+            return 0
+        receipts: list[tuple[int, str | None]] = []
         try:
-            receipt = await sender.send(message)
-        except TransientSendError as exc:
-            delay = backoff(message.attempts, exc.retry_after_s)
+            for index, message in enumerate(messages):
+                try:
+                    receipt = await sender.send(message)
+                except SendError as exc:
+                    await self._record_failure(message, exc, later=messages[index + 1 :])
+                    break
+                receipts.append((message.id, receipt.platform_message_id))
+        finally:
+            await self.storage.mark_sent(receipts, self.clock())
+        return len(receipts)
+
+    async def _record_failure(
+        self, message: PendingMessage, error: SendError, later: Sequence[PendingMessage]
+    ) -> None:
+        if isinstance(error, PermanentSendError):
+            log.warning("outbox failed", extra={"outbox_id": message.id, "reason": str(error)})
+            await self.storage.mark_failed(message.id, str(error))
+            retry_at = self.clock()
+        else:
+            retry_after = error.retry_after_s if isinstance(error, TransientSendError) else None
+            delay = backoff(message.attempts, retry_after)
             log.warning(
                 "outbox retry",
-                extra={"outbox_id": message.id, "reason": str(exc), "delay_s": delay.seconds},
+                extra={"outbox_id": message.id, "reason": str(error), "delay_s": delay.seconds},
             )
-            await self.storage.mark_retry(message.id, str(exc), self.clock() + delay)
-            return False
-        except PermanentSendError as exc:
-            log.warning("outbox failed", extra={"outbox_id": message.id, "reason": str(exc)})
-            await self.storage.mark_failed(message.id, str(exc))
-            return False
-        await self.storage.mark_sent(message.id, receipt.platform_message_id, self.clock())
-        return True
+            retry_at = self.clock() + delay
+            await self.storage.mark_retry(message.id, str(error), retry_at)
+        for waiting in later:
+            await self.storage.mark_retry(waiting.id, "waiting for an earlier message", retry_at)
 
     def wake(self) -> None:
         self._wakeup.set()

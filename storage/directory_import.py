@@ -107,7 +107,8 @@ async def apply_directory(
                 changed = False
             else:
                 changed = _update(unit, unit_values, now)
-            if await _sync_populations(session, unit.id, unit_spec.population):
+            populations_changed = await _sync_populations(session, unit.id, unit_spec.population)
+            if populations_changed and unit_spec.code in existing_units:
                 changed = True
             if changed:
                 report.changed.append(f"unit {unit_spec.code}")
@@ -121,6 +122,7 @@ async def apply_directory(
             opd.active = False
             opd.updated_at = now
             report.deactivated.append(f"opd {code}")
+            await _sync_recipients(session, opd.id, code, (), report)
     for code, unit in existing_units.items():
         if code not in seen_units and unit.active:
             unit.active = False

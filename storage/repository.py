@@ -8,13 +8,14 @@ are handled here and nowhere else.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+import hashlib
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -32,6 +33,16 @@ from storage.models import (
 )
 from survey_flows.directory import Directory, OpdInfo, UnitInfo
 from survey_flows.types import Outbound, SubmitResponse
+
+
+def event_key(event_id: str) -> str:
+    """A platform event id as stored: itself when short, else a digest that keeps it unique."""
+    if len(event_id) <= 120:
+        return event_id
+    return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 
 class StorageError(Exception):
@@ -65,6 +76,14 @@ class PendingMessage:
     payload: dict[str, Any]
     attempts: int
     contact_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFor:
+    """Lease freshly queued messages to the caller, who sends them to ``address``."""
+
+    address: str
+    lease: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,17 +194,29 @@ class Storage:
         async with self.transaction() as tx:
             return await tx.claim_outbox(channel, now, ids=ids, limit=limit, lease=lease)
 
-    async def mark_sent(self, message_id: int, platform_id: str | None, now: datetime) -> None:
+    async def mark_sent(self, receipts: Sequence[tuple[int, str | None]], now: datetime) -> None:
+        """Record delivered messages, ``(outbox id, platform message id)``, in one transaction."""
+        if not receipts:
+            return
+        table = OUTBOX
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("message_id"))
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=now,
+                platform_message_id=bindparam("platform_id"),
+                lease_until=None,
+            )
+        )
         async with self.transaction() as tx:
-            await tx.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
-                .values(
-                    status=OutboxStatus.SENT.value,
-                    sent_at=now,
-                    platform_message_id=platform_id,
-                    lease_until=None,
-                )
+            connection = await tx.session.connection()
+            await connection.execute(
+                statement,
+                [
+                    {"message_id": message_id, "platform_id": platform}
+                    for message_id, platform in receipts
+                ],
             )
 
     async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
@@ -232,36 +263,35 @@ class Tx:
 
     async def record_inbound(self, channel: str, event_id: str, received_at: datetime) -> bool:
         """Record an inbound event; False when it was seen before (a redelivery)."""
+        table = InboundEvent.__table__
         statement = (
-            self._insert(InboundEvent)
-            .values(channel=channel, event_id=event_id[:200], received_at=received_at)
+            self._insert(table)
+            .values(channel=channel, event_id=event_key(event_id), received_at=received_at)
             .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-            .returning(InboundEvent.id)
+            .returning(table.c.id)
         )
         return (await self.session.execute(statement)).scalar_one_or_none() is not None
 
     async def contact_for(
         self, channel: str, address: str, language: str, now: datetime
     ) -> ContactRecord:
-        """The contact for a platform address, created on first contact."""
-        await self.session.execute(
-            self._insert(Contact)
-            .values(channel=channel, address=address, language=language, created_at=now)
-            .on_conflict_do_nothing(index_elements=["channel", "address"])
+        """The contact for a platform address, created on first contact (one round trip)."""
+        table = Contact.__table__
+        insert = self._insert(table).values(
+            channel=channel, address=address, language=language, created_at=now, last_inbound_at=now
         )
-        contact = (
-            await self.session.execute(
-                select(Contact).where(Contact.channel == channel, Contact.address == address)
-            )
-        ).scalar_one()
-        contact.last_inbound_at = now
+        statement = insert.on_conflict_do_update(
+            index_elements=["channel", "address"],
+            set_={"last_inbound_at": insert.excluded.last_inbound_at},
+        ).returning(table.c.id, table.c.language, table.c.consent_at, table.c.blocked_at)
+        row = (await self.session.execute(statement)).one()
         return ContactRecord(
-            id=contact.id,
-            channel=contact.channel,
-            address=contact.address,
-            language=contact.language,
-            consent_at=contact.consent_at,
-            blocked=contact.blocked_at is not None,
+            id=row.id,
+            channel=channel,
+            address=address,
+            language=row.language,
+            consent_at=row.consent_at,
+            blocked=row.blocked_at is not None,
         )
 
     async def lock_conversation(self, contact_id: int, now: datetime) -> dict[str, Any] | None:
@@ -270,19 +300,21 @@ class Tx:
         Concurrent events for one contact queue here, so each sees the state the previous
         one committed.
         """
-        await self.session.execute(
-            self._insert(Conversation)
-            .values(contact_id=contact_id, state=None, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["contact_id"])
+        locked = (
+            select(Conversation.state)
+            .where(Conversation.contact_id == contact_id)
+            .with_for_update()
         )
-        row = (
+        found = (await self.session.execute(locked)).one_or_none()
+        if found is None:  # first contact: create the row, then lock it like any other
             await self.session.execute(
-                select(Conversation.state)
-                .where(Conversation.contact_id == contact_id)
-                .with_for_update()
+                self._insert(Conversation.__table__)
+                .values(contact_id=contact_id, state=None, updated_at=now)
+                .on_conflict_do_nothing(index_elements=["contact_id"])
             )
-        ).scalar_one()
-        return dict(row) if row else None
+            found = (await self.session.execute(locked)).one()
+        state = found[0]
+        return dict(state) if state else None
 
     async def save_conversation(
         self,
@@ -356,41 +388,61 @@ class Tx:
         self,
         *,
         channel: str,
-        messages: Iterable[tuple[str, dict[str, Any]]],
+        messages: Sequence[tuple[str, dict[str, Any]]],
         dedupe_prefix: str,
         now: datetime,
         contact_id: int | None = None,
         recipient_id: int | None = None,
         priority: int = 0,
-    ) -> list[int]:
-        """Queue ``(kind, payload)`` messages in order; returns their ids.
+        claim: ClaimFor | None = None,
+    ) -> list[PendingMessage]:
+        """Queue ``(kind, payload)`` messages in order, in one statement.
 
-        The dedupe key makes enqueueing idempotent: the same prefix twice adds nothing.
+        The dedupe key makes enqueueing idempotent: the same prefix twice adds nothing. With
+        ``claim``, the rows are leased to the caller at once (the fast path that sends right
+        after the commit); if the caller dies, the lease runs out and the sweeper sends them.
         """
-        ids: list[int] = []
-        for index, (kind, payload) in enumerate(messages):
-            statement = (
-                self._insert(OutboxMessage)
-                .values(
-                    contact_id=contact_id,
-                    recipient_id=recipient_id,
-                    channel=channel,
-                    kind=kind,
-                    payload=payload,
-                    priority=priority,
-                    dedupe_key=f"{dedupe_prefix}:{index}",
-                    status=OutboxStatus.PENDING.value,
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(OutboxMessage.id)
+        if not messages:
+            return []
+        table = OutboxMessage.__table__
+        status = OutboxStatus.SENDING if claim else OutboxStatus.PENDING
+        rows: list[dict[str, Any]] = [
+            {
+                "contact_id": contact_id,
+                "recipient_id": recipient_id,
+                "channel": channel,
+                "kind": kind,
+                "payload": payload,
+                "priority": priority,
+                "dedupe_key": f"{dedupe_prefix}:{index}",
+                "status": status.value,
+                "attempts": 1 if claim else 0,
+                "next_attempt_at": now,
+                "lease_until": now + claim.lease if claim else None,
+                "created_at": now,
+            }
+            for index, (kind, payload) in enumerate(messages)
+        ]
+        statement = (
+            self._insert(table)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(table.c.id, table.c.dedupe_key)
+        )
+        inserted = {key: row_id for row_id, key in (await self.session.execute(statement)).all()}
+        return [
+            PendingMessage(
+                id=inserted[row["dedupe_key"]],
+                channel=channel,
+                address=claim.address if claim else "",
+                kind=row["kind"],
+                payload=row["payload"],
+                attempts=row["attempts"],
+                contact_id=contact_id,
             )
-            new_id = (await self.session.execute(statement)).scalar_one_or_none()
-            if new_id is not None:
-                ids.append(new_id)
-        return ids
+            for row in rows
+            if row["dedupe_key"] in inserted
+        ]
 
     async def claim_outbox(
         self,
@@ -423,6 +475,7 @@ class Tx:
         rows = list((await self.session.execute(query)).scalars())
         if not rows:
             return []
+        attempts = {r.id: r.attempts + 1 for r in rows}  # read before the UPDATE syncs them
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_([r.id for r in rows]))
@@ -440,7 +493,7 @@ class Tx:
                 address=addresses.get(r.id, ""),
                 kind=r.kind,
                 payload=dict(r.payload),
-                attempts=r.attempts + 1,
+                attempts=attempts[r.id],
                 contact_id=r.contact_id,
             )
             for r in rows

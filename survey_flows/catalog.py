@@ -48,6 +48,7 @@ _ID: dict[str, str] = {
         "Terima kasih, Bapak/Ibu sudah mengisi survei untuk {unit} dalam {days} hari terakhir. "
         "Survei untuk unit ini dapat diisi lagi nanti."
     ),
+    "survey.resume": "Anda sedang mengisi survei untuk {unit}. Silakan lanjutkan, atau ketik BATAL untuk berhenti.",
     "survey.already_today": (
         "Terima kasih, Bapak/Ibu sudah mengisi survei untuk {unit} hari ini. "
         "Survei untuk unit ini dapat diisi lagi besok."
@@ -191,6 +192,7 @@ _ID: dict[str, str] = {
     "error.choose": "Maaf, pilihan itu tidak tersedia. Silakan pilih salah satu dari daftar.",
     "error.empty": "Maaf, pesan Anda kosong. Silakan pilih salah satu dari daftar.",
     "error.too_long": "Maaf, pesan terlalu panjang. Silakan pilih salah satu dari daftar.",
+    "error.too_long_text": "Maaf, pesan terlalu panjang. Mohon diringkas.",
     "error.unsupported": "Maaf, saya hanya dapat membaca teks dan tombol pilihan.",
     "error.stale": "Tombol itu dari pertanyaan sebelumnya. Silakan jawab pertanyaan terbaru.",
     "error.text_empty": "Maaf, saran tidak boleh kosong. Tulis saran Anda, atau pilih Lewati.",
@@ -230,6 +232,7 @@ _EN: dict[str, str] = {
         "Thank you, you have already answered the survey for {unit} in the last {days} days. "
         "You can answer it again later."
     ),
+    "survey.resume": "You are answering the survey for {unit}. Please continue, or type CANCEL to stop.",
     "survey.already_today": (
         "Thank you, you have already answered the survey for {unit} today. "
         "You can answer it again tomorrow."
@@ -359,6 +362,7 @@ _EN: dict[str, str] = {
     "error.choose": "Sorry, that choice is not available. Please choose one from the list.",
     "error.empty": "Sorry, your message is empty. Please choose one from the list.",
     "error.too_long": "Sorry, that message is too long. Please choose one from the list.",
+    "error.too_long_text": "Sorry, that message is too long. Please shorten it.",
     "error.unsupported": "Sorry, I can only read text and button choices.",
     "error.stale": "That button belongs to an earlier question. Please answer the latest one.",
     "error.text_empty": "Sorry, the suggestion is empty. Write your suggestion, or choose Skip.",

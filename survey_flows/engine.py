@@ -115,7 +115,12 @@ def _parse_dt(value: str | None) -> datetime | None:
 
 # --- reading what the citizen sent --------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064]")
+# Control characters, invisible formatting and lone surrogates (which no database can store).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+    r"\ud800-\udfff]"
+)
+_NUMBER = re.compile(r"[0-9]{1,3}")
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -125,6 +130,11 @@ def clean_text(raw: str) -> str:
     text = _CONTROL.sub("", text)
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return text.strip()
+
+
+def _has_visible(text: str) -> bool:
+    """True when the text has a letter, digit, mark, symbol or punctuation: not only format."""
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
 
 
 def _fold(label: str) -> str:
@@ -168,17 +178,17 @@ def resolve(
         return Resolved(error="error.unsupported")
     if len(inbound.text) > max(max_chars * 4, 20_000):
         # Far beyond anything meaningful: refuse before doing any work on it.
-        return Resolved(error="error.too_long")
+        return Resolved(error="error.too_long_text" if accepts_text else "error.too_long")
     text = clean_text(inbound.text)
-    if not text:
+    if not _has_visible(text):
         return Resolved(error="error.text_empty" if accepts_text else "error.empty")
     folded = _fold(text)
     keyword = KEYWORDS.get(folded)
     if keyword is not None:
         return Resolved(action=keyword)
     answers = prompt.answer_choices()
-    if folded.isdigit() and len(folded) <= 3:
-        index = int(folded)
+    if _NUMBER.fullmatch(text):
+        index = int(text)
         if 1 <= index <= len(answers):
             return Resolved(choice=answers[index - 1])
         if not accepts_text:

@@ -50,6 +50,7 @@ PROFILE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _PROFILE_OPTIONS = dict(PROFILE_ITEMS)
 
 DEEP_LINK_PREFIX = "u_"
+SUMMARY_SUGGESTION_CHARS = 160
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
 
 # Steps that belong to an ongoing survey: they expire, and offer back/cancel.
@@ -90,6 +91,11 @@ class _Turn:
         if self._expired():
             self._say("expired")
             self.state = self._reset()
+            # A late answer belongs to the expired question: do not read it against the menu.
+            if not (self._entry() or self._command()):
+                self.state = self.state.at("menu")
+                self._ask()
+            return self._result()
         handled = self._entry() or self._command()
         if not handled:
             self._on_step()
@@ -105,7 +111,9 @@ class _Turn:
 
     def _result(self) -> StepResult:
         active = self.state.step not in _MENU_STEPS
-        only_rejected = all(isinstance(e, InputRejected) for e in self.effects)
+        only_rejected = bool(self.effects) and all(
+            isinstance(e, InputRejected) for e in self.effects
+        )
         if not (only_rejected and self.state == self.original):
             # A refused input changes nothing at all, not even the activity time.
             self.state = replace(self.state, last_activity=self.ctx.now)
@@ -131,7 +139,9 @@ class _Turn:
     def _reject(self, error: str) -> None:
         """A polite re-prompt of the same step; nothing is written but the inbound record."""
         self.effects.append(InputRejected(error))
-        self._say(error)
+        if not (self.state.step == "menu" and error in {"error.choose", "error.empty"}):
+            # At the main menu a greeting ("halo") simply gets the menu again.
+            self._say(error)
         self._ask()
 
     # --- entry points: deep links, "SKM <code>", commands ------------------------------------
@@ -143,6 +153,8 @@ class _Turn:
             if payload.startswith(DEEP_LINK_PREFIX):
                 code = payload[len(DEEP_LINK_PREFIX) :]
             elif not payload:
+                if self._resume():
+                    return True
                 self.state = self._reset().at("menu")
                 self._ask()
                 return True
@@ -150,11 +162,26 @@ class _Turn:
                 code = payload
         elif self.inbound.kind is InboundKind.TEXT and self.inbound.text:
             match = _SKM_TEXT.match(self.inbound.text[:80])
-            if match:
+            # "SKM mantap" as a suggestion is a suggestion, not a unit code.
+            if match and (
+                self.state.step in _MENU_STEPS
+                or (self.state.step != "suggestion" and self.ctx.directory.unit(match[1].lower()))
+            ):
                 code = match.group(1)
         if code is None:
             return False
+        if code.lower() == self.state.unit and self._resume():
+            return True
         self._start_unit(code.lower(), via_menu=False)
+        return True
+
+    def _resume(self) -> bool:
+        """Re-opening the bot (or the same QR code) mid-survey continues where it was."""
+        unit = self._unit()
+        if unit is None or self.state.step in _MENU_STEPS:
+            return False
+        self._say("survey.resume", unit=unit.name)
+        self._ask()
         return True
 
     def _command(self) -> bool:
@@ -175,14 +202,23 @@ class _Turn:
         self._action(action)
         return True
 
+    def _in_survey(self) -> bool:
+        return self.state.step not in _MENU_STEPS or (
+            self.state.step == "language" and self.state.resume not in (None, "menu")
+        )
+
+    def _leave_survey(self) -> ConversationState:
+        """Back to no survey, telling the citizen when unsent answers are dropped."""
+        if self._in_survey():
+            self._say("cancelled")
+        return self._reset()
+
     def _action(self, action: str) -> None:
         if action == "cancel":
-            if self.state.step in _MENU_STEPS:
-                self.state = self._reset().at("menu")
-                self._ask()
+            if self.state.step == "language" and self._in_survey():
+                self._close_language()
                 return
-            self._say("cancelled")
-            self.state = self._reset().at("menu")
+            self.state = self._leave_survey().at("menu")
             self._ask()
         elif action == "back":
             self._back()
@@ -194,7 +230,7 @@ class _Turn:
             else:
                 self._begin_survey(unit, history=())
         elif action == "menu":
-            self.state = self._reset().at("menu")
+            self.state = self._leave_survey().at("menu")
             self._ask()
         elif action == "help":
             self._say("help.text")
@@ -202,12 +238,20 @@ class _Turn:
                 self.state = self.state.at("menu")
             self._ask()
         elif action == "language":
-            resume = self.state.step if self.state.step not in {"idle", "language"} else "menu"
+            if self.state.step == "language":  # "Bahasa" typed at the language prompt
+                self._ask()
+                return
+            resume = self.state.step if self.state.step != "idle" else "menu"
             self.state = self.state.at("language", resume=resume)
             self._ask()
         elif action == "survey":
-            self.state = self._reset().at("opd", page=0, history=("menu",))
+            self.state = self._leave_survey().at("opd", page=0, history=("menu",))
             self._ask()
+
+    def _close_language(self) -> None:
+        """Leave the language prompt for the step it interrupted."""
+        self.state = self.state.at(self.state.resume or "menu", resume=None)
+        self._ask()
 
     # --- the current step ----------------------------------------------------------------------
 
@@ -272,14 +316,14 @@ class _Turn:
         elif current == "edit":
             assert choice is not None
             target = choice.id.removeprefix("e:")
-            self.state = self.state.at(target, editing=True)
+            self.state = self.state.at(target, editing=True, history=self.state.history)
             self._ask()
         elif current == "summary":
             assert choice is not None
             if choice.id == "submit":
                 self._submit()
             else:
-                self.state = self.state.at("edit")
+                self.state = self.state.at("edit", history=(*self.state.history, "summary"))
                 self._ask()
         else:
             self._record(current, choice, resolved.free_text)
@@ -407,15 +451,21 @@ class _Turn:
         self._ask()
 
     def _back(self) -> None:
+        if self.state.step == "language" and self._in_survey():
+            self._close_language()
+            return
         if self.state.step in _MENU_STEPS or not self.state.history:
-            self.state = self._reset().at("menu")
+            self.state = self._leave_survey().at("menu")
             self._ask()
             return
         *rest, previous = self.state.history
         if previous == "menu":
-            self.state = self._reset().at("menu")
-        else:
+            self.state = self._leave_survey().at("menu")
+        elif self.state.editing:
+            # Re-answering an item picked from the summary: back returns to the summary's list.
             self.state = self.state.at(previous, history=tuple(rest), editing=False)
+        else:
+            self.state = self.state.at(previous, history=tuple(rest), editing=False, page=0)
         self._ask()
 
     def _submit(self) -> None:
@@ -575,8 +625,7 @@ class _Turn:
         if step_name.startswith("profile:"):
             return self._t(f"summary.profile.{step_name.removeprefix('profile:')}")
         if step_name.startswith("q:"):
-            code = step_name.removeprefix("q:")
-            return f"{QUESTION_ORDER.index(code) + 1}. {self._t(f'element.{code}')}"
+            return self._t(f"element.{step_name.removeprefix('q:')}")
         if step_name == "service":
             return self._t("summary.service")
         return self._t("summary.suggestion")
@@ -596,6 +645,9 @@ class _Turn:
             shown = self._t(f"answer.{code}.{score}") if score else skipped
             lines.append(f"{QUESTION_ORDER.index(code) + 1}. {self._t(f'element.{code}')}: {shown}")
         suggestion = answers.get("suggestion")
+        if suggestion and len(suggestion) > SUMMARY_SUGGESTION_CHARS:
+            # The summary must fit one WhatsApp interactive body (1,024 characters).
+            suggestion = suggestion[: SUMMARY_SUGGESTION_CHARS - 1].rstrip() + "…"
         lines.append(f"{self._t('summary.suggestion')}: {suggestion or skipped}")
         lines.append("")
         lines.append(self._t("summary.question"))

@@ -1,0 +1,17 @@
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY handlers ./handlers
+COPY survey_flows ./survey_flows
+COPY storage ./storage
+COPY examples ./examples
+RUN pip install . && useradd --create-home --uid 10001 skm && mkdir -p /app/data && chown skm /app/data
+
+USER skm
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD ["skm-bot", "db", "status"]
+CMD ["skm-bot", "run"]

@@ -1,0 +1,1 @@
+"""Fakes of external services (Telegram Bot API, ...) for tests and benchmarks."""
