@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from aiohttp import web
+
 import bot
 from bot.directory_file import read_directory_file
 from bot.settings import Settings
+from bot.web import build_web_app
 from handlers.console import ConsoleChannel, ConsoleSender
 from handlers.dispatcher import Dispatcher, utc_now
 from handlers.outbox import OutboxWorker, Sender
+from handlers.telegram import (
+    RateLimiter,
+    TelegramConflict,
+    TelegramPoller,
+    TelegramSender,
+    TelegramUpdates,
+    make_bot,
+    register_commands,
+)
 from storage import db
 from storage.directory_import import ImportReport, apply_directory
 from storage.repository import Storage
+from survey_flows.types import Channel
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +101,89 @@ async def run_console(
         channel = ConsoleChannel(dispatcher, contact=options.contact, stdin=stdin, stdout=out)
         first = f"/start u_{options.unit}" if options.unit else "/start"
         await channel.run(first_command=first)
+
+
+async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Every configured channel, the web server and the outbox sweeper, until ``stop``.
+
+    Telegram runs in webhook mode when ``TELEGRAM_WEBHOOK_URL`` is set (any number of
+    processes behind a load balancer), otherwise by polling (one process per bot token).
+    """
+    stop = stop or _stop_on_signals()
+    async with open_storage(settings) as storage, AsyncExitStack() as stack:
+        senders: dict[str, Sender] = {}
+        telegram_bot = None
+        if settings.telegram_bot_token:
+            telegram_bot = make_bot(
+                settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url
+            )
+            await telegram_bot.initialize()  # getMe: fails fast on a wrong token
+            stack.push_async_callback(telegram_bot.shutdown)
+
+            async def blocked(address: str) -> None:
+                await storage.mark_blocked(Channel.TELEGRAM.value, address, utc_now())
+
+            limiter = RateLimiter(
+                overall_per_s=settings.telegram_overall_per_s,
+                per_chat_interval_s=settings.telegram_per_chat_interval_s,
+                per_chat_burst=settings.telegram_per_chat_burst,
+            )
+            senders[Channel.TELEGRAM.value] = TelegramSender(
+                telegram_bot, limiter, on_blocked=blocked
+            )
+        outbox = OutboxWorker(storage, senders, utc_now)
+        dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
+        stack.push_async_callback(dispatcher.drain)
+        webhook = bool(telegram_bot and settings.telegram_webhook_url)
+        updates = None
+        if telegram_bot is not None:
+            updates = TelegramUpdates(
+                telegram_bot, lambda inbound: dispatcher.handle(inbound, background=webhook)
+            )
+        app = build_web_app(
+            storage,
+            telegram=updates if webhook else None,
+            telegram_secret=(
+                settings.telegram_webhook_secret.get_secret_value()
+                if settings.telegram_webhook_secret
+                else None
+            ),
+        )
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        log.info("web server listening", extra={"port": settings.http_port})
+
+        tasks = [asyncio.create_task(outbox.run(), name="outbox-sweeper")]
+        if telegram_bot is not None and updates is not None:
+            await register_commands(telegram_bot)
+            if not webhook:
+                lock = await stack.enter_async_context(
+                    storage.exclusive(f"telegram-poller:{telegram_bot.id}")
+                )
+                if not lock:
+                    raise TelegramConflict(
+                        "another skm-bot process is already polling this bot token; "
+                        "run one poller, or use webhook mode (TELEGRAM_WEBHOOK_URL)"
+                    )
+                poller = TelegramPoller(telegram_bot, updates)
+                tasks.append(asyncio.create_task(poller.run(), name="telegram-poller"))
+        stopped = asyncio.create_task(stop.wait(), name="stop")
+        try:
+            done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopped and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in [stopped, *tasks]:
+                task.cancel()
+            await asyncio.gather(stopped, *tasks, return_exceptions=True)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop

@@ -10,9 +10,12 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
-from bot.app import ConsoleOptions, import_directory, open_storage, run_console
+from telegram.error import InvalidToken
+
+from bot.app import ConsoleOptions, import_directory, open_storage, run_console, run_service
 from bot.directory_file import DirectoryFileError
 from bot.settings import ConfigError, Settings, load_settings
+from handlers.telegram import ALLOWED_UPDATES, TelegramConflict, make_bot
 from storage import db
 from storage.directory_import import ImportReport, list_units
 from storage.repository import StorageUnavailable
@@ -63,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("file", type=Path, help="directory file, e.g. examples/mimika.yaml")
     unit_commands.add_parser("list", help="list OPDs and their units")
+
+    telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
+    tg_commands = telegram.add_subparsers(dest="telegram_command", required=True, metavar="ACTION")
+    set_webhook = tg_commands.add_parser(
+        "set-webhook", help="register TELEGRAM_WEBHOOK_URL (with its secret) at Telegram"
+    )
+    set_webhook.add_argument(
+        "--drop-pending", action="store_true", help="discard updates Telegram is holding"
+    )
+    set_webhook.add_argument(
+        "--max-connections", type=int, default=40, help="parallel deliveries, 1-100 (default 40)"
+    )
+    tg_commands.add_parser("delete-webhook", help="remove the webhook (to go back to polling)")
+    tg_commands.add_parser("info", help="show the bot's name and its webhook status")
     return parser
 
 
@@ -103,6 +120,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             current = await db.schema_is_current(storage.engine)
             print("current" if current else "needs upgrade: run `skm-bot db upgrade`")
             return 0 if current else 1
+    if args.command == "telegram":
+        return await _telegram(args, settings)
     if args.command == "units":
         async with open_storage(settings) as storage:
             if args.units_command == "import":
@@ -121,15 +140,60 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.has_platform_channel and not args.console:
+    settings.pseudonym_key()  # fail early with a clear line when it is missing
+    if args.console or not settings.has_platform_channel:
+        await run_console(settings, ConsoleOptions(contact=args.contact, unit=args.unit))
+        return 0
+    if settings.whatsapp_access_token and not settings.telegram_bot_token:
         print(
-            "skm-bot: the Telegram and WhatsApp channels are not part of this release yet; "
-            "unset their credentials or use `skm-bot run --console`.",
+            "skm-bot: the WhatsApp channel is not part of this release yet; "
+            "configure TELEGRAM_BOT_TOKEN or use `skm-bot run --console`.",
             file=sys.stderr,
         )
         return 2
-    settings.pseudonym_key()  # fail early with a clear line when it is missing
-    await run_console(settings, ConsoleOptions(contact=args.contact, unit=args.unit))
+    try:
+        await run_service(settings)
+    except TelegramConflict as exc:
+        print(f"skm-bot: {exc}", file=sys.stderr)
+        return 4
+    except InvalidToken:
+        print(
+            "skm-bot: configuration error: TELEGRAM_BOT_TOKEN: rejected by Telegram",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.telegram_bot_token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN: required for `skm-bot telegram`")
+    bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+    async with bot:
+        if args.telegram_command == "set-webhook":
+            if not settings.telegram_webhook_url or not settings.telegram_webhook_secret:
+                raise ConfigError(
+                    "TELEGRAM_WEBHOOK_URL: required for `skm-bot telegram set-webhook`"
+                )
+            url = settings.telegram_webhook_url
+            await bot.set_webhook(
+                url,
+                secret_token=settings.telegram_webhook_secret.get_secret_value(),
+                max_connections=args.max_connections,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=args.drop_pending,
+            )
+            print(f"Webhook set for @{bot.username}: {url}")
+        elif args.telegram_command == "delete-webhook":
+            await bot.delete_webhook()
+            print(f"Webhook removed for @{bot.username}; `skm-bot run` will poll.")
+        else:
+            info = await bot.get_webhook_info()
+            print(f"bot          @{bot.username} (id {bot.id})")
+            print(f"webhook      {info.url or '(none: polling)'}")
+            print(f"pending      {info.pending_update_count}")
+            if info.last_error_message:
+                print(f"last error   {info.last_error_message}")
     return 0
 
 

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    telegram_overall_per_s: float = Field(default=25.0, gt=0, le=1000)
+    telegram_per_chat_interval_s: float = Field(default=1.0, ge=0, le=60)
+    telegram_per_chat_burst: int = Field(default=3, ge=1, le=20)
 
     whatsapp_access_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None

@@ -6,6 +6,7 @@ is written in one transaction; only after the commit are the messages handed to 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -31,6 +32,7 @@ from survey_flows.catalog import DEFAULT_LANGUAGE
 from survey_flows.directory import Directory
 from survey_flows.engine import FlowSettings, StepContext
 from survey_flows.types import (
+    EraseContact,
     Inbound,
     InputRejected,
     RecordConsent,
@@ -63,6 +65,7 @@ class _Stepped:
     outcome: Outcome
     claimed: list[PendingMessage] = field(default_factory=list)
     response_id: int | None = None
+    direct: list[PendingMessage] = field(default_factory=list)
 
 
 def utc_now() -> datetime:
@@ -110,9 +113,14 @@ class Dispatcher:
         self.outbox = outbox
         self.clock = clock
         self.directory = directory_cache or DirectoryCache()
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def handle(self, inbound: Inbound) -> DispatchResult:
-        """Process one inbound event exactly once, then send its replies."""
+    async def handle(self, inbound: Inbound, *, background: bool = False) -> DispatchResult:
+        """Process one inbound event exactly once, then send its replies.
+
+        With ``background``, the replies are sent by a task after this returns: a webhook can
+        answer 200 as soon as the event is committed. :meth:`drain` waits for those tasks.
+        """
         started = time.perf_counter()
         async with self.storage.transaction() as tx:
             result = await self._step_in(tx, inbound)
@@ -127,11 +135,31 @@ class Dispatcher:
                 "step_ms": round(step_ms, 2),
             },
         )
-        if result.claimed:
-            await self.outbox.send_claimed(inbound.channel.value, result.claimed)
+        if result.claimed or result.direct:
+            delivery = self._deliver(inbound.channel.value, result)
+            if background:
+                task = asyncio.create_task(delivery)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                await delivery
         return DispatchResult(
             result.outcome, tuple(m.id for m in result.claimed), result.response_id, step_ms
         )
+
+    async def _deliver(self, channel: str, result: _Stepped) -> None:
+        try:
+            if result.claimed:
+                await self.outbox.send_claimed(channel, result.claimed)
+            if result.direct:
+                await self.outbox.send_unrecorded(channel, result.direct)
+        except Exception:  # the sweeper retries whatever was not marked sent
+            log.exception("delivery after commit failed", extra={"channel": channel})
+
+    async def drain(self) -> None:
+        """Wait until replies being sent in the background have gone out (or failed)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _step_in(self, tx: Tx, inbound: Inbound) -> _Stepped:
         now = self.clock()
@@ -156,6 +184,14 @@ class Dispatcher:
         )
         result = skm.step(state, inbound, context)
         response_id = await self._apply_effects(tx, result, contact.id, channel, key)
+        if any(isinstance(e, EraseContact) for e in result.effects):
+            # Nothing may keep the identity: the goodbye is sent from memory, not the outbox.
+            await tx.forget_contact(contact.id)
+            direct = [
+                PendingMessage(0, channel, inbound.contact, "message", m.to_json(), 1, None)
+                for m in result.outbound
+            ]
+            return _Stepped(Outcome.PROCESSED, direct=direct)
         if result.state != state:
             await tx.save_conversation(contact.id, result.state, result.expires_at, now)
         messages = [("message", message.to_json()) for message in result.outbound]
@@ -169,6 +205,7 @@ class Dispatcher:
                         "prompt_token": answered.prompt_token,
                         "question": answered.question,
                         "answer": answered.answer_label,
+                        "message_ref": inbound.message_ref,
                     },
                 ),
             )

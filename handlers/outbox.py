@@ -105,6 +105,21 @@ class OutboxWorker:
             await self.storage.mark_sent(receipts, self.clock())
         return len(receipts)
 
+    async def send_unrecorded(self, channel: str, messages: Sequence[PendingMessage]) -> int:
+        """Best-effort sends that must leave no row behind (the goodbye after an erasure)."""
+        sender = self.senders.get(channel)
+        if sender is None:
+            return 0
+        sent = 0
+        for message in messages:
+            try:
+                await sender.send(message)
+                sent += 1
+            except SendError as exc:
+                log.warning("unrecorded send failed", extra={"reason": str(exc)})
+                break
+        return sent
+
     async def _record_failure(
         self, message: PendingMessage, error: SendError, later: Sequence[PendingMessage]
     ) -> None:

@@ -8,6 +8,7 @@ are handled here and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -138,6 +139,57 @@ class Storage:
             if exc.connection_invalidated:
                 raise StorageUnavailable(str(exc.orig)) from exc
             raise
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """Try to hold a lock named ``name`` across processes while inside; yields success.
+
+        PostgreSQL: a session advisory lock on a connection kept for the duration. SQLite: an
+        ``flock`` on a file beside the database.
+        """
+        if self.dialect == "postgresql":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            async with self.engine.connect() as connection:
+                got = (
+                    await connection.execute(select(func.pg_try_advisory_lock(key)))
+                ).scalar_one()
+                try:
+                    yield bool(got)
+                finally:
+                    if got:
+                        await connection.execute(select(func.pg_advisory_unlock(key)))
+                    await connection.commit()
+            return
+        database = self.engine.url.database or "skm-bot"
+        path = f"{database}.{hashlib.sha256(name.encode()).hexdigest()[:12]}.lock"
+        with open(path, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    async def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            async with self.sessions() as session:
+                await session.execute(select(1))
+        except (OSError, DBAPIError, ConnectionError):
+            return False
+        return True
+
+    async def mark_blocked(self, channel: str, address: str, now: datetime) -> None:
+        """The platform says this contact blocked the bot: stop sending to them."""
+        async with self.transaction() as tx:
+            await tx.session.execute(
+                update(Contact)
+                .where(Contact.channel == channel, Contact.address == address)
+                .values(blocked_at=now)
+            )
 
     # --- reads outside a conversation ------------------------------------------------------
 
@@ -282,7 +334,8 @@ class Tx:
         )
         statement = insert.on_conflict_do_update(
             index_elements=["channel", "address"],
-            set_={"last_inbound_at": insert.excluded.last_inbound_at},
+            # A message from someone who had blocked the bot means they are back.
+            set_={"last_inbound_at": insert.excluded.last_inbound_at, "blocked_at": None},
         ).returning(table.c.id, table.c.language, table.c.consent_at, table.c.blocked_at)
         row = (await self.session.execute(statement)).one()
         return ContactRecord(

@@ -24,6 +24,7 @@ _ID: dict[str, str] = {
         "• Pilih jawaban dengan menekan tombol atau mengetik nomornya.\n"
         "• Ketik KEMBALI untuk ke pertanyaan sebelumnya, BATAL untuk berhenti, "
         "ULANG untuk mengulang survei, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
+        "• Ketik HAPUS untuk menghapus data Anda.\n"
         "• Jawaban Anda bersifat anonim dan dipakai untuk memperbaiki layanan."
     ),
     "nav.back": "« Kembali",
@@ -188,6 +189,15 @@ _ID: dict[str, str] = {
         "Sesi survei sebelumnya sudah berakhir karena lama tidak ada jawaban. Silakan mulai lagi."
     ),
     "answered": "✓ {answer}",
+    # --- erasure (UU 27/2022: the right to erasure) ----------------------------------------
+    "erase.confirm": (
+        "Hapus data Anda? Kami akan menghapus identitas akun Anda dan percakapan ini. "
+        "Jawaban survei yang sudah terkirim tetap disimpan tanpa identitas (untuk statistik)."
+    ),
+    "erase.yes": "Ya, hapus",
+    "erase.no": "Tidak",
+    "erase.done": "Data Anda sudah dihapus. Terima kasih telah menggunakan layanan ini.",
+    "erase.kept": "Baik, data Anda tidak dihapus.",
     # --- errors: short, polite re-prompts --------------------------------------------------
     "error.choose": "Maaf, pilihan itu tidak tersedia. Silakan pilih salah satu dari daftar.",
     "error.empty": "Maaf, pesan Anda kosong. Silakan pilih salah satu dari daftar.",
@@ -210,6 +220,7 @@ _EN: dict[str, str] = {
         "• Choose an answer by tapping a button or typing its number.\n"
         "• Type BACK for the previous question, CANCEL to stop, RESTART to start the survey "
         "again, MENU for the main menu, LANGUAGE to change language.\n"
+        "• Type ERASE to erase your data.\n"
         "• Your answers are anonymous and used to improve the service."
     ),
     "nav.back": "« Back",
@@ -359,6 +370,14 @@ _EN: dict[str, str] = {
     "cancelled": "Survey cancelled. Answers not yet sent have not been kept.",
     "expired": "Your previous survey session ended after a long pause. Please start again.",
     "answered": "✓ {answer}",
+    "erase.confirm": (
+        "Erase your data? We will delete your account identity and this conversation. "
+        "Survey answers already sent stay, without any identity (for statistics)."
+    ),
+    "erase.yes": "Yes, erase",
+    "erase.no": "No",
+    "erase.done": "Your data has been erased. Thank you for using this service.",
+    "erase.kept": "All right, your data has not been erased.",
     "error.choose": "Sorry, that choice is not available. Please choose one from the list.",
     "error.empty": "Sorry, your message is empty. Please choose one from the list.",
     "error.too_long": "Sorry, that message is too long. Please choose one from the list.",
@@ -388,6 +407,8 @@ KEYWORDS: Final[dict[str, str]] = {
     "language": "language",
     "survei": "survey",
     "survey": "survey",
+    "hapus": "erase",
+    "erase": "erase",
 }
 
 

@@ -26,6 +26,7 @@ from survey_flows.types import (
     AnsweredPrompt,
     Choice,
     Effect,
+    EraseContact,
     Inbound,
     InboundKind,
     InputRejected,
@@ -54,7 +55,7 @@ SUMMARY_SUGGESTION_CHARS = 160
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
 
 # Steps that belong to an ongoing survey: they expire, and offer back/cancel.
-_MENU_STEPS = frozenset({"idle", "menu", "language"})
+_MENU_STEPS = frozenset({"idle", "menu", "language", "erase"})
 
 
 def survey_sequence(unit: UnitInfo) -> tuple[str, ...]:
@@ -198,6 +199,8 @@ class _Turn:
             "language": "language",
             "menu": "menu",
             "ulang": "restart",
+            "hapus": "erase",
+            "start": "menu",
         }.get(self.inbound.command or "", "help")
         self._action(action)
         return True
@@ -247,6 +250,9 @@ class _Turn:
         elif action == "survey":
             self.state = self._leave_survey().at("opd", page=0, history=("menu",))
             self._ask()
+        elif action == "erase":
+            self.state = self._leave_survey().at("erase")
+            self._ask()
 
     def _close_language(self) -> None:
         """Leave the language prompt for the step it interrupted."""
@@ -288,6 +294,8 @@ class _Turn:
             self.state = self.state.at("menu")
             self._answer(self._prompt(), resolved)
         else:
+            if resolved.error == "error.unsupported":  # a sticker or a voice note: say why
+                self._say(resolved.error)
             self.state = self.state.at("menu")
             self._ask()
 
@@ -313,6 +321,16 @@ class _Turn:
         elif current == "consent":
             assert choice is not None
             self._on_consent(choice.id)
+        elif current == "erase":
+            assert choice is not None
+            if choice.id == "yes":
+                self.effects.append(EraseContact())
+                self._say("erase.done")
+                self.state = ConversationState()
+            else:
+                self._say("erase.kept")
+                self.state = self.state.at("menu")
+                self._ask()
         elif current == "edit":
             assert choice is not None
             target = choice.id.removeprefix("e:")
@@ -525,6 +543,12 @@ class _Turn:
         token = self.state.token
         if current in {"menu", "idle"}:
             return self._menu_prompt()
+        if current == "erase":
+            return Outbound(
+                self._t("erase.confirm"),
+                (Choice("yes", self._t("erase.yes")), Choice("no", self._t("erase.no"))),
+                token,
+            )
         if current == "language":
             return Outbound(
                 self._t("language.prompt"),

@@ -70,6 +70,7 @@ class Inbound:
     language_hint: str | None = None
     media_ref: str | None = None
     location: tuple[float, float] | None = None
+    message_ref: str | None = None  # the platform message a tapped button belonged to
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,13 +155,21 @@ class SubmitResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class EraseContact:
+    """The citizen confirmed erasure: delete their platform identity and conversation.
+
+    Survey responses stay, pseudonymous; the goodbye message goes out without being stored.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class InputRejected:
     """The input did not fit the step; counted for metrics, nothing else is written."""
 
     reason: str
 
 
-Effect = RecordConsent | SetLanguage | SubmitResponse | InputRejected
+Effect = RecordConsent | SetLanguage | SubmitResponse | EraseContact | InputRejected
 
 
 @dataclass(frozen=True, slots=True)
