@@ -1,0 +1,183 @@
+"""The Telegram adapter's pure parts: update parsing, callback data, keyboards, rate limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from telegram import Bot, Update
+
+from handlers.telegram import (
+    RateLimiter,
+    callback_data,
+    keyboard,
+    parse_callback,
+    parse_update,
+)
+from survey_flows.types import Choice, ChoiceRole, InboundKind, Outbound
+
+NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+BOT = Bot("1:x")
+USER = {"id": 42, "is_bot": False, "first_name": "Budi", "language_code": "id"}
+PRIVATE = {"id": 42, "type": "private", "first_name": "Budi"}
+
+
+def message(**fields: Any) -> dict[str, Any]:
+    return {"update_id": 7, "message": {"message_id": 3, "date": 0, "chat": PRIVATE,
+                                        "from": USER, **fields}}  # fmt: skip
+
+
+def parse(data: dict[str, Any]) -> Any:
+    return parse_update(Update.de_json(data, BOT), bot_id=1, received_at=NOW)
+
+
+def test_a_deep_link_becomes_a_start_command() -> None:
+    inbound = parse(message(text="/start u_dukcapil-mpp")).inbound
+    assert inbound.kind is InboundKind.COMMAND
+    assert (inbound.command, inbound.command_args) == ("start", ("u_dukcapil-mpp",))
+    assert inbound.contact == "42" and inbound.event_id == "1:7"
+
+
+def test_a_command_addressed_to_the_bot_by_name_is_understood() -> None:
+    inbound = parse(message(text="/Bantuan@skm_mimika_bot")).inbound
+    assert inbound.command == "bantuan"
+
+
+def test_text_stays_text_and_keeps_its_content() -> None:
+    inbound = parse(message(text="Sangat sesuai 👍")).inbound
+    assert inbound.kind is InboundKind.TEXT and inbound.text == "Sangat sesuai 👍"
+
+
+@pytest.mark.parametrize(
+    ("fields", "kind"),
+    [
+        ({"sticker": {"file_id": "s", "file_unique_id": "u", "type": "regular", "width": 1,
+                      "height": 1, "is_animated": False, "is_video": False}},
+         InboundKind.UNSUPPORTED),
+        ({"voice": {"file_id": "v", "file_unique_id": "u", "duration": 2}},
+         InboundKind.UNSUPPORTED),
+        ({"document": {"file_id": "d", "file_unique_id": "u"}}, InboundKind.UNSUPPORTED),
+        ({"photo": [{"file_id": "small", "file_unique_id": "a", "width": 9, "height": 9},
+                    {"file_id": "big", "file_unique_id": "b", "width": 99, "height": 99}]},
+         InboundKind.MEDIA),
+        ({"location": {"latitude": -4.55, "longitude": 136.88}}, InboundKind.LOCATION),
+    ],
+)  # fmt: skip
+def test_non_text_messages_are_classified(fields: dict[str, Any], kind: InboundKind) -> None:
+    inbound = parse(message(**fields)).inbound
+    assert inbound.kind is kind
+    if kind is InboundKind.MEDIA:
+        assert inbound.media_ref == "big"  # the largest size is kept as the reference
+    if kind is InboundKind.LOCATION:
+        assert inbound.location == (-4.55, 136.88)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"update_id": 8, "message": {"message_id": 1, "date": 0, "from": USER, "text": "/start",
+                                     "chat": {"id": -5, "type": "group", "title": "Warga"}}},
+        {"update_id": 9, "edited_message": message(text="edit")["message"]},
+        {"update_id": 10, "channel_post": {"message_id": 1, "date": 0, "text": "x",
+                                           "chat": {"id": -100, "type": "channel"}}},
+        {"update_id": 11, "message": {**message(text="hi")["message"],
+                                      "from": {**USER, "is_bot": True}}},
+    ],
+    ids=["group", "edited", "channel-post", "from-a-bot"],
+)  # fmt: skip
+def test_updates_outside_private_chats_are_ignored(update: dict[str, Any]) -> None:
+    parsed = parse(update)
+    assert parsed.inbound is None and parsed.reason
+
+
+def callback(data: str) -> dict[str, Any]:
+    return {"update_id": 12, "callback_query": {
+        "id": "cb1", "from": USER, "chat_instance": "ci", "data": data,
+        "message": {"message_id": 99, "date": 0, "chat": PRIVATE, "text": "Q?"}}}  # fmt: skip
+
+
+def test_a_tap_carries_its_prompt_token_choice_and_message() -> None:
+    parsed = parse(callback("v1|12|4"))
+    assert parsed.callback_query_id == "cb1"
+    inbound = parsed.inbound
+    assert inbound.kind is InboundKind.CHOICE
+    assert (inbound.prompt_token, inbound.choice_id, inbound.message_ref) == ("12", "4", "99")
+
+
+@pytest.mark.parametrize("data", ["", "4", "v2|1|4", "v1|1|", "||", "x" * 64])
+def test_callback_data_that_is_not_ours_can_never_match_a_prompt(data: str) -> None:
+    inbound = parse(callback(data)).inbound
+    assert inbound.kind is InboundKind.CHOICE
+    assert inbound.prompt_token == "invalid"
+
+
+def test_callback_data_round_trips_and_fits_64_bytes() -> None:
+    data = callback_data("123", "u:dukcapil-kantor")
+    assert parse_callback(data) == ("123", "u:dukcapil-kantor")
+    assert len(data.encode()) <= 64
+    with pytest.raises(ValueError):
+        callback_data("1", "x" * 70)
+
+
+def test_keyboard_puts_each_answer_on_its_own_row_and_navigation_last() -> None:
+    outbound = Outbound(
+        "Q?",
+        (
+            Choice("1", "Tidak sesuai"),
+            Choice("2", "Sesuai"),
+            Choice("back", "« Kembali", ChoiceRole.NAV),
+            Choice("cancel", "Batal", ChoiceRole.NAV),
+        ),
+        prompt_token="5",
+    )
+    markup = keyboard(outbound)
+    assert markup is not None
+    rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
+    assert rows == [
+        [("Tidak sesuai", "v1|5|1")],
+        [("Sesuai", "v1|5|2")],
+        [("« Kembali", "v1|5|back"), ("Batal", "v1|5|cancel")],
+    ]
+    assert keyboard(Outbound("plain")) is None
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+async def test_one_chat_gets_a_short_burst_then_one_message_per_second() -> None:
+    time = FakeTime()
+    limiter = RateLimiter(per_chat_interval_s=1.0, per_chat_burst=3, clock=time.clock,
+                          sleep=time.sleep)  # fmt: skip
+    for _ in range(5):
+        await limiter.acquire("42")
+    # Three at once, then each further message waits its turn.
+    assert time.now == pytest.approx(3.0)
+    await limiter.acquire("43")  # another chat is not held back by the first
+    assert time.now == pytest.approx(3.0)
+
+
+async def test_the_overall_rate_is_capped() -> None:
+    time = FakeTime()
+    limiter = RateLimiter(overall_per_s=10, clock=time.clock, sleep=time.sleep)
+    for chat in range(25):
+        await limiter.acquire(str(chat))
+    assert 1.9 <= time.now <= 2.1  # 25 messages at 10/s: two full seconds of waiting
+
+
+async def test_retry_after_pauses_every_send() -> None:
+    time = FakeTime()
+    limiter = RateLimiter(clock=time.clock, sleep=time.sleep)
+    limiter.pause(7)
+    await limiter.acquire("1")
+    assert time.now == pytest.approx(7.0)
