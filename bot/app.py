@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import aiohttp
 from aiohttp import web
 
 import bot
+from bot.digests import ringkasan_command
 from bot.directory_file import read_directory_file
+from bot.holidays_file import bundled_holidays, read_holidays
+from bot.jobs import build_scheduler
 from bot.settings import Settings
 from bot.web import build_web_app
 from handlers.console import ConsoleChannel, ConsoleSender
@@ -30,7 +34,15 @@ from handlers.telegram import (
     make_bot,
     register_commands,
 )
+from handlers.whatsapp import (
+    GraphClient,
+    Template,
+    WhatsAppSender,
+    WhatsAppUpdates,
+    check_credentials,
+)
 from storage import db
+from storage.complaints_repo import holidays, upsert_holidays
 from storage.directory_import import ImportReport, apply_directory
 from storage.repository import Storage
 from survey_flows.types import Channel
@@ -79,6 +91,22 @@ async def seed_if_empty(storage: Storage, settings: Settings) -> ImportReport | 
     return report
 
 
+async def import_holidays(storage: Storage, path: Path) -> int:
+    """Validate a holiday calendar file completely, then add it; returns the new days."""
+    days = read_holidays(path)
+    async with storage.transaction() as tx:
+        return await upsert_holidays(tx.session, days)
+
+
+async def seed_holidays_if_empty(storage: Storage) -> None:
+    """Working-day deadlines need the calendar: load the shipped years on first run."""
+    async with storage.sessions() as session:
+        if await holidays(session):
+            return
+    for path in bundled_holidays():
+        await import_holidays(storage, path)
+
+
 @dataclass
 class ConsoleOptions:
     contact: str = "local"
@@ -95,6 +123,7 @@ async def run_console(
     out = stdout or sys.stdout
     async with open_storage(settings) as storage:
         await seed_if_empty(storage, settings)
+        await seed_holidays_if_empty(storage)
         senders: dict[str, Sender] = {"console": ConsoleSender(out)}
         outbox = OutboxWorker(storage, senders, utc_now)
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
@@ -108,9 +137,11 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
 
     Telegram runs in webhook mode when ``TELEGRAM_WEBHOOK_URL`` is set (any number of
     processes behind a load balancer), otherwise by polling (one process per bot token).
+    WhatsApp always arrives by webhook (``/whatsapp/webhook``).
     """
     stop = stop or _stop_on_signals()
     async with open_storage(settings) as storage, AsyncExitStack() as stack:
+        await seed_holidays_if_empty(storage)
         senders: dict[str, Sender] = {}
         telegram_bot = None
         if settings.telegram_bot_token:
@@ -131,9 +162,39 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
             senders[Channel.TELEGRAM.value] = TelegramSender(
                 telegram_bot, limiter, on_blocked=blocked
             )
+        template = None
+        if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
+            http = aiohttp.ClientSession()
+            stack.push_async_callback(http.close)
+            graph = GraphClient(
+                http,
+                access_token=settings.whatsapp_access_token.get_secret_value(),
+                phone_number_id=settings.whatsapp_phone_number_id,
+                base_url=settings.whatsapp_api_base_url,
+                version=settings.whatsapp_graph_version,
+            )
+            await check_credentials(graph)  # fails fast on a wrong token or phone number id
+            if settings.whatsapp_template_name:
+                template = Template(
+                    settings.whatsapp_template_name, settings.whatsapp_template_language
+                )
+            senders[Channel.WHATSAPP.value] = WhatsAppSender(graph, storage, template=template)
         outbox = OutboxWorker(storage, senders, utc_now)
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
+        dispatcher.staff_commands["ringkasan"] = ringkasan_command(
+            storage, settings.digest_settings(), utc_now
+        )
         stack.push_async_callback(dispatcher.drain)
+        whatsapp = None
+        if Channel.WHATSAPP.value in senders and settings.whatsapp_phone_number_id:
+            whatsapp = WhatsAppUpdates(
+                storage,
+                lambda inbound: dispatcher.handle(inbound, background=True),
+                outbox,
+                settings.whatsapp_phone_number_id,
+                template_configured=template is not None,
+            )
+            stack.push_async_callback(whatsapp.drain)
         webhook = bool(telegram_bot and settings.telegram_webhook_url)
         updates = None
         if telegram_bot is not None:
@@ -148,6 +209,17 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
                 if settings.telegram_webhook_secret
                 else None
             ),
+            whatsapp=whatsapp,
+            whatsapp_app_secret=(
+                settings.whatsapp_app_secret.get_secret_value()
+                if settings.whatsapp_app_secret
+                else None
+            ),
+            whatsapp_verify_token=(
+                settings.whatsapp_verify_token.get_secret_value()
+                if settings.whatsapp_verify_token
+                else None
+            ),
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -156,6 +228,17 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
         log.info("web server listening", extra={"port": settings.http_port})
 
         tasks = [asyncio.create_task(outbox.run(), name="outbox-sweeper")]
+        scheduler = build_scheduler(
+            zone=settings.zone,
+            complaint_cron=settings.complaint_job_cron,
+            digest=settings.digest_settings() if settings.digest_enabled else None,
+            storage=storage,
+            desk=dispatcher.desk,
+            outbox=outbox,
+            clock=utc_now,
+        )
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
         if telegram_bot is not None and updates is not None:
             await register_commands(telegram_bot)
             if not webhook:

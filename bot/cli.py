@@ -12,11 +12,22 @@ from pathlib import Path
 
 from telegram.error import InvalidToken
 
-from bot.app import ConsoleOptions, import_directory, open_storage, run_console, run_service
+from bot import cli_complaints, cli_digest, cli_reports
+from bot.app import (
+    ConsoleOptions,
+    import_directory,
+    import_holidays,
+    open_storage,
+    run_console,
+    run_service,
+)
 from bot.directory_file import DirectoryFileError
+from bot.holidays_file import HolidayFileError
 from bot.settings import ConfigError, Settings, load_settings
 from handlers.telegram import ALLOWED_UPDATES, TelegramConflict, make_bot
+from handlers.whatsapp import WhatsAppRejected
 from storage import db
+from storage.complaints_repo import holidays
 from storage.directory_import import ImportReport, list_units
 from storage.repository import StorageUnavailable
 
@@ -67,6 +78,22 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file", type=Path, help="directory file, e.g. examples/mimika.yaml")
     unit_commands.add_parser("list", help="list OPDs and their units")
 
+    holidays = commands.add_parser(
+        "holidays", help="the calendar of national holidays and cuti bersama"
+    )
+    holiday_commands = holidays.add_subparsers(
+        dest="holidays_command", required=True, metavar="ACTION"
+    )
+    holiday_import = holiday_commands.add_parser(
+        "import", help="add a year's holidays from a YAML file (see examples/holidays-2026.yaml)"
+    )
+    holiday_import.add_argument("file", type=Path)
+    holiday_commands.add_parser("list", help="list the holidays the deadlines skip")
+
+    cli_reports.register(commands)
+    cli_digest.register(commands)
+    cli_complaints.register(commands)
+
     telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
     tg_commands = telegram.add_subparsers(dest="telegram_command", required=True, metavar="ACTION")
     set_webhook = tg_commands.add_parser(
@@ -96,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"skm-bot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except HolidayFileError as exc:
+        print(f"skm-bot: not imported; nothing changed: {exc}", file=sys.stderr)
+        return 1
     except DirectoryFileError as exc:
         print(f"skm-bot: {exc.path} was not imported; nothing changed:", file=sys.stderr)
         for problem in exc.problems:
@@ -109,6 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    handled: int | None = await cli_reports.dispatch(args, settings)
+    if handled is None:
+        handled = await cli_digest.dispatch(args, settings)
+    if handled is None:
+        handled = await cli_complaints.dispatch(args, settings)
+    if handled is not None:
+        return handled
     if args.command == "run":
         return await _run(args, settings)
     if args.command == "db":
@@ -122,6 +159,19 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0 if current else 1
     if args.command == "telegram":
         return await _telegram(args, settings)
+    if args.command == "holidays":
+        async with open_storage(settings) as storage:
+            if args.holidays_command == "import":
+                added = await import_holidays(storage, args.file)
+                print(f"{added} holidays added from {args.file}.")
+                return 0
+            async with storage.sessions() as session:
+                days = sorted(await holidays(session))
+            for day in days:
+                print(day.isoformat())
+            if not days:
+                print("No holidays yet: `skm-bot holidays import FILE.yaml`.")
+            return 0
     if args.command == "units":
         async with open_storage(settings) as storage:
             if args.units_command == "import":
@@ -144,15 +194,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.console or not settings.has_platform_channel:
         await run_console(settings, ConsoleOptions(contact=args.contact, unit=args.unit))
         return 0
-    if settings.whatsapp_access_token and not settings.telegram_bot_token:
-        print(
-            "skm-bot: the WhatsApp channel is not part of this release yet; "
-            "configure TELEGRAM_BOT_TOKEN or use `skm-bot run --console`.",
-            file=sys.stderr,
-        )
-        return 2
     try:
         await run_service(settings)
+    except WhatsAppRejected as exc:
+        print(f"skm-bot: configuration error: {exc}", file=sys.stderr)
+        return 2
     except TelegramConflict as exc:
         print(f"skm-bot: {exc}", file=sys.stderr)
         return 4

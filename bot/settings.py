@@ -7,6 +7,7 @@ naming the setting (see :func:`load_settings`).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.digests import DigestSettings
+from survey_flows.complaints import Limits
 from survey_flows.engine import FlowSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/skm-bot.sqlite3"
@@ -50,6 +53,9 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_graph_version: str = "v25.0"
+    whatsapp_template_name: str | None = None
+    whatsapp_template_language: str = "id"
 
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=1, le=65535)
@@ -58,6 +64,17 @@ class Settings(BaseSettings):
     survey_repeat_window_days: int = Field(default=1, ge=0, le=366)
     suggestion_max_chars: int = Field(default=1000, ge=50, le=4000)
     menu_page_size: int = Field(default=8, ge=3, le=20)
+    complaint_verify_days: int = Field(default=3, ge=1, le=60)
+    complaint_answer_days: int = Field(default=5, ge=1, le=60)
+    complaint_citizen_response_days: int = Field(default=10, ge=1, le=60)
+    complaint_reopen_days: int = Field(default=10, ge=0, le=60)
+    complaint_job_cron: str = "30 7 * * *"
+    telegram_bot_username: str | None = None  # for the QR deep links on posters
+    whatsapp_number: str | None = None  # the business number, for wa.me links on posters
+    report_min_respondents: int = Field(default=30, ge=1, le=100_000)
+    digest_cron: str = "30 7 * * mon"
+    digest_enabled: bool = True
+    digest_min_respondents: int = Field(default=10, ge=1, le=1000)
     directory_seed_file: Path | None = None
     log_level: str = "INFO"
 
@@ -88,6 +105,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (try Asia/Jayapura)") from None
         return value
 
+    @field_validator("complaint_job_cron", "digest_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5:
+            raise ValueError(f"{value!r} is not a 5-field crontab line (e.g. '30 7 * * *')")
+        return value
+
     @field_validator("telegram_webhook_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:
@@ -104,6 +129,43 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("whatsapp_graph_version")
+    @classmethod
+    def _graph_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d+\.\d+", value):
+            raise ValueError("must look like v25.0")
+        return value
+
+    @field_validator("whatsapp_api_base_url")
+    @classmethod
+    def _graph_base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL, e.g. https://graph.facebook.com")
+        return value.rstrip("/")
+
+    @field_validator("whatsapp_template_name")
+    @classmethod
+    def _template_name(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[a-z0-9_]{1,512}", value):
+            raise ValueError("template names are lower-case letters, digits and _")
+        return value or None
+
+    @model_validator(mode="after")
+    def _whatsapp_settings_together(self) -> Settings:
+        required = {
+            "WHATSAPP_ACCESS_TOKEN": self.whatsapp_access_token,
+            "WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id,
+            "WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+        }
+        missing = [name for name, value in required.items() if not value]
+        if missing and len(missing) < len(required):
+            raise ValueError(
+                f"{missing[0]}: required for the WhatsApp channel "
+                f"({', '.join(required)} go together)"
+            )
+        return self
+
     # --- derived values -----------------------------------------------------------------------
 
     @property
@@ -113,6 +175,10 @@ class Settings(BaseSettings):
     @property
     def uses_sqlite(self) -> bool:
         return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def has_whatsapp(self) -> bool:
+        return bool(self.whatsapp_access_token)
 
     @property
     def has_platform_channel(self) -> bool:
@@ -126,6 +192,20 @@ class Settings(BaseSettings):
             suggestion_max_chars=self.suggestion_max_chars,
             repeat_window_days=self.survey_repeat_window_days,
             timezone=self.zone,
+            complaint_limits=Limits(
+                verify_days=self.complaint_verify_days,
+                answer_days=self.complaint_answer_days,
+                citizen_response_days=self.complaint_citizen_response_days,
+                reopen_days=self.complaint_reopen_days,
+            ),
+        )
+
+    def digest_settings(self) -> DigestSettings:
+        return DigestSettings(
+            organisation=self.organisation_name,
+            zone=self.zone,
+            cron=self.digest_cron,
+            min_respondents=self.digest_min_respondents,
         )
 
     def pseudonym_key(self) -> bytes:

@@ -9,6 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from handlers.telegram import TelegramUpdates, secret_matches
+from handlers.whatsapp import (
+    SIGNATURE_HEADER,
+    WhatsAppUpdates,
+    challenge_answer,
+    signature_valid,
+)
 from storage import db
 from storage.repository import Storage, StorageUnavailable
 
@@ -19,6 +25,10 @@ TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 STORAGE_KEY = web.AppKey("storage", Storage)
 TELEGRAM_KEY = web.AppKey("telegram", TelegramUpdates)
 TELEGRAM_SECRET_KEY = web.AppKey("telegram_secret", str)
+WHATSAPP_WEBHOOK_PATH = "/whatsapp/webhook"
+WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppUpdates)
+WHATSAPP_APP_SECRET_KEY = web.AppKey("whatsapp_app_secret", str)
+WHATSAPP_VERIFY_TOKEN_KEY = web.AppKey("whatsapp_verify_token", str)
 
 
 def build_web_app(
@@ -26,8 +36,11 @@ def build_web_app(
     *,
     telegram: TelegramUpdates | None = None,
     telegram_secret: str | None = None,
+    whatsapp: WhatsAppUpdates | None = None,
+    whatsapp_app_secret: str | None = None,
+    whatsapp_verify_token: str | None = None,
 ) -> web.Application:
-    """Routes: ``GET /healthz``, ``GET /readyz`` and, when configured, the Telegram webhook."""
+    """Routes: ``GET /healthz``, ``GET /readyz`` and, when configured, the webhooks."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STORAGE_KEY] = storage
     app.router.add_get("/healthz", healthz)
@@ -38,6 +51,14 @@ def build_web_app(
         app[TELEGRAM_KEY] = telegram
         app[TELEGRAM_SECRET_KEY] = telegram_secret
         app.router.add_post(TELEGRAM_WEBHOOK_PATH, telegram_webhook)
+    if whatsapp is not None:
+        if not whatsapp_app_secret or not whatsapp_verify_token:
+            raise ValueError("the WhatsApp webhook needs the app secret and the verify token")
+        app[WHATSAPP_KEY] = whatsapp
+        app[WHATSAPP_APP_SECRET_KEY] = whatsapp_app_secret
+        app[WHATSAPP_VERIFY_TOKEN_KEY] = whatsapp_verify_token
+        app.router.add_get(WHATSAPP_WEBHOOK_PATH, whatsapp_verify)
+        app.router.add_post(WHATSAPP_WEBHOOK_PATH, whatsapp_webhook)
     return app
 
 
@@ -76,3 +97,35 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         # Telegram retries non-2xx deliveries: nothing is lost while the database is down.
         return web.json_response({"ok": False, "error": "unavailable"}, status=503)
     return web.json_response({"ok": True})
+
+
+async def whatsapp_verify(request: web.Request) -> web.Response:
+    """Meta's callback check: echo ``hub.challenge`` when the verify token matches."""
+    challenge = challenge_answer(request.query, request.app[WHATSAPP_VERIFY_TOKEN_KEY])
+    if challenge is None:
+        return web.Response(status=403, text="forbidden")
+    return web.Response(text=challenge)
+
+
+async def whatsapp_webhook(request: web.Request) -> web.Response:
+    """Verify the signature over the raw body, persist every item, then answer 200."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return web.json_response({"ok": False, "error": "too large"}, status=413)
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        return web.json_response({"ok": False, "error": "signature missing"}, status=401)
+    body = await request.read()  # aiohttp refuses bodies over client_max_size with 413
+    if not signature_valid(request.app[WHATSAPP_APP_SECRET_KEY], body, signature):
+        return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"ok": False, "error": "not JSON"}, status=400)
+    if not isinstance(data, dict):
+        return web.json_response({"ok": False, "error": "not a payload"}, status=400)
+    try:
+        report = await request.app[WHATSAPP_KEY].process(data)
+    except StorageUnavailable:
+        # Meta retries non-2xx deliveries; what was stored already is deduplicated then.
+        return web.json_response({"ok": False, "error": "unavailable"}, status=503)
+    return web.json_response({"ok": True, "messages": report.messages, "statuses": report.statuses})

@@ -10,15 +10,19 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.complaints import ComplaintDesk
 from handlers.outbox import OutboxWorker
+from storage.complaints_repo import complaints_of_contact, recipients_by_address
 from storage.repository import (
     ClaimFor,
     PendingMessage,
@@ -29,12 +33,18 @@ from storage.repository import (
 )
 from survey_flows import skm
 from survey_flows.catalog import DEFAULT_LANGUAGE
+from survey_flows.complaints import TICKET_BITS, format_ticket
 from survey_flows.directory import Directory
 from survey_flows.engine import FlowSettings, StepContext
+from survey_flows.officer import officer_request
 from survey_flows.types import (
+    CitizenComplaintAction,
     EraseContact,
+    FileComplaint,
     Inbound,
+    InboundKind,
     InputRejected,
+    Outbound,
     RecordConsent,
     SetLanguage,
     StepResult,
@@ -42,6 +52,8 @@ from survey_flows.types import (
 )
 
 log = logging.getLogger(__name__)
+
+StaffCommand = Callable[[Inbound], Awaitable[list[tuple[str, dict[str, Any]]]]]
 
 
 class Outcome(StrEnum):
@@ -66,6 +78,7 @@ class _Stepped:
     claimed: list[PendingMessage] = field(default_factory=list)
     response_id: int | None = None
     direct: list[PendingMessage] = field(default_factory=list)
+    wake: set[str] = field(default_factory=set)  # channels with other queued notifications
 
 
 def utc_now() -> datetime:
@@ -113,6 +126,10 @@ class Dispatcher:
         self.outbox = outbox
         self.clock = clock
         self.directory = directory_cache or DirectoryCache()
+        self.desk = ComplaintDesk(flow_settings)
+        # Commands for registered staff, answered outside the conversation (the composition
+        # root adds them: handlers may not import the report code).
+        self.staff_commands: dict[str, StaffCommand] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, inbound: Inbound, *, background: bool = False) -> DispatchResult:
@@ -122,8 +139,12 @@ class Dispatcher:
         answer 200 as soon as the event is committed. :meth:`drain` waits for those tasks.
         """
         started = time.perf_counter()
+        prepared: list[tuple[str, dict[str, Any]]] | None = None
+        if inbound.kind is InboundKind.COMMAND and inbound.command in self.staff_commands:
+            # Staff commands (e.g. /ringkasan) read a lot: done before the short transaction.
+            prepared = await self.staff_commands[inbound.command](inbound)
         async with self.storage.transaction() as tx:
-            result = await self._step_in(tx, inbound)
+            result = await self._step_in(tx, inbound, prepared)
         step_ms = (time.perf_counter() - started) * 1000
         log.info(
             "inbound",
@@ -135,7 +156,7 @@ class Dispatcher:
                 "step_ms": round(step_ms, 2),
             },
         )
-        if result.claimed or result.direct:
+        if result.claimed or result.direct or result.wake:
             delivery = self._deliver(inbound.channel.value, result)
             if background:
                 task = asyncio.create_task(delivery)
@@ -153,6 +174,8 @@ class Dispatcher:
                 await self.outbox.send_claimed(channel, result.claimed)
             if result.direct:
                 await self.outbox.send_unrecorded(channel, result.direct)
+            for other in sorted(result.wake):  # notifications to officers or other citizens
+                await self.outbox.deliver(other)
         except Exception:  # the sweeper retries whatever was not marked sent
             log.exception("delivery after commit failed", extra={"channel": channel})
 
@@ -161,12 +184,33 @@ class Dispatcher:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _step_in(self, tx: Tx, inbound: Inbound) -> _Stepped:
+    async def _step_in(
+        self, tx: Tx, inbound: Inbound, prepared: list[tuple[str, dict[str, Any]]] | None = None
+    ) -> _Stepped:
         now = self.clock()
         channel = inbound.channel.value
         if not await tx.record_inbound(channel, inbound.event_id, now):
             return _Stepped(Outcome.DUPLICATE)
         contact = await tx.contact_for(channel, inbound.contact, DEFAULT_LANGUAGE, now)
+        if prepared is not None:
+            claimed = await tx.enqueue(
+                channel=channel,
+                messages=prepared,
+                dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
+                now=now,
+                contact_id=contact.id,
+                claim=ClaimFor(address=inbound.contact),
+            )
+            return _Stepped(Outcome.PROCESSED, claimed)
+        request = officer_request(inbound)
+        if request is not None:
+            registrations = await recipients_by_address(tx.session, channel, inbound.contact)
+            # A citizen quoting their own ticket is not an officer: only registered people are.
+            if registrations or inbound.kind is not InboundKind.TEXT:
+                acted = await self.desk.officer_action(
+                    tx, request, registrations, language=contact.language, now=now
+                )
+                return await self._reply(tx, inbound, contact.id, acted.replies, acted.wake)
         state = await tx.lock_conversation(contact.id, now)
         key = respondent_key(self.secret, channel, inbound.contact)
         recent: frozenset[str] = frozenset()
@@ -181,9 +225,13 @@ class Dispatcher:
             consent_at=contact.consent_at,
             recent_units=recent,
             settings=self.flow_settings,
+            fresh_ticket=format_ticket(secrets.randbits(TICKET_BITS)),
+            calendar=await self.desk.calendar.get(tx.session),
+            complaints=await complaints_of_contact(tx.session, contact.id),
         )
         result = skm.step(state, inbound, context)
-        response_id = await self._apply_effects(tx, result, contact.id, channel, key)
+        wake: set[str] = set()
+        response_id = await self._apply_effects(tx, result, contact.id, channel, key, now, wake)
         if any(isinstance(e, EraseContact) for e in result.effects):
             # Nothing may keep the identity: the goodbye is sent from memory, not the outbox.
             await tx.forget_contact(contact.id)
@@ -218,14 +266,45 @@ class Dispatcher:
             claim=ClaimFor(address=inbound.contact),
         )
         rejected = any(isinstance(e, InputRejected) for e in result.effects)
-        return _Stepped(Outcome.REJECTED if rejected else Outcome.PROCESSED, claimed, response_id)
+        outcome = Outcome.REJECTED if rejected else Outcome.PROCESSED
+        return _Stepped(outcome, claimed, response_id, wake=wake)
+
+    async def _reply(
+        self, tx: Tx, inbound: Inbound, contact_id: int, replies: list[Outbound], wake: set[str]
+    ) -> _Stepped:
+        """Queue replies to the sender of ``inbound`` outside the conversation flow."""
+        channel = inbound.channel.value
+        claimed = await tx.enqueue(
+            channel=channel,
+            messages=[("message", m.to_json()) for m in replies],
+            dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
+            now=self.clock(),
+            contact_id=contact_id,
+            claim=ClaimFor(address=inbound.contact),
+        )
+        return _Stepped(Outcome.PROCESSED, claimed, wake=wake)
 
     async def _apply_effects(
-        self, tx: Tx, result: StepResult, contact_id: int, channel: str, key: str
+        self,
+        tx: Tx,
+        result: StepResult,
+        contact_id: int,
+        channel: str,
+        key: str,
+        now: datetime,
+        wake: set[str],
     ) -> int | None:
         response_id = None
         for effect in result.effects:
-            if isinstance(effect, RecordConsent):
+            if isinstance(effect, FileComplaint):
+                filed = await self.desk.file(
+                    tx, effect, contact_id=contact_id, channel=channel, now=now
+                )
+                wake |= filed.wake
+            elif isinstance(effect, CitizenComplaintAction):
+                acted = await self.desk.citizen_action(tx, effect, contact_id=contact_id, now=now)
+                wake |= acted.wake
+            elif isinstance(effect, RecordConsent):
                 await tx.record_consent(contact_id, effect.at, effect.notice_version)
             elif isinstance(effect, SetLanguage):
                 await tx.set_language(contact_id, effect.language)

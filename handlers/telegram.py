@@ -8,6 +8,7 @@ one :class:`Inbound`; outbox rows become ``sendMessage`` with an inline keyboard
 from __future__ import annotations
 
 import asyncio
+import base64
 import hmac
 import logging
 import time
@@ -146,6 +147,10 @@ def parse_update(update: Update, bot_id: int, received_at: datetime) -> ParsedUp
         "event_id": event_id,
         "received_at": received_at,
     }
+    replied = message.reply_to_message
+    if replied is not None and (replied.text or replied.caption):
+        # An officer answers a complaint by replying to its notification, which names the ticket.
+        common["quoted_text"] = (replied.text or replied.caption or "")[:4096]
     if message.text is not None:
         text = message.text
         if text.startswith("/") and len(text) > 1:
@@ -305,6 +310,15 @@ class TelegramSender:
                 # Already edited, deleted or too old to edit: the chat is tidy enough.
                 log.info("edit skipped", extra={"reason": exc.message})
             return SendReceipt(str(ref))
+        if message.kind == "digest_photo":
+            png = base64.b64decode(str(message.payload["png_base64"]))
+            photo = await self.bot.send_photo(
+                chat_id,
+                photo=png,
+                caption=str(message.payload.get("caption", ""))[:1024],
+                filename="skm-digest.png",
+            )
+            return SendReceipt(str(photo.message_id))
         outbound = Outbound.from_json(message.payload)
         sent = await self.bot.send_message(chat_id, outbound.text, reply_markup=keyboard(outbound))
         return SendReceipt(str(sent.message_id))

@@ -78,6 +78,32 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"  # permanent error; the reason is kept
 
 
+class DeliveryStatus(StrEnum):
+    """What the platform reported after accepting a message (WhatsApp status webhooks).
+
+    Reports arrive out of order; only a higher rank replaces the stored one, so ``read`` is
+    never overwritten by a late ``delivered``. ``failed`` outranks ``sent`` only: a message
+    reported delivered or read did reach the citizen.
+    """
+
+    SENT = "sent"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    READ = "read"
+
+    @property
+    def rank(self) -> int:
+        return _DELIVERY_RANK[self]
+
+
+_DELIVERY_RANK = {
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.FAILED: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.READ: 4,
+}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -160,6 +186,9 @@ class Contact(Base):
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # WhatsApp: when the approved template last went out because the 24-hour window had
+    # closed; one invitation per closed window, however many messages were waiting.
+    template_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),)
 
@@ -251,5 +280,12 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # What the platform reported after accepting it (see DeliveryStatus), by platform id.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_error: Mapped[str | None] = mapped_column(String(500))
 
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        Index("ix_outbox_platform_message_id", "platform_message_id"),
+    )

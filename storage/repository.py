@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.models import (
     Contact,
     Conversation,
+    DeliveryStatus,
     InboundEvent,
     Opd,
     OutboxMessage,
     OutboxStatus,
+    Recipient,
     ResponseScore,
     SurveyResponse,
     Unit,
@@ -42,6 +44,10 @@ def event_key(event_id: str) -> str:
         return event_id
     return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
 
+
+# Outbox kinds never sent twice: after a crash mid-send they are marked failed, not resent.
+AT_MOST_ONCE_KINDS = ("digest", "digest_photo")
+UNCONFIRMED = "unconfirmed: the send started but was never confirmed; not resent (at most once)"
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
@@ -85,6 +91,23 @@ class ClaimFor:
 
     address: str
     lease: timedelta = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """The outbox row a delivery report belongs to; ``applied`` when it raised the status."""
+
+    outbox_id: int
+    contact_id: int | None
+    applied: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactWindow:
+    """When a contact last wrote, and when the template last invited them back (WhatsApp)."""
+
+    last_inbound_at: datetime | None
+    template_sent_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +313,35 @@ class Storage:
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id)
                 .values(status=OutboxStatus.FAILED.value, lease_until=None, last_error=error[:500])
+            )
+
+    async def note_outbox(self, message_id: int, note: str) -> None:
+        """Keep a note on a row that was delivered differently (e.g. as a template)."""
+        async with self.transaction() as tx:
+            await tx.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(last_error=note[:500])
+            )
+
+    # --- the 24-hour window of a contact (WhatsApp) ---------------------------------------
+
+    async def contact_window(self, contact_id: int) -> ContactWindow | None:
+        """When the contact last wrote and was last sent the template; None when erased."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Contact.last_inbound_at, Contact.template_sent_at).where(
+                        Contact.id == contact_id
+                    )
+                )
+            ).one_or_none()
+        return None if row is None else ContactWindow(row[0], row[1])
+
+    async def mark_template_sent(self, contact_id: int, at: datetime) -> None:
+        async with self.transaction() as tx:
+            await tx.session.execute(
+                update(Contact).where(Contact.id == contact_id).values(template_sent_at=at)
             )
 
     async def outbox_counts(self) -> dict[str, int]:
@@ -506,6 +558,17 @@ class Tx:
         limit: int,
         lease: timedelta,
     ) -> list[PendingMessage]:
+        # At-most-once kinds (digests): a send started but never confirmed is not repeated.
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.status == OutboxStatus.SENDING.value,
+                OutboxMessage.lease_until < now,
+                OutboxMessage.kind.in_(AT_MOST_ONCE_KINDS),
+            )
+            .values(status=OutboxStatus.FAILED.value, last_error=UNCONFIRMED)
+        )
         due = or_(
             and_(
                 OutboxMessage.status == OutboxStatus.PENDING.value,
@@ -553,18 +616,93 @@ class Tx:
         ]
 
     async def _addresses(self, rows: Sequence[OutboxMessage]) -> dict[int, str]:
+        """Each row's platform address: its contact's, or its recipient's (officers, heads)."""
+        addresses: dict[int, str] = {}
         contact_ids = {r.contact_id for r in rows if r.contact_id is not None}
-        if not contact_ids:
-            return {}
-        found = await self.session.execute(
-            select(Contact.id, Contact.address).where(Contact.id.in_(contact_ids))
+        if contact_ids:
+            found = await self.session.execute(
+                select(Contact.id, Contact.address).where(Contact.id.in_(contact_ids))
+            )
+            by_contact = {row_id: address for row_id, address in found.all()}
+            addresses.update(
+                (r.id, by_contact[r.contact_id])
+                for r in rows
+                if r.contact_id is not None and r.contact_id in by_contact
+            )
+        recipient_ids = {r.recipient_id for r in rows if r.recipient_id is not None}
+        if recipient_ids:
+            found = await self.session.execute(
+                select(Recipient.id, Recipient.address).where(Recipient.id.in_(recipient_ids))
+            )
+            by_recipient = {row_id: address for row_id, address in found.all()}
+            addresses.update(
+                (r.id, by_recipient[r.recipient_id])
+                for r in rows
+                if r.recipient_id is not None and r.recipient_id in by_recipient
+            )
+        return addresses
+
+    async def record_delivery(
+        self,
+        channel: str,
+        platform_message_id: str,
+        status: DeliveryStatus,
+        at: datetime,
+        error: str | None = None,
+    ) -> DeliveryRecord | None:
+        """Record a delivery report on the outbox row with that platform id.
+
+        Reports arrive out of order and more than once: the stored status only ever rises
+        (see :class:`DeliveryStatus`). None when no row has that id.
+        """
+        row = (
+            await self.session.execute(
+                select(OutboxMessage.id, OutboxMessage.contact_id, OutboxMessage.delivery_status)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.platform_message_id == platform_message_id,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(1)
+                .with_for_update()
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        known = {s.value for s in DeliveryStatus}
+        current = DeliveryStatus(row[2]) if row[2] in known else None
+        applied = current is None or status.rank > current.rank
+        if applied:
+            values: dict[str, Any] = {"delivery_status": status.value, "delivery_status_at": at}
+            if error is not None:
+                values["delivery_error"] = error[:500]
+            await self.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row[0]).values(**values)
+            )
+        return DeliveryRecord(outbox_id=row[0], contact_id=row[1], applied=applied)
+
+    async def prompt_payload(
+        self, channel: str, contact_id: int, prompt_token: str, *, recent: int = 20
+    ) -> dict[str, Any] | None:
+        """The payload of the prompt with this token among the contact's latest messages.
+
+        Found by the token, not the platform id, so a tap that arrives before the send is
+        recorded still finds it; a token older than the latest ``recent`` messages is stale.
+        """
+        rows = await self.session.execute(
+            select(OutboxMessage.payload)
+            .where(
+                OutboxMessage.channel == channel,
+                OutboxMessage.contact_id == contact_id,
+                OutboxMessage.kind == "message",
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(recent)
         )
-        by_contact = {row_id: address for row_id, address in found.all()}
-        return {
-            r.id: by_contact[r.contact_id]
-            for r in rows
-            if r.contact_id is not None and r.contact_id in by_contact
-        }
+        for payload in rows.scalars():
+            if isinstance(payload, dict) and payload.get("prompt_token") == prompt_token:
+                return dict(payload)
+        return None
 
     async def forget_contact(self, contact_id: int) -> None:
         """Erase a contact's platform identity; cascades to conversation and pending outbox."""

@@ -189,6 +189,126 @@ _ID: dict[str, str] = {
         "Sesi survei sebelumnya sudah berakhir karena lama tidak ada jawaban. Silakan mulai lagi."
     ),
     "answered": "✓ {answer}",
+    # --- complaints (pengaduan) -----------------------------------------------------------
+    "menu.complaint": "Sampaikan pengaduan",
+    "menu.status": "Cek status pengaduan",
+    "complaint.kind.prompt": (
+        "Pengaduan untuk {unit}.\n"
+        "Identitas Anda hanya dipakai untuk memberi kabar tindak lanjut dan dapat disembunyikan "
+        "dari unit. Pilih jenis laporan:"
+    ),
+    "complaint.kind.pengaduan": "Pengaduan",
+    "complaint.kind.aspirasi": "Aspirasi",
+    "complaint.kind.informasi": "Permintaan informasi",
+    "complaint.desc.prompt": (
+        "Ceritakan masalahnya: apa yang terjadi, kapan, dan di mana "
+        "(paling sedikit {min}, paling banyak {max} karakter)."
+    ),
+    "complaint.desc.too_short": "Mohon ceritakan sedikit lebih rinci agar dapat ditindaklanjuti.",
+    "complaint.desc.too_long": "Maaf, uraian Anda {length} karakter. Mohon ringkas menjadi paling banyak {max} karakter.",
+    "complaint.photo.prompt": "Kirim foto pendukung bila ada (boleh lebih dari satu), lalu pilih Lanjut.",
+    "complaint.photo.received": "Foto diterima ({count}).",
+    "complaint.photo.too_many": "Maaf, foto sudah cukup banyak. Silakan pilih Lanjut.",
+    "complaint.next": "Lanjut",
+    "complaint.location.prompt": "Kirim lokasi kejadian bila perlu (fitur lokasi di aplikasi), atau pilih Lewati.",
+    "complaint.anon.prompt": "Sembunyikan identitas Anda dari unit layanan (anonim)?",
+    "complaint.secret.prompt": "Rahasiakan isi pengaduan (tidak dipublikasikan)?",
+    "complaint.yes": "Ya",
+    "complaint.no": "Tidak",
+    "complaint.again": "Ulangi dari awal",
+    "complaint.summary.title": "Ringkasan pengaduan untuk {unit}:",
+    "complaint.summary.kind": "Jenis",
+    "complaint.summary.desc": "Uraian",
+    "complaint.summary.photos": "Foto",
+    "complaint.summary.location": "Lokasi",
+    "complaint.summary.anon": "Anonim",
+    "complaint.summary.secret": "Rahasia",
+    "complaint.filed": (
+        "Pengaduan Anda untuk {unit} sudah kami terima.\n"
+        "Nomor tiket: {ticket}\n"
+        "Batas verifikasi: {verify_by}\n"
+        "Batas tanggapan unit: {answer_by}\n"
+        "Simpan nomor tiket ini. Ketik STATUS {ticket} untuk melihat perkembangannya."
+    ),
+    "complaint.cancelled": "Pengaduan dibatalkan. Tidak ada yang dikirim.",
+    "complaint.status.unknown": "Maaf, tiket {ticket} tidak ditemukan di antara pengaduan Anda.",
+    "complaint.status.one": (
+        "Tiket {ticket} ({unit})\nStatus: {status}\nDiterima: {filed}\n"
+        "Batas verifikasi: {verify_by}\nBatas tanggapan: {answer_by}"
+    ),
+    "complaint.status.answer": "Tanggapan unit:\n{answer}",
+    "complaint.status.none": "Anda belum pernah menyampaikan pengaduan.",
+    "complaint.status.list": "Pengaduan Anda:",
+    "complaint.state.DITERIMA": "Diterima",
+    "complaint.state.DIVERIFIKASI": "Diverifikasi",
+    "complaint.state.DITINDAKLANJUTI": "Ditindaklanjuti",
+    "complaint.state.SELESAI": "Selesai",
+    "complaint.state.DITOLAK": "Ditolak",
+    "complaint.state.DIARSIPKAN": "Diarsipkan",
+    "complaint.reason.bukan_kewenangan": "Bukan kewenangan unit ini",
+    "complaint.reason.tidak_lengkap": "Informasi belum lengkap",
+    "complaint.reason.bukan_pengaduan": "Bukan pengaduan",
+    "complaint.notify.DIVERIFIKASI": "Pengaduan {ticket} sudah diverifikasi dan sedang ditindaklanjuti oleh {unit}.",
+    "complaint.notify.DITINDAKLANJUTI": "Tanggapan {unit} atas pengaduan {ticket}:\n{note}",
+    "complaint.notify.SELESAI": "Pengaduan {ticket} dinyatakan selesai oleh {unit}.",
+    "complaint.notify.DITOLAK": "Mohon maaf, pengaduan {ticket} tidak dapat diproses: {note}.",
+    "complaint.notify.DIARSIPKAN": "Pengaduan {ticket} sudah diarsipkan.",
+    "complaint.rate.prompt": "Apakah pengaduan {ticket} ditangani dengan baik? Bila belum, Anda dapat membukanya kembali sampai {until}.",
+    "complaint.rate.good": "Ya, baik",
+    "complaint.rate.poor": "Kurang baik",
+    "complaint.rate.reopen": "Buka kembali",
+    "complaint.rate.thanks": "Terima kasih atas penilaian Anda.",
+    "complaint.rate.already": "Penilaian untuk pengaduan ini sudah tercatat. Terima kasih.",
+    "complaint.reopened": "Pengaduan {ticket} dibuka kembali dan akan ditindaklanjuti lagi.",
+    "complaint.error.reopen_late": "Maaf, batas waktu untuk membuka kembali pengaduan ini sudah lewat.",
+    "complaint.error.state": "Tindakan itu tidak berlaku untuk status pengaduan saat ini.",
+    "complaint.error.forbidden": "Maaf, Anda tidak berwenang menangani pengaduan ini.",
+    "complaint.error.reason": "Pilih alasan penolakan dari daftar.",
+    "complaint.error.answer_empty": "Tanggapan tidak boleh kosong.",
+    # --- officers ----------------------------------------------------------------------------
+    "officer.new": (
+        "Pengaduan baru {ticket} untuk {unit}\nJenis: {kind}\nPelapor: {reporter}\n"
+        "Batas verifikasi: {verify_by}\n\n{description}"
+    ),
+    "officer.reporter.anonymous": "anonim (identitas disembunyikan)",
+    "officer.reporter.known": "warga melalui {channel}",
+    "officer.photos": "Lampiran: {count} foto.",
+    "officer.location": "Lokasi: {lat}, {lon}",
+    "officer.verify": "Verifikasi",
+    "officer.answer": "Tanggapi",
+    "officer.reject": "Tolak",
+    "officer.finish": "Selesai",
+    "officer.answer.how": "Balas (reply) pesan pengaduan {ticket} dengan tanggapan Anda, atau ketik: /tanggapi {ticket} <tanggapan>",
+    "officer.reject.why": "Alasan penolakan {ticket}:",
+    "officer.done": "Tiket {ticket} sekarang berstatus {status}.",
+    "officer.unknown": "Tiket {ticket} tidak ditemukan.",
+    "officer.usage": "Perintah petugas: /tanggapi <tiket> <tanggapan>, /verifikasi <tiket>, /selesai <tiket>, atau gunakan tombol pada pesan pengaduan.",
+    "officer.remind": "Pengingat: pengaduan {ticket} ({unit}) harus {stage} paling lambat {due}.",
+    "officer.escalate": "Eskalasi: pengaduan {ticket} ({unit}) melewati batas {stage} ({due}). Status: {status}.",
+    "officer.reopened": "Pengaduan {ticket} ({unit}) dibuka kembali oleh pelapor.",
+    "officer.stage.verify": "diverifikasi",
+    "officer.stage.answer": "ditanggapi",
+    # --- weekly digest for OPD heads -------------------------------------------------------
+    "digest.title": "Ringkasan mingguan SKM: {opd}",
+    "digest.week": "{label}",
+    "digest.week_label": "Minggu ke-{week} {year} ({start} s.d. {end})",
+    "digest.late": "(Dikirim terlambat pada {date} karena layanan sempat berhenti.)",
+    "digest.empty": (
+        "Minggu ini belum ada responden survei maupun pengaduan. Mohon pastikan poster QR survei "
+        "terpasang di setiap loket (cetak dengan: skm-bot poster)."
+    ),
+    "digest.respondents": "Responden: {count} (minggu lalu {last}, {change})",
+    "digest.unit": "• {unit}: {count} responden, IKM {ikm} ({mutu}, {kinerja}){trend}",
+    "digest.unit_few": "• {unit}: {count} responden, terlalu sedikit untuk indeks yang stabil (minimal {minimum})",
+    "digest.unit_none": "• {unit}: belum ada responden",
+    "digest.weakest": "Unsur terlemah: {elements}",
+    "digest.complaints": "Pengaduan: {received} diterima minggu ini, {open} belum selesai, {overdue} lewat batas waktu",
+    "digest.suggestions": "Saran terbaru:",
+    "digest.chart.units": "IKM per unit",
+    "digest.chart.elements": "Nilai unsur (1-4)",
+    "digest.chart.trend": "Tren IKM 8 minggu",
+    "digest.caption": "Grafik SKM {opd}, {label}",
+    "digest.not_registered": "Maaf, ringkasan hanya untuk pimpinan dan petugas OPD yang terdaftar.",
     # --- erasure (UU 27/2022: the right to erasure) ----------------------------------------
     "erase.confirm": (
         "Hapus data Anda? Kami akan menghapus identitas akun Anda dan percakapan ini. "
@@ -370,6 +490,123 @@ _EN: dict[str, str] = {
     "cancelled": "Survey cancelled. Answers not yet sent have not been kept.",
     "expired": "Your previous survey session ended after a long pause. Please start again.",
     "answered": "✓ {answer}",
+    "menu.complaint": "File a complaint",
+    "menu.status": "Check a complaint",
+    "complaint.kind.prompt": (
+        "Complaint about {unit}.\n"
+        "Your identity is used only to keep you informed and can be hidden from the unit. "
+        "Choose the kind of report:"
+    ),
+    "complaint.kind.pengaduan": "Complaint",
+    "complaint.kind.aspirasi": "Aspiration",
+    "complaint.kind.informasi": "Request for information",
+    "complaint.desc.prompt": (
+        "Describe the problem: what happened, when and where "
+        "(at least {min}, at most {max} characters)."
+    ),
+    "complaint.desc.too_short": "Please describe it in a little more detail so it can be followed up.",
+    "complaint.desc.too_long": "Sorry, your description has {length} characters. Please shorten it to at most {max}.",
+    "complaint.photo.prompt": "Send supporting photos if you have any (several are fine), then choose Continue.",
+    "complaint.photo.received": "Photo received ({count}).",
+    "complaint.photo.too_many": "Sorry, that is enough photos. Please choose Continue.",
+    "complaint.next": "Continue",
+    "complaint.location.prompt": "Send the location if useful (your app's location feature), or choose Skip.",
+    "complaint.anon.prompt": "Hide your identity from the service unit (anonymous)?",
+    "complaint.secret.prompt": "Keep the content confidential (not published)?",
+    "complaint.yes": "Yes",
+    "complaint.no": "No",
+    "complaint.again": "Start over",
+    "complaint.summary.title": "Summary of your complaint about {unit}:",
+    "complaint.summary.kind": "Kind",
+    "complaint.summary.desc": "Description",
+    "complaint.summary.photos": "Photos",
+    "complaint.summary.location": "Location",
+    "complaint.summary.anon": "Anonymous",
+    "complaint.summary.secret": "Confidential",
+    "complaint.filed": (
+        "We have received your complaint about {unit}.\n"
+        "Ticket number: {ticket}\n"
+        "Verification due: {verify_by}\n"
+        "Unit's answer due: {answer_by}\n"
+        "Keep this number. Type STATUS {ticket} to follow it."
+    ),
+    "complaint.cancelled": "Complaint cancelled. Nothing was sent.",
+    "complaint.status.unknown": "Sorry, ticket {ticket} is not among your complaints.",
+    "complaint.status.one": (
+        "Ticket {ticket} ({unit})\nStatus: {status}\nReceived: {filed}\n"
+        "Verification due: {verify_by}\nAnswer due: {answer_by}"
+    ),
+    "complaint.status.answer": "The unit's answer:\n{answer}",
+    "complaint.status.none": "You have not filed any complaint yet.",
+    "complaint.status.list": "Your complaints:",
+    "complaint.state.DITERIMA": "Received",
+    "complaint.state.DIVERIFIKASI": "Verified",
+    "complaint.state.DITINDAKLANJUTI": "Answered",
+    "complaint.state.SELESAI": "Finished",
+    "complaint.state.DITOLAK": "Rejected",
+    "complaint.state.DIARSIPKAN": "Archived",
+    "complaint.reason.bukan_kewenangan": "Not within this unit's authority",
+    "complaint.reason.tidak_lengkap": "Information incomplete",
+    "complaint.reason.bukan_pengaduan": "Not a complaint",
+    "complaint.notify.DIVERIFIKASI": "Complaint {ticket} has been verified and is being followed up by {unit}.",
+    "complaint.notify.DITINDAKLANJUTI": "{unit}'s answer to complaint {ticket}:\n{note}",
+    "complaint.notify.SELESAI": "Complaint {ticket} has been marked finished by {unit}.",
+    "complaint.notify.DITOLAK": "We are sorry, complaint {ticket} cannot be processed: {note}.",
+    "complaint.notify.DIARSIPKAN": "Complaint {ticket} has been archived.",
+    "complaint.rate.prompt": "Was complaint {ticket} handled well? If not, you can reopen it until {until}.",
+    "complaint.rate.good": "Yes, well",
+    "complaint.rate.poor": "Not well",
+    "complaint.rate.reopen": "Reopen",
+    "complaint.rate.thanks": "Thank you for your rating.",
+    "complaint.rate.already": "Your rating for this complaint is already recorded. Thank you.",
+    "complaint.reopened": "Complaint {ticket} has been reopened and will be followed up again.",
+    "complaint.error.reopen_late": "Sorry, the time to reopen this complaint has passed.",
+    "complaint.error.state": "That action does not apply to the complaint's current status.",
+    "complaint.error.forbidden": "Sorry, you are not authorised to handle this complaint.",
+    "complaint.error.reason": "Choose a reason for the rejection from the list.",
+    "complaint.error.answer_empty": "The answer must not be empty.",
+    "officer.new": (
+        "New complaint {ticket} about {unit}\nKind: {kind}\nReporter: {reporter}\n"
+        "Verification due: {verify_by}\n\n{description}"
+    ),
+    "officer.reporter.anonymous": "anonymous (identity hidden)",
+    "officer.reporter.known": "a citizen via {channel}",
+    "officer.photos": "Attachments: {count} photos.",
+    "officer.location": "Location: {lat}, {lon}",
+    "officer.verify": "Verify",
+    "officer.answer": "Answer",
+    "officer.reject": "Reject",
+    "officer.finish": "Finish",
+    "officer.answer.how": "Reply to the message of complaint {ticket} with your answer, or type: /tanggapi {ticket} <answer>",
+    "officer.reject.why": "Reason for rejecting {ticket}:",
+    "officer.done": "Ticket {ticket} is now {status}.",
+    "officer.unknown": "Ticket {ticket} was not found.",
+    "officer.usage": "Officer commands: /tanggapi <ticket> <answer>, /verifikasi <ticket>, /selesai <ticket>, or the buttons on a complaint message.",
+    "officer.remind": "Reminder: complaint {ticket} ({unit}) must be {stage} by {due}.",
+    "officer.escalate": "Escalation: complaint {ticket} ({unit}) is past its {stage} limit ({due}). Status: {status}.",
+    "officer.reopened": "Complaint {ticket} ({unit}) was reopened by the citizen.",
+    "officer.stage.verify": "verified",
+    "officer.stage.answer": "answered",
+    "digest.title": "Weekly SKM digest: {opd}",
+    "digest.week": "{label}",
+    "digest.week_label": "Week {week} of {year} ({start} to {end})",
+    "digest.late": "(Sent late on {date} because the service had stopped.)",
+    "digest.empty": (
+        "No survey respondents and no complaints this week. Please make sure the survey QR "
+        "posters hang at every counter (print them with: skm-bot poster)."
+    ),
+    "digest.respondents": "Respondents: {count} (last week {last}, {change})",
+    "digest.unit": "• {unit}: {count} respondents, IKM {ikm} ({mutu}, {kinerja}){trend}",
+    "digest.unit_few": "• {unit}: {count} respondents, too few for a stable index (at least {minimum})",
+    "digest.unit_none": "• {unit}: no respondents yet",
+    "digest.weakest": "Weakest elements: {elements}",
+    "digest.complaints": "Complaints: {received} received this week, {open} open, {overdue} overdue",
+    "digest.suggestions": "Latest suggestions:",
+    "digest.chart.units": "IKM per unit",
+    "digest.chart.elements": "Element scores (1-4)",
+    "digest.chart.trend": "IKM trend, 8 weeks",
+    "digest.caption": "SKM chart of {opd}, {label}",
+    "digest.not_registered": "Sorry, the digest is only for registered OPD heads and officers.",
     "erase.confirm": (
         "Erase your data? We will delete your account identity and this conversation. "
         "Survey answers already sent stay, without any identity (for statistics)."
@@ -409,6 +646,10 @@ KEYWORDS: Final[dict[str, str]] = {
     "survey": "survey",
     "hapus": "erase",
     "erase": "erase",
+    "pengaduan": "complaint",
+    "complaint": "complaint",
+    "lapor": "complaint",
+    "status": "status",
 }
 
 

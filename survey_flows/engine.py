@@ -16,8 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from survey_flows.catalog import KEYWORDS, text
+from survey_flows.complaints import ComplaintView, Limits
 from survey_flows.directory import Directory
 from survey_flows.types import Choice, ChoiceRole, Inbound, InboundKind, Outbound
+from survey_flows.workdays import WorkCalendar
 
 STATE_VERSION = 1
 
@@ -34,6 +36,10 @@ class FlowSettings:
     repeat_window_days: int = 1  # 0: a respondent may answer a unit's survey any number of times
     consent_notice_version: str = "2026-1"
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Jayapura"))
+    complaint_limits: Limits = field(default_factory=Limits)
+    complaint_min_chars: int = 20
+    complaint_max_chars: int = 2000
+    complaint_max_photos: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,9 @@ class StepContext:
     consent_at: datetime | None = None
     recent_units: frozenset[str] = frozenset()
     settings: FlowSettings = field(default_factory=FlowSettings)
+    fresh_ticket: str = ""  # drawn at random by the dispatcher, used when a complaint is filed
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    complaints: tuple[ComplaintView, ...] = ()  # this contact's own complaints
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +63,7 @@ class ConversationState:
 
     step: str = "idle"
     seq: int = 0
+    flow: str = "skm"  # what the unit menus lead to: "skm" (survey) or "complaint"
     opd: str | None = None
     page: int = 0
     unit: str | None = None
@@ -78,6 +88,7 @@ class ConversationState:
             "v": STATE_VERSION,
             "step": self.step,
             "seq": self.seq,
+            "flow": self.flow,
             "opd": self.opd,
             "page": self.page,
             "unit": self.unit,
@@ -97,6 +108,7 @@ class ConversationState:
         return cls(
             step=str(data["step"]),
             seq=int(data["seq"]),
+            flow=str(data.get("flow", "skm")),
             opd=data.get("opd"),
             page=int(data.get("page", 0)),
             unit=data.get("unit"),

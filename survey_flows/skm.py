@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from survey_flows.catalog import text
+from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import (
     ConversationState,
@@ -73,7 +74,7 @@ def step(raw_state: dict[str, Any] | None, inbound: Inbound, ctx: StepContext) -
     return _Turn(ConversationState.from_json(raw_state), inbound, ctx).run()
 
 
-class _Turn:
+class _Turn(ComplaintSteps):
     """One step's work: reads the state, collects messages and effects, builds the result."""
 
     def __init__(self, state: ConversationState, inbound: Inbound, ctx: StepContext) -> None:
@@ -93,11 +94,11 @@ class _Turn:
             self._say("expired")
             self.state = self._reset()
             # A late answer belongs to the expired question: do not read it against the menu.
-            if not (self._entry() or self._command()):
+            if not (self._entry() or self._ticket_entry() or self._command()):
                 self.state = self.state.at("menu")
                 self._ask()
             return self._result()
-        handled = self._entry() or self._command()
+        handled = self._entry() or self._ticket_entry() or self._command()
         if not handled:
             self._on_step()
         return self._result()
@@ -151,6 +152,11 @@ class _Turn:
         code: str | None = None
         if self.inbound.kind is InboundKind.COMMAND and self.inbound.command == "start":
             payload = self.inbound.command_args[0] if self.inbound.command_args else ""
+            if payload.startswith(COMPLAINT_LINK_PREFIX):
+                self._start_unit(
+                    payload[len(COMPLAINT_LINK_PREFIX) :].lower(), via_menu=False, flow="complaint"
+                )
+                return True
             if payload.startswith(DEEP_LINK_PREFIX):
                 code = payload[len(DEEP_LINK_PREFIX) :]
             elif not payload:
@@ -201,6 +207,8 @@ class _Turn:
             "ulang": "restart",
             "hapus": "erase",
             "start": "menu",
+            "pengaduan": "complaint",
+            "lapor": "complaint",
         }.get(self.inbound.command or "", "help")
         self._action(action)
         return True
@@ -212,7 +220,9 @@ class _Turn:
 
     def _leave_survey(self) -> ConversationState:
         """Back to no survey, telling the citizen when unsent answers are dropped."""
-        if self._in_survey():
+        if self._in_survey() and self.state.flow == "complaint":
+            self._say("complaint.cancelled")
+        elif self._in_survey():
             self._say("cancelled")
         return self._reset()
 
@@ -230,6 +240,8 @@ class _Turn:
             if unit is None:
                 self.state = self._reset().at("menu")
                 self._ask()
+            elif self.state.flow == "complaint":
+                self._begin_complaint(unit, history=())
             else:
                 self._begin_survey(unit, history=())
         elif action == "menu":
@@ -253,6 +265,13 @@ class _Turn:
         elif action == "erase":
             self.state = self._leave_survey().at("erase")
             self._ask()
+        elif action == "complaint":
+            self.state = self._leave_survey().at("opd", page=0, history=("menu",), flow="complaint")
+            self._ask()
+        elif action == "status":
+            if self._in_survey():
+                self.state = self._leave_survey()
+            self._show_status(None)
 
     def _close_language(self) -> None:
         """Leave the language prompt for the step it interrupted."""
@@ -266,13 +285,15 @@ class _Turn:
         if current == "idle":
             self._on_idle()
             return
+        if current.startswith("c:") and self._complaint_input():
+            return
         prompt = self._prompt()
         resolved = resolve(
             prompt,
             self.inbound,
             self.state,
             max_chars=self.ctx.settings.max_input_chars,
-            accepts_text=current == "suggestion",
+            accepts_text=current in {"suggestion", "c:desc"},
         )
         if resolved.error:
             self._reject(resolved.error)
@@ -304,7 +325,9 @@ class _Turn:
         choice = resolved.choice
         if choice is not None and prompt.prompt_token is not None:
             self.answered = AnsweredPrompt(prompt.prompt_token, prompt.text, choice.label)
-        if current == "menu":
+        if current.startswith("c:"):
+            self._complaint_answer(resolved)
+        elif current == "menu":
             assert choice is not None
             self._action(choice.id)
         elif current == "language":
@@ -358,9 +381,9 @@ class _Turn:
             )
             self._ask()
         elif choice_id.startswith("u:"):
-            self._start_unit(choice_id[2:], via_menu=True)
+            self._start_unit(choice_id[2:], via_menu=True, flow=self.state.flow)
 
-    def _start_unit(self, code: str, *, via_menu: bool) -> None:
+    def _start_unit(self, code: str, *, via_menu: bool, flow: str = "skm") -> None:
         unit = self.ctx.directory.unit(code)
         if unit is None or not self.ctx.directory.is_open(unit):
             if unit is None:
@@ -368,8 +391,12 @@ class _Turn:
             else:
                 self._say("unit.closed", unit=unit.name)
             self.effects.append(InputRejected("unknown_unit" if unit is None else "closed_unit"))
-            self.state = self._reset().at("opd", page=0, history=("menu",))
+            self.state = self._reset().at("opd", page=0, history=("menu",), flow=flow)
             self._ask()
+            return
+        if flow == "complaint":
+            history = (*self.state.history, "unit") if via_menu else ()
+            self._begin_complaint(unit, history=history)
             return
         if self._answered_recently(unit):
             self.state = self._reset().at("menu")
@@ -528,6 +555,8 @@ class _Turn:
     def _menu_prompt(self) -> Outbound:
         choices = (
             Choice("survey", self._t("menu.survey")),
+            Choice("complaint", self._t("menu.complaint")),
+            Choice("status", self._t("menu.status")),
             Choice("language", self._t("menu.language")),
             Choice("help", self._t("menu.help")),
         )
@@ -543,6 +572,8 @@ class _Turn:
         token = self.state.token
         if current in {"menu", "idle"}:
             return self._menu_prompt()
+        if current.startswith("c:"):
+            return self._complaint_prompt()
         if current == "erase":
             return Outbound(
                 self._t("erase.confirm"),

@@ -71,6 +71,7 @@ class Inbound:
     media_ref: str | None = None
     location: tuple[float, float] | None = None
     message_ref: str | None = None  # the platform message a tapped button belonged to
+    quoted_text: str | None = None  # the text of the message this one replies to
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,33 @@ class SubmitResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class FileComplaint:
+    """A citizen confirmed a complaint; the ticket was drawn by the dispatcher."""
+
+    ticket: str
+    unit_code: str
+    kind: str
+    description: str
+    photos: tuple[str, ...]
+    location: tuple[float, float] | None
+    anonymous: bool
+    confidential: bool
+    language: str
+    filed_at: datetime
+    verify_by: datetime
+    answer_by: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenComplaintAction:
+    """The citizen rated the handling of their complaint, or reopened it."""
+
+    ticket: str
+    action: str  # "rate_good", "rate_poor", "reopen"
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class EraseContact:
     """The citizen confirmed erasure: delete their platform identity and conversation.
 
@@ -169,7 +197,15 @@ class InputRejected:
     reason: str
 
 
-Effect = RecordConsent | SetLanguage | SubmitResponse | EraseContact | InputRejected
+Effect = (
+    RecordConsent
+    | SetLanguage
+    | SubmitResponse
+    | FileComplaint
+    | CitizenComplaintAction
+    | EraseContact
+    | InputRejected
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ def service_settings(api: FakeTelegramApi, pg_url: str, **extra: Any) -> Setting
         pseudonym_secret="telegram-tests",
         # Tests tap faster than any person; the limiter itself has its own tests.
         telegram_per_chat_interval_s=0.02,
+        digest_enabled=False,  # digests have their own tests; here they would add messages
         **extra,
     )
 
@@ -116,10 +117,15 @@ def button(message: dict[str, Any], label: str | None = None, index: int = 0) ->
 async def tap(api: FakeTelegramApi, label: str | None = None, index: int = 0) -> None:
     """Tap a button of the newest message and wait until the bot has answered it."""
     message = last_keyboard(api)
-    before = len(api.calls_to("sendMessage"))
+    before = len(sends_to(api, CHAT))
     update = api.make_callback_update(CHAT, message["message_id"], button(message, label, index))
     api.push_update(update)
-    await api.wait_for(lambda: len(api.calls_to("sendMessage")) > before, timeout=10)
+    await api.wait_for(lambda: len(sends_to(api, CHAT)) > before, timeout=10)
+
+
+def sends_to(api: FakeTelegramApi, chat: int) -> list[Any]:
+    """sendMessage calls to one chat (other chats, e.g. a head's digest, do not count)."""
+    return [c for c in api.calls_to("sendMessage") if str(c.params.get("chat_id")) == str(chat)]
 
 
 SURVEY_TAPS: list[tuple[str | None, int]] = [

@@ -50,6 +50,7 @@ def bot_env(api: FakeTelegramApi, pg_url: str, port: int, **extra: str) -> dict[
         PSEUDONYM_SECRET="process-tests",
         HTTP_HOST="127.0.0.1",
         HTTP_PORT=str(port),
+        DIGEST_ENABLED="false",
         **extra,
     )
     return env

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import storage.complaint_models  # noqa: F401  (registers the complaint tables)
 from storage.models import Base
 
 target_metadata = Base.metadata

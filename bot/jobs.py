@@ -1,0 +1,89 @@
+"""Periodic work run by APScheduler inside `skm-bot run`; claims make each exactly-once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.digests import DigestSettings, digest_job
+from handlers.complaints import ComplaintDesk
+from handlers.outbox import OutboxWorker
+from storage.repository import Storage, StorageError
+
+log = logging.getLogger(__name__)
+
+
+async def complaint_deadlines(
+    storage: Storage, desk: ComplaintDesk, outbox: OutboxWorker, clock: Callable[[], datetime]
+) -> int:
+    """Reminders, escalations and automatic closing; returns the channels woken."""
+    try:
+        async with storage.transaction() as tx:
+            outcome = await desk.deadlines(tx, clock())
+    except StorageError as exc:
+        log.warning("complaint deadline job failed", extra={"reason": str(exc)})
+        return 0
+    for channel in sorted(outcome.wake):
+        await outbox.deliver(channel)
+    return len(outcome.wake)
+
+
+def build_scheduler(
+    *,
+    zone: ZoneInfo,
+    complaint_cron: str,
+    digest: DigestSettings | None,
+    storage: Storage,
+    desk: ComplaintDesk,
+    outbox: OutboxWorker,
+    clock: Callable[[], datetime],
+) -> AsyncIOScheduler:
+    """The scheduler with its jobs; start it inside the running loop."""
+    scheduler = AsyncIOScheduler(
+        timezone=zone,
+        # A job missed during downtime still runs once when the process is back.
+        job_defaults={"coalesce": True, "misfire_grace_time": 12 * 3600, "max_instances": 1},
+    )
+    if digest is not None:
+        _add_digest_jobs(scheduler, zone, digest, storage, outbox, clock)
+    scheduler.add_job(
+        complaint_deadlines,
+        CronTrigger.from_crontab(complaint_cron, timezone=zone),
+        args=[storage, desk, outbox, clock],
+        id="complaint-deadlines",
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def _add_digest_jobs(
+    scheduler: AsyncIOScheduler,
+    zone: ZoneInfo,
+    digest: DigestSettings,
+    storage: Storage,
+    outbox: OutboxWorker,
+    clock: Callable[[], datetime],
+) -> None:
+    scheduler.add_job(
+        digest_job,
+        CronTrigger.from_crontab(digest.cron, timezone=zone),
+        args=[storage, outbox, digest, clock],
+        id="weekly-digest",
+        replace_existing=True,
+    )
+    # Catch-up: at start and every hour, whatever digest is due and unclaimed goes out (late,
+    # and saying so, after downtime). Claims make the extra runs harmless.
+    scheduler.add_job(
+        digest_job,
+        IntervalTrigger(hours=1, timezone=zone),
+        args=[storage, outbox, digest, clock],
+        id="weekly-digest-catch-up",
+        replace_existing=True,
+        next_run_time=clock(),
+    )

@@ -1,0 +1,252 @@
+"""The weekly digest for an OPD head: composed from the report queries, never recomputed.
+
+For one OPD and one ISO week: responses per unit and the change from the week before, each
+unit's IKM and grade with its trend, the weakest elements, complaints received / open /
+overdue, three recent suggestions (anonymised), and one chart (per-unit IKM, the nine element
+scores, an eight-week trend). Texts come from the message catalogue, in the recipient's language.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib import pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from reports.model import OpdReport, UnitReport  # noqa: E402
+from reports.period import Period, PeriodKind  # noqa: E402
+from survey_flows.catalog import text  # noqa: E402
+
+# A unit needs this many respondents in the week before its grade means anything.
+DEFAULT_MIN_RESPONDENTS = 10
+TELEGRAM_LIMIT = 4096
+SUGGESTIONS_SHOWN = 3
+_PHONE = re.compile(r"(?:\+?62|0)[\s.-]?\d(?:[\s.-]?\d){6,12}")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_NIK = re.compile(r"\b\d{16}\b")
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintFigures:
+    """Complaints of the OPD: received during the week, open now, overdue now."""
+
+    received: int = 0
+    open: int = 0
+    overdue: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What goes to one recipient: text parts (each within the channel's limit) and a PNG."""
+
+    parts: tuple[str, ...]
+    chart_png: bytes
+    empty: bool
+
+
+def week_of(day: date) -> Period:
+    """The ISO week (Monday to Sunday) containing ``day``."""
+    monday = day - timedelta(days=day.weekday())
+    year, week, _ = monday.isocalendar()
+    return Period(PeriodKind.WEEK, f"{year}-W{week:02d}", monday, monday + timedelta(days=7))
+
+
+def anonymise(suggestion: str) -> str:
+    """Suggestions carry no identity, but people type numbers: hide phones, NIKs, e-mails."""
+    hidden = _EMAIL.sub("[email]", suggestion)
+    hidden = _NIK.sub("[NIK]", hidden)
+    return _PHONE.sub("[nomor]", hidden)
+
+
+def _number(value: Decimal | None, language: str) -> str:
+    if value is None:
+        return "-"
+    shown = f"{value:.2f}"
+    return shown.replace(".", ",") if language == "id" else shown
+
+
+def _trend(now: Decimal | None, before: Decimal | None, language: str) -> str:
+    if now is None or before is None:
+        return ""
+    delta = now - before
+    if delta == 0:
+        return " (=)"
+    arrow = "▲" if delta > 0 else "▼"
+    return f" {arrow} {_number(abs(delta), language)}"
+
+
+def compose(
+    *,
+    opd: OpdReport,
+    previous: OpdReport | None,
+    week: Period,
+    complaints: ComplaintFigures,
+    trend: list[tuple[Period, Decimal | None]],
+    language: str,
+    min_respondents: int = DEFAULT_MIN_RESPONDENTS,
+    late_since: datetime | None = None,
+    limit: int = TELEGRAM_LIMIT,
+) -> Digest:
+    """The digest's text (split to ``limit``) and chart for one OPD and week."""
+
+    def t(key: str, **values: object) -> str:
+        return text(language, key, **values)
+
+    before = {u.code: u for u in (previous.units if previous else ())}
+    lines = [t("digest.title", opd=opd.name), t("digest.week", label=_week_label(week, language))]
+    if late_since is not None:
+        lines.append(t("digest.late", date=late_since.strftime("%d-%m-%Y")))
+    empty = opd.respondents == 0 and complaints.received == 0 and complaints.open == 0
+    if empty:
+        lines += ["", t("digest.empty")]
+    else:
+        last = previous.respondents if previous else 0
+        lines += ["", t("digest.respondents", count=opd.respondents, last=last,
+                        change=_signed(opd.respondents - last))]  # fmt: skip
+        for unit in opd.units:
+            lines.append(_unit_line(unit, before.get(unit.code), language, min_respondents))
+        if opd.respondents >= min_respondents and opd.ikm is not None:
+            weakest = ", ".join(
+                f"{t(f'element.{code}')} ({_number(opd.nrr(code), language)})"
+                for code in opd.weakest(3)
+            )
+            lines += ["", t("digest.weakest", elements=weakest)]
+        lines += [
+            "",
+            t("digest.complaints", received=complaints.received, open=complaints.open,
+              overdue=complaints.overdue),
+        ]  # fmt: skip
+        suggestions = sorted(
+            (s for u in opd.units for s in u.suggestions), key=lambda s: s.local_date, reverse=True
+        )[:SUGGESTIONS_SHOWN]
+        if suggestions:
+            lines += ["", t("digest.suggestions")]
+            lines += [f"• “{anonymise(s.text)[:280]}”" for s in suggestions]
+    return Digest(
+        parts=split_message("\n".join(lines), limit),
+        chart_png=render_chart(opd, trend, language, min_respondents),
+        empty=empty,
+    )
+
+
+def _signed(value: int) -> str:
+    return f"+{value}" if value > 0 else str(value)
+
+
+def _week_label(week: Period, language: str) -> str:
+    year, number, _ = week.start.isocalendar()
+    last = week.end - timedelta(days=1)
+    return text(language, "digest.week_label", week=number, year=year,
+                start=week.start.strftime("%d-%m"), end=last.strftime("%d-%m-%Y"))  # fmt: skip
+
+
+def _unit_line(
+    unit: UnitReport, before: UnitReport | None, language: str, min_respondents: int
+) -> str:
+    name = unit.name
+    if unit.respondents == 0:
+        return text(language, "digest.unit_none", unit=name)
+    if unit.respondents < min_respondents or unit.ikm is None:
+        return text(language, "digest.unit_few", unit=name, count=unit.respondents,
+                    minimum=min_respondents)  # fmt: skip
+    previous_ikm = (
+        before.ikm if before is not None and before.respondents >= min_respondents else None
+    )
+    mutu = unit.mutu
+    return text(
+        language,
+        "digest.unit",
+        unit=name,
+        count=unit.respondents,
+        ikm=_number(unit.ikm, language),
+        mutu=mutu.value if mutu else "-",
+        kinerja=mutu.kinerja if mutu else "-",
+        trend=_trend(unit.ikm, previous_ikm, language),
+    )
+
+
+def split_message(body: str, limit: int) -> tuple[str, ...]:
+    """Cut a long text into parts within ``limit``, at line breaks where possible."""
+    parts: list[str] = []
+    current = ""
+    for line in body.split("\n"):
+        while len(line) > limit:  # a single line longer than a message
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return tuple(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class ChartData:
+    """Exactly the numbers the chart draws (the tests compare them with the report)."""
+
+    units: tuple[tuple[str, Decimal], ...]  # (unit name, IKM) of units with enough answers
+    elements: tuple[tuple[str, Decimal | None], ...]  # (element code, NRR) of the OPD
+    trend: tuple[tuple[str, Decimal | None], ...]  # (week label, OPD IKM), oldest first
+
+
+def chart_data(
+    opd: OpdReport, trend: list[tuple[Period, Decimal | None]], min_respondents: int
+) -> ChartData:
+    units = tuple(
+        (u.name, u.ikm) for u in opd.units if u.respondents >= min_respondents and u.ikm is not None
+    )
+    elements = tuple((code, opd.nrr(code)) for code in opd.elements)
+    weeks = tuple((f"W{p.start.isocalendar()[1]}", value) for p, value in trend)
+    return ChartData(units, elements, weeks)
+
+
+def render_chart(
+    opd: OpdReport,
+    trend: list[tuple[Period, Decimal | None]],
+    language: str,
+    min_respondents: int,
+) -> bytes:
+    """One PNG: per-unit IKM, the nine element scores, and the eight-week trend."""
+    data = chart_data(opd, trend, min_respondents)
+    figure: Figure = plt.figure(figsize=(11, 4.2), dpi=110)
+    try:
+        left, middle, right = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
+        names = [name[:22] for name, _ in data.units] or ["-"]
+        left.barh(names, [float(ikm) for _, ikm in data.units] or [0.0], color="#2b6cb0")
+        left.set_xlim(25, 100)
+        left.set_title(text(language, "digest.chart.units"), fontsize=10)
+        left.invert_yaxis()
+        left.tick_params(labelsize=7)
+        codes = [code for code, _ in data.elements]
+        scores = [float(score or 0) for _, score in data.elements]
+        middle.bar(codes, scores, color="#38a169")
+        middle.set_ylim(1, 4)
+        middle.set_title(text(language, "digest.chart.elements"), fontsize=10)
+        middle.tick_params(labelsize=8)
+        labels = [label for label, _ in data.trend]
+        values = [float(v) if v is not None else float("nan") for _, v in data.trend]
+        right.plot(labels, values, marker="o", color="#dd6b20")
+        right.set_ylim(25, 100)
+        right.set_title(text(language, "digest.chart.trend"), fontsize=10)
+        right.tick_params(labelsize=8)
+        figure.suptitle(opd.name, fontsize=11)
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)

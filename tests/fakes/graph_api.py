@@ -1,0 +1,827 @@
+"""A fake WhatsApp Cloud API (Meta Graph API) on 127.0.0.1, speaking real HTTP and Graph JSON.
+
+Point the bot's :class:`handlers.whatsapp.GraphClient` at it::
+
+    async with FakeGraphApi(access_token="EAAG-test") as api:
+        client = GraphClient(session, access_token="EAAG-test",
+                             phone_number_id=api.phone_number_id, base_url=api.base_url)
+        wamid = await client.send("6281234567890", {"type": "text", "text": {"body": "hi"}})
+        assert api.last_to("6281234567890").body["text"]["body"] == "hi"
+
+What it models (TECH.md §2f, 2i):
+
+* ``POST /{version}/{phone_number_id}/messages`` answering
+  ``{messaging_product, contacts: [{input, wa_id | user_id}], messages: [{id: "wamid..."}]}``,
+  with ``to`` (a phone number) or ``recipient`` (a business-scoped user id).
+* ``POST /{version}/{phone_number_id}/media`` (multipart upload, answers ``{id}``),
+  ``GET /{version}/{media_id}`` (its URL) and ``GET /media/{media_id}`` (the bytes), and
+  ``GET /{version}/{phone_number_id}`` (the number's name).
+* The Bearer token on every request: a wrong or missing one gets 401 with code 190.
+* Limits of what may be sent: text body 1..4096; interactive body <= 1024, footer <= 60;
+  1..3 reply buttons with ids <= 256 and titles 1..20, unique; lists with a button label
+  1..20, 1..10 sections, 1..10 rows in total with ids <= 200 (unique), titles 1..24 (unique),
+  descriptions <= 72, and section titles required when there is more than one section;
+  templates must be approved (name and language). Lengths count UTF-16 code units.
+* Errors with Graph's body ``{"error": {"message", "type", "code", "error_data": {"details"},
+  "fbtrace_id"}}``: injected with :meth:`fail_next` (130429, 131056, 131047, 131026, any
+  code, or a 5xx), from state (:attr:`closed_windows` answers 131047 to anything but a
+  template; :attr:`undeliverable` answers 131026), or an outage (:meth:`set_down`: the
+  connection is dropped without an answer).
+
+Not modelled: delivery (use the status webhook fixtures), media types other than images and
+documents, pricing and conversation categories, business profile and template management.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from base64 import urlsafe_b64encode
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self, cast
+
+from aiohttp import web
+
+__all__ = [
+    "Citizen",
+    "FakeGraphApi",
+    "GraphCall",
+    "SentMessage",
+    "Upload",
+    "fixture",
+    "graph_error_body",
+    "signature_header",
+    "status_payload",
+]
+
+JsonDict = dict[str, Any]
+
+TEXT_MAX: Final = 4096
+BODY_MAX: Final = 1024
+FOOTER_MAX: Final = 60
+HEADER_TEXT_MAX: Final = 60
+BUTTONS_MAX: Final = 3
+BUTTON_TITLE_MAX: Final = 20
+BUTTON_ID_MAX: Final = 256
+SECTIONS_MAX: Final = 10
+ROWS_MAX: Final = 10
+ROW_TITLE_MAX: Final = 24
+ROW_DESCRIPTION_MAX: Final = 72
+ROW_ID_MAX: Final = 200
+LIST_BUTTON_MAX: Final = 20
+SECTION_TITLE_MAX: Final = 24
+IMAGE_MAX_BYTES: Final = 5 * 1024 * 1024
+UPLOAD_MAX_BYTES: Final = 100 * 1024 * 1024
+UPLOAD_TYPES: Final = frozenset({"image/jpeg", "image/png", "application/pdf", "text/plain"})
+
+#: (HTTP status, message, details) of the errors Meta documents, as its API words them.
+KNOWN_ERRORS: Final[dict[int, tuple[int, str, str]]] = {
+    2: (503, "Service temporarily unavailable", "The service is temporarily unavailable."),
+    100: (400, "(#100) Invalid parameter", "Invalid parameter"),
+    190: (
+        401,
+        "Error validating access token: Session has expired.",
+        "The access token has expired or was revoked.",
+    ),
+    130429: (
+        400,
+        "(#130429) Rate limit hit",
+        "Cloud API message throughput has been reached.",
+    ),
+    131000: (500, "(#131000) Something went wrong", "Message failed to send due to an error."),
+    131009: (400, "(#131009) Parameter value is not valid", "Parameter value is not valid"),
+    131026: (
+        400,
+        "(#131026) Message Undeliverable",
+        "Unable to deliver message. Reasons can include: the recipient phone number is not a "
+        "WhatsApp phone number; the recipient has not accepted the new Terms of Service.",
+    ),
+    131047: (
+        400,
+        "(#131047) Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer "
+        "last replied to this number.",
+    ),
+    131056: (
+        400,
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone "
+        "number to the same phone number in a short period of time.",
+    ),
+    132001: (
+        404,
+        "(#132001) Template name does not exist in the translation",
+        "template name does not exist in the translation",
+    ),
+}
+
+
+def graph_error_body(code: int | None, message: str, details: str | None) -> JsonDict:
+    """Graph's error body; ``fbtrace_id`` differs per answer, as on the real API."""
+    error: JsonDict = {
+        "message": message,
+        "type": "OAuthException",
+        "fbtrace_id": "A"
+        + urlsafe_b64encode(hashlib.sha256(message.encode()).digest())[:22]
+        .decode()
+        .replace("-", "x")
+        .replace("_", "y"),
+    }
+    if code is not None:
+        error["code"] = code
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    return {"error": error}
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class GraphCall:
+    """One request: method, path, JSON body (or form fields), the answer's status, arrival."""
+
+    method: str
+    path: str
+    body: JsonDict | None
+    status: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """An accepted message: its wamid, who it went to (``to`` or ``recipient``), the body."""
+
+    wamid: str
+    address: str
+    body: JsonDict
+    at: float
+
+    @property
+    def type(self) -> str:
+        return str(self.body.get("type", ""))
+
+    @property
+    def interactive(self) -> JsonDict:
+        value = self.body.get("interactive")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def text(self) -> str:
+        """What the user reads first: the text body, or the interactive body."""
+        if self.type == "text":
+            return str(self.body["text"]["body"])
+        if self.type == "interactive":
+            return str(self.interactive["body"]["text"])
+        return ""
+
+    def replies(self) -> list[JsonDict]:
+        """The tappable options: ``{id, title, description?}`` of buttons or list rows."""
+        interactive = self.interactive
+        action = interactive.get("action", {})
+        if interactive.get("type") == "button":
+            return [dict(b["reply"]) for b in action.get("buttons", [])]
+        if interactive.get("type") == "list":
+            return [dict(r) for s in action.get("sections", []) for r in s.get("rows", [])]
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    media_id: str
+    mime_type: str
+    filename: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(slots=True)
+class _Failure:
+    code: int | None
+    status: int
+    message: str
+    details: str | None
+    remaining: int
+
+
+class _Invalid(Exception):
+    def __init__(self, code: int, details: str, status: int = 400) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+        self.status = status
+
+
+class FakeGraphApi:
+    """Fake Graph API server. Use as ``async with FakeGraphApi(...) as api``.
+
+    Args:
+        access_token: the only Bearer token accepted.
+        phone_number_id: the business phone number messages are sent from.
+        approved_templates: template name -> languages approved for it.
+        delay_s: latency added to every request.
+    """
+
+    def __init__(
+        self,
+        access_token: str = "EAAG-test-token",
+        *,
+        phone_number_id: str = "106540352242922",
+        display_phone_number: str = "6281100001111",
+        version: str = "v25.0",
+        approved_templates: dict[str, tuple[str, ...]] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay_s: float = 0.0,
+    ) -> None:
+        self.access_token = access_token
+        self.phone_number_id = phone_number_id
+        self.display_phone_number = display_phone_number
+        self.version = version
+        self.approved_templates = (
+            {"skm_lanjutkan": ("id",)} if approved_templates is None else approved_templates
+        )
+        self.host = host
+        self.delay_s = delay_s
+        #: Every request, accepted or not, in arrival order.
+        self.calls: list[GraphCall] = []
+        #: Every accepted message, in order.
+        self.sent: list[SentMessage] = []
+        self.uploads: dict[str, Upload] = {}
+        #: Recipients whose 24-hour window is closed: only templates reach them.
+        self.closed_windows: set[str] = set()
+        #: Recipients Meta cannot deliver to (131026).
+        self.undeliverable: set[str] = set()
+        #: Exceptions raised inside the fake itself (answered 500); should stay empty.
+        self.errors: list[BaseException] = []
+        self._requested_port = port
+        self._port: int | None = None
+        self._runner: web.AppRunner | None = None
+        self._failures: deque[_Failure] = deque()
+        self._down = False
+        self._changed = asyncio.Event()
+        self._wamid_seq = itertools.count(1)
+        self._media_seq = itertools.count(1)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def start(self) -> Self:
+        if self._runner is not None:
+            return self
+        app = web.Application(client_max_size=UPLOAD_MAX_BYTES + 1024 * 1024)
+        app.router.add_post("/{version}/{node}/messages", self._handle_messages)
+        app.router.add_post("/{version}/{node}/media", self._handle_upload)
+        app.router.add_get("/media/{media_id}", self._handle_download)
+        app.router.add_get("/{version}/{node}", self._handle_node)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._requested_port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self._port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def base_url(self) -> str:
+        """What ``WHATSAPP_API_BASE_URL`` should be (the version goes after it)."""
+        assert self._port is not None, "start the fake first"
+        return f"http://{self.host}:{self._port}"
+
+    # ---------------------------------------------------------------- control
+
+    def fail_next(
+        self,
+        code: int | None = 130429,
+        *,
+        times: int = 1,
+        status: int | None = None,
+        message: str | None = None,
+        details: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` message sends with this Graph error.
+
+        ``code`` picks Meta's wording from :data:`KNOWN_ERRORS`; ``code=None`` with a 5xx
+        ``status`` answers a bare server error.
+        """
+        known = KNOWN_ERRORS.get(code) if code is not None else None
+        http_status = status or (known[0] if known else 400)
+        text = message or (known[1] if known else f"Error {http_status}")
+        self._failures.append(
+            _Failure(code, http_status, text, details or (known[2] if known else None), times)
+        )
+
+    def set_down(self, down: bool) -> None:
+        """An outage: while down, every connection is dropped without an answer."""
+        self._down = down
+
+    async def wait_for(self, predicate: Callable[[], object], timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` is true (checked after every request)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("condition not met; sent: " + repr(self.sent[-3:]))
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.1))
+
+    async def wait_for_sent(self, count: int, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda: len(self.sent) >= count, timeout)
+
+    def messages_to(self, address: str) -> list[SentMessage]:
+        return [m for m in self.sent if m.address == address]
+
+    def last_to(self, address: str) -> SentMessage | None:
+        messages = self.messages_to(address)
+        return messages[-1] if messages else None
+
+    def message_calls(self) -> list[GraphCall]:
+        return [c for c in self.calls if c.path.endswith("/messages")]
+
+    # ---------------------------------------------------------------- HTTP
+
+    def _authorised(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return header == f"Bearer {self.access_token}"
+
+    def _error(
+        self, status: int, code: int | None, message: str, details: str | None
+    ) -> web.Response:
+        return web.json_response(graph_error_body(code, message, details), status=status)
+
+    def _record(self, request: web.Request, body: JsonDict | None, status: int) -> None:
+        self.calls.append(GraphCall(request.method, request.path, body, status, time.monotonic()))
+        self._changed.set()
+
+    async def _prelude(self, request: web.Request) -> web.Response | None:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if not self._authorised(request):
+            return self._error(
+                401, 190, "Invalid OAuth access token - Cannot parse access token", None
+            )
+        if not request.match_info["version"].startswith("v"):
+            return self._error(400, 100, "Unknown path components", None)
+        return None
+
+    async def _handle_messages(self, request: web.Request) -> web.StreamResponse:
+        if self._down:
+            self._record(request, None, 0)
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=503)
+        try:
+            body: JsonDict | None = await request.json()
+        except ValueError:
+            body = None
+        response = await self._prelude(request)
+        if response is None:
+            response = self._messages(request.match_info["node"], body)
+        self._record(request, body, response.status)
+        return response
+
+    def _messages(self, node: str, body: JsonDict | None) -> web.Response:
+        if node != self.phone_number_id:
+            return self._error(
+                400,
+                100,
+                f"Unsupported post request. Object with ID '{node}' does not exist",
+                None,
+            )
+        if not isinstance(body, dict):
+            return self._error(400, 100, "(#100) Invalid parameter", "The request body is not JSON")
+        if self._failures:
+            failure = self._failures[0]
+            failure.remaining -= 1
+            if failure.remaining <= 0:
+                self._failures.popleft()
+            return self._error(failure.status, failure.code, failure.message, failure.details)
+        try:
+            address, field_name = self._validate(body)
+        except _Invalid as invalid:
+            known = KNOWN_ERRORS.get(invalid.code)
+            message = known[1] if known else "(#100) Invalid parameter"
+            return self._error(invalid.status, invalid.code, message, invalid.details)
+        except Exception as exc:  # a bug in the fake: visible in tests, answered like Meta
+            self.errors.append(exc)
+            return self._error(500, 131000, "(#131000) Something went wrong", repr(exc))
+        if address in self.undeliverable:
+            return self._known(131026)
+        if address in self.closed_windows and body.get("type") != "template":
+            return self._known(131047)
+        wamid = self._new_wamid()
+        self.sent.append(SentMessage(wamid, address, body, time.monotonic()))
+        contact: JsonDict = {"input": address}
+        contact["wa_id" if field_name == "to" else "user_id"] = address
+        return web.json_response(
+            {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
+        )
+
+    def _known(self, code: int) -> web.Response:
+        status, message, details = KNOWN_ERRORS[code]
+        return self._error(status, code, message, details)
+
+    def _new_wamid(self) -> str:
+        raw = f"fake-graph-{next(self._wamid_seq):08d}".encode()
+        return "wamid.HBgM" + urlsafe_b64encode(raw).decode().rstrip("=")
+
+    # ---------------------------------------------------------------- validation
+
+    def _validate(self, body: JsonDict) -> tuple[str, str]:
+        if body.get("messaging_product") != "whatsapp":
+            raise _Invalid(100, "The parameter messaging_product is required.")
+        to, recipient = body.get("to"), body.get("recipient")
+        if to:  # "to" takes precedence over "recipient", as on the real API
+            if not (isinstance(to, str) and to.isdigit()):
+                raise _Invalid(100, "Invalid parameter 'to': a phone number in digits")
+            address, field_name = to, "to"
+        elif recipient:
+            if not isinstance(recipient, str) or "." not in recipient:
+                raise _Invalid(100, "Invalid parameter 'recipient': a business-scoped user id")
+            address, field_name = recipient, "recipient"
+        else:
+            raise _Invalid(100, "The parameter to is required.")
+        kind = body.get("type", "text")
+        content = body.get(kind)
+        if not isinstance(content, dict):
+            raise _Invalid(100, f"The parameter {kind} is required.")
+        if kind == "text":
+            self._check_text(content.get("body"), TEXT_MAX, "Text body")
+        elif kind == "interactive":
+            self._check_interactive(content)
+        elif kind == "template":
+            self._check_template(content)
+        elif kind in {"image", "document"}:
+            if content.get("id"):
+                if str(content["id"]) not in self.uploads:
+                    raise _Invalid(131053, "Media upload error: unknown media id", 400)
+            elif not content.get("link"):
+                raise _Invalid(100, f"{kind} requires id or link")
+        else:
+            raise _Invalid(100, f"Unsupported message type {kind!r}")
+        return address, field_name
+
+    @staticmethod
+    def _check_text(value: Any, limit: int, what: str) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise _Invalid(100, f"{what} is required")
+        if _utf16_len(value) > limit:
+            raise _Invalid(131009, f"{what} is too long. Max length is {limit}")
+
+    def _check_interactive(self, interactive: JsonDict) -> None:
+        kind = interactive.get("type")
+        body = interactive.get("body")
+        if not isinstance(body, dict):
+            raise _Invalid(100, "The parameter interactive['body'] is required.")
+        self._check_text(body.get("text"), BODY_MAX, "Body text")
+        footer = interactive.get("footer")
+        if footer is not None:
+            self._check_text(footer.get("text"), FOOTER_MAX, "Footer text")
+        header = interactive.get("header")
+        if header is not None and header.get("type") == "text":
+            self._check_text(header.get("text"), HEADER_TEXT_MAX, "Header text")
+        action = interactive.get("action")
+        if not isinstance(action, dict):
+            raise _Invalid(100, "The parameter interactive['action'] is required.")
+        if kind == "button":
+            self._check_buttons(action.get("buttons"))
+        elif kind == "list":
+            self._check_list(action)
+        else:
+            raise _Invalid(100, f"Unsupported interactive type {kind!r}")
+
+    def _check_buttons(self, buttons: Any) -> None:
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= BUTTONS_MAX:
+            raise _Invalid(131009, f"Buttons count invalid. Min: 1, Max: {BUTTONS_MAX}")
+        titles: set[str] = set()
+        ids: set[str] = set()
+        for button in buttons:
+            reply = button.get("reply") if isinstance(button, dict) else None
+            if button.get("type") != "reply" or not isinstance(reply, dict):
+                raise _Invalid(100, "Each button must be of type reply")
+            title, reply_id = reply.get("title"), reply.get("id")
+            if not isinstance(title, str) or not 1 <= _utf16_len(title) <= BUTTON_TITLE_MAX:
+                raise _Invalid(
+                    131009,
+                    f"Button title length invalid. Min length: 1, Max length: {BUTTON_TITLE_MAX}",
+                )
+            if not isinstance(reply_id, str) or not 1 <= len(reply_id) <= BUTTON_ID_MAX:
+                raise _Invalid(131009, f"Button id length invalid. Max length: {BUTTON_ID_MAX}")
+            if title in titles:
+                raise _Invalid(131009, "Duplicate button titles are not allowed")
+            if reply_id in ids:
+                raise _Invalid(131009, "Duplicate button ids are not allowed")
+            titles.add(title)
+            ids.add(reply_id)
+
+    def _check_list(self, action: JsonDict) -> None:
+        label = action.get("button")
+        if not isinstance(label, str) or not 1 <= _utf16_len(label) <= LIST_BUTTON_MAX:
+            raise _Invalid(131009, f"Button label is too long. Max length is {LIST_BUTTON_MAX}")
+        sections = action.get("sections")
+        if not isinstance(sections, list) or not 1 <= len(sections) <= SECTIONS_MAX:
+            raise _Invalid(131009, f"Sections count invalid. Min: 1, Max: {SECTIONS_MAX}")
+        rows = [r for s in sections if isinstance(s, dict) for r in s.get("rows") or []]
+        if not 1 <= len(rows) <= ROWS_MAX:
+            raise _Invalid(131009, f"Total row count exceed max allowed count: {ROWS_MAX}")
+        for section in sections:
+            title = section.get("title") if isinstance(section, dict) else None
+            if len(sections) > 1 and not title:
+                raise _Invalid(131009, "Section title is required when there are several")
+            if title is not None and _utf16_len(str(title)) > SECTION_TITLE_MAX:
+                raise _Invalid(
+                    131009, f"Section title is too long. Max length is {SECTION_TITLE_MAX}"
+                )
+        titles: set[str] = set()
+        ids: set[str] = set()
+        for row in rows:
+            if not isinstance(row, dict):
+                raise _Invalid(100, "Each row must be an object")
+            title, row_id = row.get("title"), row.get("id")
+            description = row.get("description")
+            if not isinstance(title, str) or not 1 <= _utf16_len(title) <= ROW_TITLE_MAX:
+                raise _Invalid(131009, f"Row title is too long. Max length is {ROW_TITLE_MAX}")
+            if description is not None and (
+                not isinstance(description, str) or _utf16_len(description) > ROW_DESCRIPTION_MAX
+            ):
+                raise _Invalid(
+                    131009, f"Row description is too long. Max length is {ROW_DESCRIPTION_MAX}"
+                )
+            if not isinstance(row_id, str) or not 1 <= len(row_id) <= ROW_ID_MAX:
+                raise _Invalid(131009, f"Row id length invalid. Max length: {ROW_ID_MAX}")
+            if title in titles:
+                raise _Invalid(131009, "Duplicate row titles are not allowed")
+            if row_id in ids:
+                raise _Invalid(131009, "Duplicate row ids are not allowed")
+            titles.add(title)
+            ids.add(row_id)
+
+    def _check_template(self, template: JsonDict) -> None:
+        name = template.get("name")
+        language = template.get("language")
+        code = language.get("code") if isinstance(language, dict) else None
+        if not isinstance(name, str) or not name or not isinstance(code, str):
+            raise _Invalid(100, "Template name and language code are required")
+        if code not in self.approved_templates.get(name, ()):
+            raise _Invalid(
+                132001,
+                f"template name ({name}) does not exist in {code}",
+                KNOWN_ERRORS[132001][0],
+            )
+
+    # ---------------------------------------------------------------- media and the number
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        response = await self._prelude(request)
+        form: JsonDict = {}
+        if response is None:
+            response, form = await self._upload(request)
+        self._record(request, form, response.status)
+        return response
+
+    async def _upload(self, request: web.Request) -> tuple[web.Response, JsonDict]:
+        if request.match_info["node"] != self.phone_number_id:
+            return self._error(400, 100, "Unsupported post request", None), {}
+        fields: JsonDict = {}
+        data = b""
+        filename = ""
+        content_type = ""
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not hasattr(part, "name"):
+                continue
+            if part.name == "file" and hasattr(part, "read"):
+                data = bytes(await part.read())  # type: ignore[union-attr]
+                filename = getattr(part, "filename", "") or "file"
+                content_type = part.headers.get("Content-Type", "")
+            elif hasattr(part, "text"):
+                fields[str(part.name)] = await part.text()  # type: ignore[union-attr]
+        mime = str(fields.get("type") or content_type)
+        summary = {**fields, "file": {"filename": filename, "size": len(data)}}
+        if fields.get("messaging_product") != "whatsapp":
+            return self._error(
+                400, 100, "The parameter messaging_product is required.", None
+            ), summary
+        if not data:
+            return self._error(400, 100, "The parameter file is required.", None), summary
+        if mime not in UPLOAD_TYPES:
+            return self._error(
+                400, 131053, "Media upload error", f"Unsupported type {mime}"
+            ), summary
+        if mime.startswith("image/") and len(data) > IMAGE_MAX_BYTES:
+            return self._error(400, 131053, "Media upload error", "Image is over 5 MB"), summary
+        media_id = f"{9000000000000000 + next(self._media_seq)}"
+        self.uploads[media_id] = Upload(media_id, mime, filename, data)
+        return web.json_response({"id": media_id}), summary
+
+    async def _handle_node(self, request: web.Request) -> web.Response:
+        response = await self._prelude(request)
+        if response is None:
+            node = request.match_info["node"]
+            if node == self.phone_number_id:
+                response = web.json_response(
+                    {
+                        "display_phone_number": self.display_phone_number,
+                        "verified_name": "SKM Kabupaten Mimika",
+                        "id": self.phone_number_id,
+                    }
+                )
+            elif node in self.uploads:
+                upload = self.uploads[node]
+                response = web.json_response(
+                    {
+                        "messaging_product": "whatsapp",
+                        "url": f"{self.base_url}/media/{node}",
+                        "mime_type": upload.mime_type,
+                        "sha256": upload.sha256,
+                        "file_size": len(upload.data),
+                        "id": node,
+                    }
+                )
+            else:
+                response = self._error(
+                    400,
+                    100,
+                    f"Unsupported get request. Object with ID '{node}' does not exist",
+                    None,
+                )
+        self._record(request, dict(request.query), response.status)
+        return response
+
+    async def _handle_download(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            response = self._error(401, 190, "Invalid OAuth access token", None)
+        elif (upload := self.uploads.get(request.match_info["media_id"])) is None:
+            response = web.Response(status=404)
+        else:
+            response = web.Response(body=upload.data, content_type=upload.mime_type)
+        self._record(request, None, response.status)
+        return response
+
+
+# --------------------------------------------------------------------------------------------
+# The webhooks Meta sends: named fixtures of real payload shapes, filled in per test
+# --------------------------------------------------------------------------------------------
+
+FIXTURES_DIR: Final = Path(__file__).parent.parent / "fixtures" / "whatsapp"
+_event_seq = itertools.count(1)
+
+
+@cache
+def _load(name: str) -> str:
+    return (FIXTURES_DIR / f"{name}.json").read_text(encoding="utf-8")
+
+
+def fixture(name: str) -> JsonDict:
+    """A fresh copy of ``tests/fixtures/whatsapp/<name>.json``."""
+    return cast(JsonDict, json.loads(_load(name)))
+
+
+def signature_header(app_secret: str, body: bytes) -> dict[str, str]:
+    """The header Meta signs every webhook with: HMAC-SHA256 of the raw body."""
+    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}"}
+
+
+def new_wamid(prefix: str = "in") -> str:
+    raw = f"{prefix}-{next(_event_seq):08d}".encode()
+    return "wamid.HBgN" + urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _value(payload: JsonDict) -> JsonDict:
+    return cast(JsonDict, payload["entry"][0]["changes"][0]["value"])
+
+
+class Citizen:
+    """One WhatsApp user: builds the webhooks their actions produce, from the fixtures.
+
+    ``wa_id=None`` is a user who adopted a username: only the business-scoped id is sent.
+    """
+
+    def __init__(
+        self,
+        user_id: str = "ID.1349120865530274",
+        wa_id: str | None = "6281234567890",
+        name: str = "Maria Kogoya",
+        phone_number_id: str = "106540352242922",
+    ) -> None:
+        self.user_id = user_id
+        self.wa_id = wa_id
+        self.name = name
+        self.phone_number_id = phone_number_id
+
+    def _personalise(self, payload: JsonDict) -> JsonDict:
+        value = _value(payload)
+        value["metadata"]["phone_number_id"] = self.phone_number_id
+        contact: JsonDict = {"profile": {"name": self.name}, "user_id": self.user_id}
+        if self.wa_id:
+            contact["wa_id"] = self.wa_id
+        value["contacts"] = [contact]
+        for message in value.get("messages", []):
+            message["id"] = new_wamid()
+            message["timestamp"] = str(int(time.time()))
+            message["from_user_id"] = self.user_id
+            if self.wa_id:
+                message["from"] = self.wa_id
+            else:
+                message.pop("from", None)
+        return payload
+
+    def text(self, body: str) -> JsonDict:
+        payload = self._personalise(fixture("text"))
+        _value(payload)["messages"][0]["text"]["body"] = body
+        return payload
+
+    def tap(self, reply: JsonDict, context_id: str | None, *, kind: str = "list") -> JsonDict:
+        """Tapping a list row (``kind="list"``) or a reply button of message ``context_id``."""
+        name = "list_reply" if kind == "list" else "button_reply"
+        payload = self._personalise(fixture(name))
+        message = _value(payload)["messages"][0]
+        chosen = {"id": reply["id"], "title": reply["title"]}
+        if kind == "list" and reply.get("description"):
+            chosen["description"] = reply["description"]
+        message["interactive"] = {"type": name, name: chosen}
+        if context_id is None:
+            message.pop("context", None)
+        else:
+            message["context"]["id"] = context_id
+        return payload
+
+    def image(self) -> JsonDict:
+        return self._personalise(fixture("image"))
+
+    def location(self) -> JsonDict:
+        return self._personalise(fixture("location"))
+
+    def same_message_again(self, payload: JsonDict) -> JsonDict:
+        """Meta's redelivery: the very same payload (same wamid)."""
+        return copy.deepcopy(payload)
+
+
+def status_payload(
+    wamid: str,
+    status: str,
+    *,
+    recipient: Citizen | None = None,
+    error_code: int | None = None,
+    error_title: str = "Message undeliverable",
+    timestamp: int | None = None,
+    phone_number_id: str = "106540352242922",
+) -> JsonDict:
+    """A status webhook for a message we sent, from ``status_<status>.json``."""
+    payload = fixture(f"status_{status}")
+    value = _value(payload)
+    value["metadata"]["phone_number_id"] = phone_number_id
+    item = value["statuses"][0]
+    item["id"] = wamid
+    item["timestamp"] = str(timestamp if timestamp is not None else int(time.time()))
+    if recipient is not None:
+        if recipient.wa_id:
+            item["recipient_id"] = recipient.wa_id
+        else:
+            item.pop("recipient_id", None)
+        if "recipient_user_id" in item:
+            item["recipient_user_id"] = recipient.user_id
+    if error_code is not None:
+        known = KNOWN_ERRORS.get(error_code)
+        item["errors"] = [
+            {
+                "code": error_code,
+                "title": known[1].split(") ", 1)[-1] if known else error_title,
+                "message": known[1].split(") ", 1)[-1] if known else error_title,
+                "error_data": {"details": known[2] if known else error_title},
+            }
+        ]
+    return payload
