@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing routine
         logging.basicConfig(
             level=settings.log_level.upper() if args.command != "run" else logging.WARNING,
             format="%(asctime)s %(levelname)s %(name)s %(message)s",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -225,8 +226,11 @@ def render_chart(
     figure: Figure = plt.figure(figsize=(11, 4.2), dpi=110)
     try:
         left, middle, right = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
-        names = [name[:22] for name, _ in data.units] or ["-"]
-        left.barh(names, [float(ikm) for _, ikm in data.units] or [0.0], color="#2b6cb0")
+        names = [textwrap.fill(name, 24, max_lines=3, placeholder="…") for name, _ in data.units]
+        values = [float(ikm) for _, ikm in data.units]
+        bars = left.barh(names or ["-"], values or [0.0], color="#2b6cb0")
+        left.bar_label(bars, labels=[_number(ikm, language) for _, ikm in data.units] or [""],
+                       padding=3, fontsize=8)  # fmt: skip
         left.set_xlim(25, 100)
         left.set_title(text(language, "digest.chart.units"), fontsize=10)
         left.invert_yaxis()
@@ -237,9 +241,11 @@ def render_chart(
         middle.set_ylim(1, 4)
         middle.set_title(text(language, "digest.chart.elements"), fontsize=10)
         middle.tick_params(labelsize=8)
-        labels = [label for label, _ in data.trend]
-        values = [float(v) if v is not None else float("nan") for _, v in data.trend]
-        right.plot(labels, values, marker="o", color="#dd6b20")
+        positions = list(range(len(data.trend)))
+        points = [float(v) if v is not None else float("nan") for _, v in data.trend]
+        right.plot(positions, points, marker="o", color="#dd6b20")
+        right.set_xticks(positions, [label for label, _ in data.trend])
+        right.set_xlim(-0.5, len(positions) - 0.5)
         right.set_ylim(25, 100)
         right.set_title(text(language, "digest.chart.trend"), fontsize=10)
         right.tick_params(labelsize=8)
