@@ -269,42 +269,48 @@ class ComplaintDesk:
             if stage is None or due is None:
                 await self._auto_finish(tx, complaint, calendar, now, outcome)
                 continue
-            due_text = local_date_text(due - _ONE_SECOND, zone)
-            stage_label = f"officer.stage.{stage}"
-            if due_tomorrow(due, now, zone) and await repo.claim_job(
-                tx.session, "complaint-remind", complaint.ticket, stage, now
-            ):
-                for officer in await repo.recipients_of(tx.session, complaint.opd_id, ("officer",)):
-                    message = Outbound(
-                        text(officer.language, "officer.remind", ticket=complaint.ticket,
-                             unit=complaint.unit_name, stage=text(officer.language, stage_label),
-                             due=due_text),
-                        officer_buttons(complaint.ticket, complaint.status, officer.language),
-                        OFFICER_TOKEN,
-                        language=officer.language,
-                    )  # fmt: skip
-                    await self._to_recipient(
-                        tx, officer, [message], f"remind:{complaint.ticket}:{stage}", now
-                    )
-                    outcome.wake.add(officer.channel)
-            if now >= due and await repo.claim_job(
-                tx.session, "complaint-escalate", complaint.ticket, stage, now
-            ):
-                for head in await repo.recipients_of(tx.session, complaint.opd_id, ("head",)):
-                    status = text(head.language, f"complaint.state.{complaint.status.value}")
-                    message = Outbound(
-                        text(head.language, "officer.escalate", ticket=complaint.ticket,
-                             unit=complaint.unit_name, stage=text(head.language, stage_label),
-                             due=due_text, status=status),
-                        officer_buttons(complaint.ticket, complaint.status, head.language),
-                        OFFICER_TOKEN,
-                        language=head.language,
-                    )  # fmt: skip
-                    await self._to_recipient(
-                        tx, head, [message], f"escalate:{complaint.ticket}:{stage}", now
-                    )
-                    outcome.wake.add(head.channel)
+            if due_tomorrow(due, now, zone):
+                await self._stage_notice(
+                    tx, complaint, stage, due, "remind", "officer", now, outcome
+                )
+            if now >= due:
+                await self._stage_notice(
+                    tx, complaint, stage, due, "escalate", "head", now, outcome
+                )
         return outcome
+
+    async def _stage_notice(
+        self,
+        tx: Tx,
+        complaint: ComplaintRecord,
+        stage: str,
+        due: datetime,
+        notice: str,
+        role: str,
+        now: datetime,
+        outcome: DeskOutcome,
+    ) -> None:
+        """A reminder (to officers) or an escalation (to heads), claimed once per stage."""
+        if not await repo.claim_job(
+            tx.session, f"complaint-{notice}", complaint.ticket, stage, now
+        ):
+            return
+        due_text = local_date_text(due - _ONE_SECOND, self.settings.timezone)
+        for person in await repo.recipients_of(tx.session, complaint.opd_id, (role,)):
+            language = person.language
+            message = Outbound(
+                text(language, f"officer.{notice}", ticket=complaint.ticket,
+                     unit=complaint.unit_name, stage=text(language, f"officer.stage.{stage}"),
+                     due=due_text,
+                     status=text(language, f"complaint.state.{complaint.status.value}")),
+                officer_buttons(complaint.ticket, complaint.status, language),
+                OFFICER_TOKEN,
+                language=language,
+            )  # fmt: skip
+            await self._to_recipient(
+                tx, person, [message], f"{notice}:{complaint.ticket}:{stage}", now
+            )
+            outcome.wake.add(person.channel)
 
     @staticmethod
     def _stage(complaint: ComplaintRecord) -> tuple[str | None, datetime | None]:
