@@ -33,6 +33,7 @@ from storage.repository import (
 )
 from survey_flows import skm
 from survey_flows.catalog import DEFAULT_LANGUAGE
+from survey_flows.complaint_flow import TICKET_TOKEN
 from survey_flows.complaints import TICKET_BITS, format_ticket
 from survey_flows.directory import Directory
 from survey_flows.engine import FlowSettings, StepContext
@@ -79,6 +80,19 @@ class _Stepped:
     response_id: int | None = None
     direct: list[PendingMessage] = field(default_factory=list)
     wake: set[str] = field(default_factory=set)  # channels with other queued notifications
+
+
+def _may_need_complaints(inbound: Inbound) -> bool:
+    """A tap on a survey prompt's button never looks at complaints: skip the query then.
+
+    Typed text may be "STATUS <ticket>", a ticket's buttons carry the token "t", and the
+    menu's "Cek status pengaduan" button lists them.
+    """
+    return not (
+        inbound.kind is InboundKind.CHOICE
+        and inbound.prompt_token not in (None, TICKET_TOKEN)
+        and inbound.choice_id != "status"
+    )
 
 
 def utc_now() -> datetime:
@@ -227,7 +241,11 @@ class Dispatcher:
             settings=self.flow_settings,
             fresh_ticket=format_ticket(secrets.randbits(TICKET_BITS)),
             calendar=await self.desk.calendar.get(tx.session),
-            complaints=await complaints_of_contact(tx.session, contact.id),
+            complaints=(
+                await complaints_of_contact(tx.session, contact.id)
+                if _may_need_complaints(inbound)
+                else ()
+            ),
         )
         result = skm.step(state, inbound, context)
         wake: set[str] = set()

@@ -132,3 +132,13 @@ def test_officer_inputs_are_recognised_and_others_are_not() -> None:
     assert reply is not None and (reply.ticket, reply.action) == (TICKET, Action.ANSWER)
     assert officer_request(inbound(InboundKind.TEXT, text="halo")) is None
     assert officer_request(inbound(InboundKind.CHOICE, choice_id="4", prompt_token="3")) is None
+
+
+def test_which_inputs_load_the_citizens_complaints() -> None:
+    from handlers.dispatcher import _may_need_complaints
+
+    assert not _may_need_complaints(inbound(InboundKind.CHOICE, choice_id="4", prompt_token="9"))
+    assert _may_need_complaints(inbound(InboundKind.CHOICE, choice_id="status", prompt_token="2"))
+    rate = inbound(InboundKind.CHOICE, choice_id=f"rate:{TICKET}:good", prompt_token=TICKET_TOKEN)
+    assert _may_need_complaints(rate)
+    assert _may_need_complaints(inbound(InboundKind.TEXT, text=f"status {TICKET}"))
