@@ -178,7 +178,16 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
                 template = Template(
                     settings.whatsapp_template_name, settings.whatsapp_template_language
                 )
-            senders[Channel.WHATSAPP.value] = WhatsAppSender(graph, storage, template=template)
+            digest_template = (
+                Template(
+                    settings.whatsapp_digest_template_name, settings.whatsapp_template_language
+                )
+                if settings.whatsapp_digest_template_name
+                else None
+            )
+            senders[Channel.WHATSAPP.value] = WhatsAppSender(
+                graph, storage, template=template, digest_template=digest_template
+            )
         outbox = OutboxWorker(storage, senders, utc_now)
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
         dispatcher.staff_commands["ringkasan"] = ringkasan_command(

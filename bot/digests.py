@@ -198,19 +198,23 @@ async def _send_one(
 def digest_messages(
     digest: Digest, language: str, opd_name: str, week: Period
 ) -> list[tuple[str, dict[str, object]]]:
-    """Outbox rows: the text parts, then the chart."""
+    """Outbox rows: the chart first (outside WhatsApp's 24-hour window it travels as the
+    approved template, and the text waits for the head's reply), then the text parts."""
     rows: list[tuple[str, dict[str, object]]] = [
         ("digest", {"text": part, "choices": [], "language": language}) for part in digest.parts
     ]
-    rows.append(
+    rows.insert(
+        0,
         (
             "digest_photo",
             {
                 "png_base64": base64.b64encode(digest.chart_png).decode(),
                 "caption": text(language, "digest.caption", opd=opd_name, label=week.label),
                 "language": language,
+                # For the WhatsApp template outside the 24-hour window: one short line.
+                "summary": digest.summary,
             },
-        )
+        ),
     )
     return rows
 

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     whatsapp_graph_version: str = "v25.0"
     whatsapp_template_name: str | None = None
     whatsapp_template_language: str = "id"
+    whatsapp_digest_template_name: str | None = None
 
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=1, le=65535)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
 
-from handlers.telegram import TelegramUpdates, secret_matches
+from handlers.telegram import MalformedUpdate, TelegramUpdates, secret_matches
 from handlers.whatsapp import (
     SIGNATURE_HEADER,
     WhatsAppUpdates,
@@ -29,6 +30,29 @@ WHATSAPP_WEBHOOK_PATH = "/whatsapp/webhook"
 WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppUpdates)
 WHATSAPP_APP_SECRET_KEY = web.AppKey("whatsapp_app_secret", str)
 WHATSAPP_VERIFY_TOKEN_KEY = web.AppKey("whatsapp_verify_token", str)
+
+
+# JSON escapes of NUL and of UTF-16 surrogates: valid JSON, but a lone surrogate cannot be encoded
+# and PostgreSQL's text cannot hold NUL. Real platforms never send them in ids or texts.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with NUL and lone surrogates removed from every string in it."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value)
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
+
+
+def parse_json_body(body: bytes) -> Any:
+    """The JSON document in ``body``, with unstorable characters removed; ValueError if none."""
+    data = json.loads(body)
+    return _storable(data) if _SUSPECT_ESCAPE.search(body) else data
 
 
 def build_web_app(
@@ -86,13 +110,15 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return web.json_response({"ok": False, "error": "too large"}, status=413)
     try:
-        data = json.loads(await request.read())
+        data = parse_json_body(await request.read())
     except (ValueError, UnicodeDecodeError):
         return web.json_response({"ok": False, "error": "not JSON"}, status=400)
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return web.json_response({"ok": False, "error": "not an update"}, status=400)
     try:
         await request.app[TELEGRAM_KEY].process_json(data)
+    except MalformedUpdate:
+        return web.json_response({"ok": False, "error": "malformed update"}, status=400)
     except StorageUnavailable:
         # Telegram retries non-2xx deliveries: nothing is lost while the database is down.
         return web.json_response({"ok": False, "error": "unavailable"}, status=503)
@@ -118,7 +144,7 @@ async def whatsapp_webhook(request: web.Request) -> web.Response:
     if not signature_valid(request.app[WHATSAPP_APP_SECRET_KEY], body, signature):
         return web.json_response({"ok": False, "error": "forbidden"}, status=403)
     try:
-        data = json.loads(body)
+        data = parse_json_body(body)
     except (ValueError, UnicodeDecodeError):
         return web.json_response({"ok": False, "error": "not JSON"}, status=400)
     if not isinstance(data, dict):

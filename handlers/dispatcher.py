@@ -39,6 +39,7 @@ from survey_flows.directory import Directory
 from survey_flows.engine import FlowSettings, StepContext
 from survey_flows.officer import officer_request
 from survey_flows.types import (
+    Channel,
     CitizenComplaintAction,
     EraseContact,
     FileComplaint,
@@ -206,6 +207,11 @@ class Dispatcher:
         if not await tx.record_inbound(channel, inbound.event_id, now):
             return _Stepped(Outcome.DUPLICATE)
         contact = await tx.contact_for(channel, inbound.contact, DEFAULT_LANGUAGE, now)
+        # On WhatsApp a head's reply opens their 24-hour window: a waiting digest goes out now.
+        if inbound.channel is Channel.WHATSAPP and await tx.wake_waiting_staff_messages(
+            channel, inbound.contact, now
+        ):
+            self.outbox.wake()
         if prepared is not None:
             claimed = await tx.enqueue(
                 channel=channel,

@@ -75,6 +75,10 @@ class TelegramConflict(Exception):
     """Another process is polling this bot token (or a webhook is set)."""
 
 
+class MalformedUpdate(ValueError):
+    """A webhook body that python-telegram-bot cannot read as an update."""
+
+
 # --- inbound: updates to Inbound -----------------------------------------------------------
 
 
@@ -118,6 +122,8 @@ def parse_update(update: Update, bot_id: int, received_at: datetime) -> ParsedUp
         chat = message.chat if message is not None else None
         if chat is None or chat.type != "private" or query.from_user.is_bot:
             return ParsedUpdate(None, query.id, "callback outside a private chat")
+        if not _is_chat_id(chat.id):
+            return ParsedUpdate(None, query.id, "not a chat id")
         token, choice_id = parse_callback(query.data)
         return ParsedUpdate(
             Inbound(
@@ -141,6 +147,8 @@ def parse_update(update: Update, bot_id: int, received_at: datetime) -> ParsedUp
         return ParsedUpdate(None, reason="not a private chat")
     if message.from_user is None or message.from_user.is_bot:
         return ParsedUpdate(None, reason="from a bot")
+    if not _is_chat_id(message.chat.id):
+        return ParsedUpdate(None, reason="not a chat id")
     common: dict[str, Any] = {
         "channel": Channel.TELEGRAM,
         "contact": str(message.chat.id),
@@ -169,6 +177,11 @@ def parse_update(update: Update, bot_id: int, received_at: datetime) -> ParsedUp
         photo = message.photo[-1].file_id
         return ParsedUpdate(Inbound(kind=InboundKind.MEDIA, media_ref=photo, **common))
     return ParsedUpdate(Inbound(kind=InboundKind.UNSUPPORTED, **common))
+
+
+def _is_chat_id(value: object) -> bool:
+    """Telegram's chat ids are integers of at most 52 bits; anything else is forged."""
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
 
 
 # --- outbound: Outbound to Bot API calls ---------------------------------------------------
@@ -366,7 +379,12 @@ class TelegramUpdates:
 
     async def process(self, update: Update) -> bool:
         """Dispatch one update; True when it reached the dispatcher."""
-        parsed = parse_update(update, self.bot.id, datetime.now(UTC))
+        try:
+            parsed = parse_update(update, self.bot.id, datetime.now(UTC))
+        except (AttributeError, TypeError, ValueError) as exc:
+            # Only a malformed update gets here (a real one always has its sender): ignore it.
+            log.warning("update not understood", extra={"reason": type(exc).__name__})
+            return False
         # The callback is answered at once, alongside the processing, so the spinner stops.
         answering = (
             asyncio.create_task(self._answer_callback(parsed.callback_query_id))
@@ -384,7 +402,11 @@ class TelegramUpdates:
                 await answering
 
     async def process_json(self, data: dict[str, Any]) -> bool:
-        update = Update.de_json(data, self.bot)
+        """Dispatch a webhook body; :class:`MalformedUpdate` when it is not a readable update."""
+        try:
+            update = Update.de_json(data, self.bot)
+        except Exception as exc:  # PTB raises whatever the malformed field triggers
+            raise MalformedUpdate(f"not a readable update ({type(exc).__name__})") from exc
         return await self.process(update)
 
     async def _answer_callback(self, query_id: str) -> None:
@@ -447,6 +469,7 @@ class TelegramPoller:
 
 
 __all__ = [
+    "MalformedUpdate",
     "ParsedUpdate",
     "RateLimiter",
     "TelegramConflict",

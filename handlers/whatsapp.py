@@ -404,6 +404,25 @@ def text_message(text: str) -> dict[str, Any]:
     return {"type": "text", "text": {"body": clip(text, TEXT_MAX), "preview_url": False}}
 
 
+DIGEST_KINDS = ("digest", "digest_photo")
+DIGEST_WAIT_ATTEMPTS = 7 * 24 * 4  # a week of 15-minute waits
+
+
+def digest_template_message(template: Template, media_id: str, summary: str) -> dict[str, Any]:
+    """The approved digest template: the chart as its image header, a summary as {{1}}."""
+    return {
+        "type": "template",
+        "template": {
+            "name": template.name,
+            "language": {"code": template.language},
+            "components": [
+                {"type": "header", "parameters": [{"type": "image", "image": {"id": media_id}}]},
+                {"type": "body", "parameters": [{"type": "text", "text": summary}]},
+            ],
+        },
+    }
+
+
 def template_message(name: str, language: str) -> dict[str, Any]:
     """The approved template that invites a citizen back once the 24-hour window closed."""
     return {"type": "template", "template": {"name": name, "language": {"code": language}}}
@@ -719,6 +738,8 @@ class ContactWindows(Protocol):
 
     async def note_outbox(self, message_id: int, note: str) -> None: ...
 
+    async def address_window(self, channel: str, address: str) -> ContactWindow | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Template:
@@ -744,6 +765,7 @@ class WhatsAppSender:
         windows: ContactWindows | None = None,
         *,
         template: Template | None = None,
+        digest_template: Template | None = None,
         clock: Callable[[], datetime] = utc_now,
         window_wait_s: float = 15 * 60,
         window_wait_attempts: int = 96,
@@ -751,12 +773,15 @@ class WhatsAppSender:
         self.client = client
         self.windows = windows
         self.template = template
+        self.digest_template = digest_template
         self.clock = clock
         self.window_wait_s = window_wait_s
         self.window_wait_attempts = window_wait_attempts
         self._paused_until = 0.0
 
     async def send(self, message: PendingMessage) -> SendReceipt:
+        if message.kind in DIGEST_KINDS and message.contact_id is None:
+            return await self._send_digest(message)
         if message.kind == "answered":
             # Telegram edits the answered question; WhatsApp cannot edit, and the chat
             # already shows the tapped answer as the citizen's own message.
@@ -769,20 +794,8 @@ class WhatsAppSender:
             return await self._outside_window(message, "the platform reported 131047", window)
         if window is not None and not self._window_open(window):
             return await self._outside_window(message, "outside the 24-hour window", window)
-        if message.kind == "digest_photo":  # the weekly digest's chart
-            try:
-                media_id = await self.client.upload_media(
-                    base64.b64decode(str(message.payload["png_base64"])),
-                    "image/png",
-                    "skm-digest.png",
-                )
-            except GraphError as exc:
-                raise self._translate(exc, message.attempts) from exc
-            caption = str(message.payload.get("caption", ""))[:1024]
-            content: Mapping[str, Any] = {
-                "type": "image",
-                "image": {"id": media_id, "caption": caption},
-            }
+        if message.kind == "digest_photo":  # the weekly digest's chart, to a citizen contact
+            content: Mapping[str, Any] = await self._chart_image(message)
         else:
             page = int(message.payload.get("wa_page", 0))
             content = render(Outbound.from_json(message.payload), page)
@@ -792,6 +805,49 @@ class WhatsAppSender:
             return await self._outside_window(message, exc.reason, window)
         except GraphError as exc:
             raise self._translate(exc, message.attempts) from exc
+
+    async def _send_digest(self, message: PendingMessage) -> SendReceipt:
+        """A weekly digest to an OPD head.
+
+        Inside the head's 24-hour window it goes out as it is. Outside it, the chart goes out
+        as the approved digest template (image header, short summary) and the full text waits
+        until the head writes (their reply makes it due at once), for up to a week.
+        """
+        window = (
+            await self.windows.address_window("whatsapp", message.address)
+            if self.windows is not None
+            else None
+        )
+        if window is not None and self._window_open(window):
+            content = (
+                await self._chart_image(message)
+                if message.kind == "digest_photo"
+                else render(Outbound.from_json(message.payload))
+            )
+        elif message.kind == "digest_photo" and self.digest_template is not None:
+            image = await self._chart_image(message)
+            summary = str(message.payload.get("summary", ""))[:900] or "-"
+            content = digest_template_message(self.digest_template, image["image"]["id"], summary)
+        elif message.attempts >= DIGEST_WAIT_ATTEMPTS:
+            raise PermanentSendError("the head did not write within a week (24-hour window)")
+        else:
+            raise TransientSendError(
+                "waiting for the head to write (WhatsApp's 24-hour window)", self.window_wait_s
+            )
+        try:
+            return SendReceipt(await self._send(message.address, content))
+        except GraphError as exc:
+            raise self._translate(exc, message.attempts) from exc
+
+    async def _chart_image(self, message: PendingMessage) -> dict[str, Any]:
+        try:
+            media_id = await self.client.upload_media(
+                base64.b64decode(str(message.payload["png_base64"])), "image/png", "skm-digest.png"
+            )
+        except GraphError as exc:
+            raise self._translate(exc, message.attempts) from exc
+        caption = str(message.payload.get("caption", ""))[:1024]
+        return {"type": "image", "image": {"id": media_id, "caption": caption}}
 
     async def _send(self, address: str, content: Mapping[str, Any]) -> str:
         pause = self._paused_until - time.monotonic()

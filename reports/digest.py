@@ -50,6 +50,7 @@ class Digest:
     parts: tuple[str, ...]
     chart_png: bytes
     empty: bool
+    summary: str = ""  # one line: the week, respondents, the OPD's IKM
 
 
 def week_of(day: date) -> Period:
@@ -130,10 +131,18 @@ def compose(
         if suggestions:
             lines += ["", t("digest.suggestions")]
             lines += [f"• “{anonymise(s.text)[:280]}”" for s in suggestions]
+    headline = t(
+        "digest.summary",
+        label=_week_label(week, language),
+        count=opd.respondents,
+        ikm=_number(opd.ikm if opd.respondents >= min_respondents else None, language),
+        open=complaints.open,
+    )
     return Digest(
         parts=split_message("\n".join(lines), limit),
         chart_png=render_chart(opd, trend, language, min_respondents),
         empty=empty,
+        summary=headline,
     )
 
 

@@ -338,6 +338,19 @@ class Storage:
             ).one_or_none()
         return None if row is None else ContactWindow(row[0], row[1])
 
+    async def address_window(self, channel: str, address: str) -> ContactWindow | None:
+        """The 24-hour window of whoever writes from ``address`` (a head or officer who
+        also chats with the bot is a contact too); None when they never wrote."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(Contact.last_inbound_at, Contact.template_sent_at).where(
+                        Contact.channel == channel, Contact.address == address
+                    )
+                )
+            ).one_or_none()
+        return None if row is None else ContactWindow(row[0], row[1])
+
     async def mark_template_sent(self, contact_id: int, at: datetime) -> None:
         async with self.transaction() as tx:
             await tx.session.execute(
@@ -703,6 +716,24 @@ class Tx:
             if isinstance(payload, dict) and payload.get("prompt_token") == prompt_token:
                 return dict(payload)
         return None
+
+    async def wake_waiting_staff_messages(self, channel: str, address: str, now: datetime) -> int:
+        """Someone who is a recipient just wrote: messages waiting for their 24-hour window
+        (digests on WhatsApp) are due now. Returns how many."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.channel == channel,
+                OutboxMessage.recipient_id.in_(
+                    select(Recipient.id).where(
+                        Recipient.channel == channel, Recipient.address == address
+                    )
+                ),
+            )
+            .values(next_attempt_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def forget_contact(self, contact_id: int) -> None:
         """Erase a contact's platform identity; cascades to conversation and pending outbox."""

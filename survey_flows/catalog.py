@@ -308,6 +308,7 @@ _ID: dict[str, str] = {
     "digest.chart.elements": "Nilai unsur (1-4)",
     "digest.chart.trend": "Tren IKM 8 minggu",
     "digest.caption": "Grafik SKM {opd}, {label}",
+    "digest.summary": "{label}: {count} responden, IKM {ikm}, {open} pengaduan belum selesai. Balas pesan ini untuk menerima ringkasan lengkap.",
     "digest.not_registered": "Maaf, ringkasan hanya untuk pimpinan dan petugas OPD yang terdaftar.",
     # --- erasure (UU 27/2022: the right to erasure) ----------------------------------------
     "erase.confirm": (
@@ -606,6 +607,7 @@ _EN: dict[str, str] = {
     "digest.chart.elements": "Element scores (1-4)",
     "digest.chart.trend": "IKM trend, 8 weeks",
     "digest.caption": "SKM chart of {opd}, {label}",
+    "digest.summary": "{label}: {count} respondents, IKM {ikm}, {open} complaints open. Reply to this message to receive the full digest.",
     "digest.not_registered": "Sorry, the digest is only for registered OPD heads and officers.",
     "erase.confirm": (
         "Erase your data? We will delete your account identity and this conversation. "

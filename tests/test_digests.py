@@ -220,11 +220,50 @@ async def test_ringkasan_answers_registered_staff_only(pg_storage: Storage) -> N
                        command="ringkasan", command_args=args)  # fmt: skip
 
     head = await command(ask("100000001"))
-    assert [kind for kind, _ in head][-1] == "digest_photo"
-    assert "Ringkasan mingguan SKM" in str(head[0][1]["text"])
+    assert [kind for kind, _ in head] == ["digest_photo", "digest"]
+    assert "Ringkasan mingguan SKM" in str(head[1][1]["text"])
     stranger = await command(ask("999"))
     assert len(stranger) == 1 and "hanya untuk" in str(stranger[0][1]["text"])
     foreign_unit = await command(ask("100000001", "rsud-igd"))
     assert "hanya untuk" in str(foreign_unit[0][1]["text"])
-    png = base64.b64decode(str(head[-1][1]["png_base64"]))
+    png = base64.b64decode(str(head[0][1]["png_base64"]))
     assert png.startswith(b"\x89PNG")
+
+
+async def test_a_whatsapp_head_outside_the_window_gets_the_chart_then_the_text_on_reply(
+    pg_storage: Storage,
+) -> None:
+    import aiohttp
+
+    from handlers.whatsapp import GraphClient, Template, WhatsAppSender
+    from tests.conftest import make_bot
+    from tests.fakes.graph_api import FakeGraphApi
+
+    whatsapp_head = (
+        OpdSpec(
+            code="rsud",
+            name="RSUD Mimika",
+            recipients=(RecipientSpec("head", "whatsapp", "6280000000009", "Direktur (contoh)"),),
+            units=(UnitSpec("rsud-igd", "IGD RSUD Mimika", ("IGD",)),),
+        ),
+    )
+    async with pg_storage.transaction() as tx:
+        await apply_directory(tx.session, whatsapp_head, DUE)
+    async with FakeGraphApi(access_token="t") as api, aiohttp.ClientSession() as http:
+        api.approved_templates["skm_ringkasan"] = ("id",)
+        client = GraphClient(http, access_token="t", phone_number_id=api.phone_number_id,
+                             base_url=api.base_url)  # fmt: skip
+        sender = WhatsAppSender(client, pg_storage, digest_template=Template("skm_ringkasan"),
+                                clock=lambda: DUE)  # fmt: skip
+        outbox = outbox_for({"whatsapp": sender}, pg_storage, DUE)
+        await send_digests(pg_storage, outbox, SETTINGS, DUE)
+        assert [m.type for m in api.sent] == ["template"]  # the chart, as the template
+        # The head replies; the waiting text becomes due at once and goes out.
+        bot = make_bot(pg_storage)
+        reply = Inbound(Channel.WHATSAPP, "6280000000009", "wamid.head-1", InboundKind.TEXT,
+                        DUE, text="ok")  # fmt: skip
+        bot.clock.now = DUE
+        await bot.dispatcher.handle(reply)
+        await outbox.deliver("whatsapp")
+    texts = [m.text for m in api.sent if m.type == "text"]
+    assert any(t.startswith("Ringkasan mingguan SKM: RSUD Mimika") for t in texts)

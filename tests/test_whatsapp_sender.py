@@ -54,6 +54,9 @@ class Windows:
     async def note_outbox(self, message_id: int, note: str) -> None:
         self.notes[message_id] = note
 
+    async def address_window(self, channel: str, address: str) -> ContactWindow | None:
+        return self.window
+
 
 def pending(
     payload: dict[str, Any] | None = None, *, kind: str = "message", attempts: int = 1
@@ -283,18 +286,46 @@ async def test_media_upload_and_download(api: FakeGraphApi, client: GraphClient)
     assert info["file_size"] == len(png) and info["mime_type"] == "image/png"
 
 
-async def test_a_digest_chart_is_uploaded_and_sent_as_an_image(
+def digest_row(kind: str) -> PendingMessage:
+    png = b"\x89PNG\r\n\x1a\n" + b"chart" * 50
+    payload: dict[str, Any] = (
+        {"png_base64": base64.b64encode(png).decode(), "caption": "Grafik SKM",
+         "summary": "Minggu ke-47: 83 responden, IKM 80,12", "language": "id"}
+        if kind == "digest_photo"
+        else {"text": "Ringkasan mingguan SKM", "choices": [], "language": "id"}
+    )  # fmt: skip
+    return PendingMessage(9, "whatsapp", "6280000000001", kind, payload, 1, None)
+
+
+async def test_a_digest_inside_the_heads_window_goes_out_as_it_is(
     api: FakeGraphApi, client: GraphClient
 ) -> None:
-    png = b"\x89PNG\r\n\x1a\n" + b"chart" * 50
-    payload = {
-        "png_base64": base64.b64encode(png).decode(),
-        "caption": "Grafik SKM",
-        "language": "id",
-    }
-    message = PendingMessage(9, "whatsapp", "6280000000001", "digest_photo", payload, 1, None)
-    receipt = await sender(client, Windows(None)).send(message)
+    head = sender(client, Windows(NOW - timedelta(hours=2)))
+    await head.send(digest_row("digest"))
+    receipt = await head.send(digest_row("digest_photo"))
+    text, image = api.sent
+    assert text.type == "text" and text.text == "Ringkasan mingguan SKM"
+    assert receipt.platform_message_id == image.wamid and image.type == "image"
+    assert api.uploads[image.body["image"]["id"]].data.startswith(b"\x89PNG")
+
+
+async def test_outside_the_window_the_chart_goes_as_the_digest_template_and_the_text_waits(
+    api: FakeGraphApi, client: GraphClient
+) -> None:
+    api.approved_templates["skm_ringkasan"] = ("id",)
+    head = WhatsAppSender(client, Windows(None), digest_template=Template("skm_ringkasan", "id"),
+                          clock=lambda: NOW)  # fmt: skip
+    await head.send(digest_row("digest_photo"))
     [sent] = api.sent
-    assert receipt.platform_message_id == sent.wamid
-    assert sent.type == "image" and sent.body["image"]["caption"] == "Grafik SKM"
-    assert api.uploads[sent.body["image"]["id"]].data == png
+    template = sent.body["template"]
+    assert template["name"] == "skm_ringkasan"
+    header, body = template["components"]
+    assert header["parameters"][0]["image"]["id"] in api.uploads
+    assert body["parameters"][0]["text"].startswith("Minggu ke-47")
+    with pytest.raises(TransientSendError, match="24-hour window"):
+        await head.send(digest_row("digest"))
+    assert len(api.sent) == 1
+    # Without a digest template the chart waits for the head's reply too.
+    plain = sender(client, Windows(None), template=False)
+    with pytest.raises(TransientSendError):
+        await plain.send(digest_row("digest_photo"))
