@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -20,6 +21,7 @@ from bot.digests import ringkasan_command
 from bot.directory_file import read_directory_file
 from bot.holidays_file import bundled_holidays, read_holidays
 from bot.jobs import build_scheduler
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.web import build_web_app
 from handlers.console import ConsoleChannel, ConsoleSender
@@ -158,6 +160,7 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
                 overall_per_s=settings.telegram_overall_per_s,
                 per_chat_interval_s=settings.telegram_per_chat_interval_s,
                 per_chat_burst=settings.telegram_per_chat_burst,
+                overall_burst=settings.telegram_overall_burst,
             )
             senders[Channel.TELEGRAM.value] = TelegramSender(
                 telegram_bot, limiter, on_blocked=blocked
@@ -188,8 +191,16 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
             senders[Channel.WHATSAPP.value] = WhatsAppSender(
                 graph, storage, template=template, digest_template=digest_template
             )
-        outbox = OutboxWorker(storage, senders, utc_now)
+        metrics = Metrics()
+        outbox = OutboxWorker(
+            storage,
+            senders,
+            utc_now,
+            lease=timedelta(seconds=settings.outbox_lease_s),
+            observer=metrics.observe_delivery,
+        )
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
+        dispatcher.observer = metrics.observe_dispatch
         dispatcher.staff_commands["ringkasan"] = ringkasan_command(
             storage, settings.digest_settings(), utc_now
         )
@@ -229,6 +240,7 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
                 if settings.whatsapp_verify_token
                 else None
             ),
+            metrics=metrics,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

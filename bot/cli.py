@@ -23,6 +23,7 @@ from bot.app import (
 )
 from bot.directory_file import DirectoryFileError
 from bot.holidays_file import HolidayFileError
+from bot.logging_setup import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 from handlers.telegram import ALLOWED_UPDATES, TelegramConflict, make_bot
 from handlers.whatsapp import WhatsAppRejected
@@ -115,11 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing routine
-        logging.basicConfig(
-            level=settings.log_level.upper() if args.command != "run" else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-            stream=sys.stderr,
-        )
+        _configure_logging(args, settings)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"skm-bot: configuration error: {exc}", file=sys.stderr)
@@ -137,6 +134,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+
+
+def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
+    """JSON lines for the service, text for people; the console chat logs warnings only."""
+    service = args.command == "run" and not args.console and settings.has_platform_channel
+    console = args.command == "run" and not service
+    log_format = settings.log_format or ("json" if service else "text")
+    level = logging.WARNING if console else settings.log_level
+    secret = settings.pseudonym_secret
+    key = secret.get_secret_value().encode() if secret else None
+    configure_logging(log_format, level, key=key)
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -11,6 +11,7 @@ import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
     telegram_overall_per_s: float = Field(default=25.0, gt=0, le=1000)
     telegram_per_chat_interval_s: float = Field(default=1.0, ge=0, le=60)
     telegram_per_chat_burst: int = Field(default=3, ge=1, le=20)
+    # At most this many sends back to back; beyond, they are spread at TELEGRAM_OVERALL_PER_S
+    # (a whole second's allowance at once reaches Telegram with jitter and meets 429s).
+    telegram_overall_burst: int = Field(default=2, ge=1, le=100)
 
     whatsapp_access_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
@@ -78,6 +82,12 @@ class Settings(BaseSettings):
     digest_min_respondents: int = Field(default=10, ge=1, le=1000)
     directory_seed_file: Path | None = None
     log_level: str = "INFO"
+    # json: one JSON object per line (the default for `skm-bot run` as a service); text: for
+    # people (the default for the console and the other commands).
+    log_format: Literal["json", "text"] | None = None
+    # How long a claimed outgoing message belongs to the process sending it; after a crash
+    # its replies go out this long later (see handlers/outbox.py).
+    outbox_lease_s: float = Field(default=120.0, ge=1.0, le=3600.0)
 
     @field_validator("database_url")
     @classmethod

@@ -9,6 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.metrics import CONTENT_TYPE, Metrics
+from handlers.dispatcher import utc_now
 from handlers.telegram import MalformedUpdate, TelegramUpdates, secret_matches
 from handlers.whatsapp import (
     SIGNATURE_HEADER,
@@ -30,6 +32,7 @@ WHATSAPP_WEBHOOK_PATH = "/whatsapp/webhook"
 WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppUpdates)
 WHATSAPP_APP_SECRET_KEY = web.AppKey("whatsapp_app_secret", str)
 WHATSAPP_VERIFY_TOKEN_KEY = web.AppKey("whatsapp_verify_token", str)
+METRICS_KEY = web.AppKey("metrics", Metrics)
 
 
 # JSON escapes of NUL and of UTF-16 surrogates: valid JSON, but a lone surrogate cannot be encoded
@@ -63,12 +66,17 @@ def build_web_app(
     whatsapp: WhatsAppUpdates | None = None,
     whatsapp_app_secret: str | None = None,
     whatsapp_verify_token: str | None = None,
+    metrics: Metrics | None = None,
 ) -> web.Application:
-    """Routes: ``GET /healthz``, ``GET /readyz`` and, when configured, the webhooks."""
+    """Routes: ``GET /healthz``, ``GET /readyz``, ``GET /metrics`` (with ``metrics``) and,
+    when configured, the webhooks."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STORAGE_KEY] = storage
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if metrics is not None:
+        app[METRICS_KEY] = metrics
+        app.router.add_get("/metrics", metrics_page)
     if telegram is not None:
         if not telegram_secret:
             raise ValueError("the Telegram webhook needs its secret token")
@@ -102,26 +110,48 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+async def metrics_page(request: web.Request) -> web.Response:
+    """Prometheus metrics (text exposition format); see :mod:`bot.metrics`."""
+    body = await request.app[METRICS_KEY].render(request.app[STORAGE_KEY], utc_now())
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def _count(request: web.Request, channel: str, outcome: str, amount: int = 1) -> None:
+    metrics = request.app.get(METRICS_KEY)
+    if metrics is not None:
+        metrics.count_inbound(channel, outcome, amount)
+
+
+def _refuse(
+    request: web.Request, channel: str, outcome: str, status: int, error: str
+) -> web.Response:
+    _count(request, channel, outcome)
+    return web.json_response({"ok": False, "error": error}, status=status)
+
+
 async def telegram_webhook(request: web.Request) -> web.Response:
     """Verify the secret, bound the body, persist the update, then answer 200."""
+    channel = "telegram"
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
     if not secret_matches(request.app[TELEGRAM_SECRET_KEY], given):
-        return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+        return _refuse(request, channel, "refused", 403, "forbidden")
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return web.json_response({"ok": False, "error": "too large"}, status=413)
+        return _refuse(request, channel, "invalid", 413, "too large")
     try:
         data = parse_json_body(await request.read())
     except (ValueError, UnicodeDecodeError):
-        return web.json_response({"ok": False, "error": "not JSON"}, status=400)
+        return _refuse(request, channel, "invalid", 400, "not JSON")
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-        return web.json_response({"ok": False, "error": "not an update"}, status=400)
+        return _refuse(request, channel, "invalid", 400, "not an update")
     try:
-        await request.app[TELEGRAM_KEY].process_json(data)
+        dispatched = await request.app[TELEGRAM_KEY].process_json(data)
     except MalformedUpdate:
-        return web.json_response({"ok": False, "error": "malformed update"}, status=400)
+        return _refuse(request, channel, "invalid", 400, "malformed update")
     except StorageUnavailable:
         # Telegram retries non-2xx deliveries: nothing is lost while the database is down.
-        return web.json_response({"ok": False, "error": "unavailable"}, status=503)
+        return _refuse(request, channel, "unavailable", 503, "unavailable")
+    if not dispatched:  # dispatched events are counted by the dispatcher's observer
+        _count(request, channel, "ignored")
     return web.json_response({"ok": True})
 
 
@@ -135,23 +165,27 @@ async def whatsapp_verify(request: web.Request) -> web.Response:
 
 async def whatsapp_webhook(request: web.Request) -> web.Response:
     """Verify the signature over the raw body, persist every item, then answer 200."""
+    channel = "whatsapp"
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return web.json_response({"ok": False, "error": "too large"}, status=413)
+        return _refuse(request, channel, "invalid", 413, "too large")
     signature = request.headers.get(SIGNATURE_HEADER)
     if not signature:
-        return web.json_response({"ok": False, "error": "signature missing"}, status=401)
+        return _refuse(request, channel, "refused", 401, "signature missing")
     body = await request.read()  # aiohttp refuses bodies over client_max_size with 413
     if not signature_valid(request.app[WHATSAPP_APP_SECRET_KEY], body, signature):
-        return web.json_response({"ok": False, "error": "forbidden"}, status=403)
+        return _refuse(request, channel, "refused", 403, "forbidden")
     try:
         data = parse_json_body(body)
     except (ValueError, UnicodeDecodeError):
-        return web.json_response({"ok": False, "error": "not JSON"}, status=400)
+        return _refuse(request, channel, "invalid", 400, "not JSON")
     if not isinstance(data, dict):
-        return web.json_response({"ok": False, "error": "not a payload"}, status=400)
+        return _refuse(request, channel, "invalid", 400, "not a payload")
     try:
         report = await request.app[WHATSAPP_KEY].process(data)
     except StorageUnavailable:
         # Meta retries non-2xx deliveries; what was stored already is deduplicated then.
-        return web.json_response({"ok": False, "error": "unavailable"}, status=503)
+        return _refuse(request, channel, "unavailable", 503, "unavailable")
+    _count(request, channel, "status", report.statuses)
+    _count(request, channel, "page", report.pages)
+    _count(request, channel, "ignored", len(report.ignored))
     return web.json_response({"ok": True, "messages": report.messages, "statuses": report.statuses})

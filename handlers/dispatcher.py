@@ -145,6 +145,8 @@ class Dispatcher:
         # Commands for registered staff, answered outside the conversation (the composition
         # root adds them: handlers may not import the report code).
         self.staff_commands: dict[str, StaffCommand] = {}
+        # Told the outcome of every event (the composition root counts them for /metrics).
+        self.observer: Callable[[Inbound, DispatchResult], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, inbound: Inbound, *, background: bool = False) -> DispatchResult:
@@ -179,9 +181,12 @@ class Dispatcher:
                 task.add_done_callback(self._tasks.discard)
             else:
                 await delivery
-        return DispatchResult(
+        dispatched = DispatchResult(
             result.outcome, tuple(m.id for m in result.claimed), result.response_id, step_ms
         )
+        if self.observer is not None:
+            self.observer(inbound, dispatched)
+        return dispatched
 
     async def _deliver(self, channel: str, result: _Stepped) -> None:
         try:
@@ -219,7 +224,7 @@ class Dispatcher:
                 dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
                 now=now,
                 contact_id=contact.id,
-                claim=ClaimFor(address=inbound.contact),
+                claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
             )
             return _Stepped(Outcome.PROCESSED, claimed)
         request = officer_request(inbound)
@@ -287,7 +292,7 @@ class Dispatcher:
             dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
             now=now,
             contact_id=contact.id,
-            claim=ClaimFor(address=inbound.contact),
+            claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
         )
         rejected = any(isinstance(e, InputRejected) for e in result.effects)
         outcome = Outcome.REJECTED if rejected else Outcome.PROCESSED
@@ -304,7 +309,7 @@ class Dispatcher:
             dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
             now=self.clock(),
             contact_id=contact_id,
-            claim=ClaimFor(address=inbound.contact),
+            claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
         )
         return _Stepped(Outcome.PROCESSED, claimed, wake=wake)
 

@@ -9,16 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from storage.repository import PendingMessage, Storage, StorageError
+from storage.repository import PendingMessage, Storage, StorageError, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=10)
+# How long a claimed message belongs to its sender; after that the sweeper (of any process) may
+# send it again. Longer than any send can take (rate-limit waits, HTTP timeouts), or a slow send
+# could be doubled; shorter means faster recovery of the replies a killed process had claimed.
+DEFAULT_LEASE = timedelta(minutes=2)
+
+# What became of one message: "sent", "failed" (permanently) or "queued" (retried later).
+DeliveryObserver = Callable[[PendingMessage, str], None]
 
 
 class SendError(Exception):
@@ -67,10 +75,15 @@ class OutboxWorker:
         storage: Storage,
         senders: dict[str, Sender],
         clock: Callable[[], datetime],
+        *,
+        lease: timedelta = DEFAULT_LEASE,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.storage = storage
         self.senders = senders
         self.clock = clock
+        self.lease = lease
+        self.observer = observer
         self._wakeup = asyncio.Event()
 
     async def deliver(self, channel: str, ids: Sequence[int] | None = None) -> int:
@@ -80,7 +93,7 @@ class OutboxWorker:
         """
         if channel not in self.senders:
             return 0
-        claimed = await self.storage.claim_outbox(channel, self.clock(), ids=ids)
+        claimed = await self.storage.claim_outbox(channel, self.clock(), ids=ids, lease=self.lease)
         return await self.send_claimed(channel, claimed)
 
     async def send_claimed(self, channel: str, messages: Sequence[PendingMessage]) -> int:
@@ -102,8 +115,30 @@ class OutboxWorker:
                     break
                 receipts.append((message.id, receipt.platform_message_id))
         finally:
-            await self.storage.mark_sent(receipts, self.clock())
+            await self._record_sent(receipts)
+        if self.observer is not None:
+            for message in messages[: len(receipts)]:
+                self.observer(message, "sent")
         return len(receipts)
+
+    async def _record_sent(self, receipts: Sequence[tuple[int, str | None]]) -> None:
+        """Mark delivered messages sent, riding out a short database outage.
+
+        A receipt that is never recorded means the message is sent again once its lease runs
+        out: a double. So while the lease holds, a lost connection is retried.
+        """
+        deadline = time.monotonic() + self.lease.total_seconds() / 2
+        delay_s = 0.1
+        while True:
+            try:
+                await self.storage.mark_sent(receipts, self.clock())
+                return
+            except StorageUnavailable as exc:
+                if time.monotonic() + delay_s > deadline:
+                    raise
+                log.warning("recording sent messages failed; retrying", extra={"reason": str(exc)})
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, 2.0)
 
     async def send_unrecorded(self, channel: str, messages: Sequence[PendingMessage]) -> int:
         """Best-effort sends that must leave no row behind (the goodbye after an erasure)."""
@@ -127,6 +162,8 @@ class OutboxWorker:
             log.warning("outbox failed", extra={"outbox_id": message.id, "reason": str(error)})
             await self.storage.mark_failed(message.id, str(error))
             retry_at = self.clock()
+            if self.observer is not None:
+                self.observer(message, "failed")
         else:
             retry_after = error.retry_after_s if isinstance(error, TransientSendError) else None
             delay = backoff(message.attempts, retry_after)
@@ -136,8 +173,12 @@ class OutboxWorker:
             )
             retry_at = self.clock() + delay
             await self.storage.mark_retry(message.id, str(error), retry_at)
+            if self.observer is not None:
+                self.observer(message, "queued")
         for waiting in later:
             await self.storage.mark_retry(waiting.id, "waiting for an earlier message", retry_at)
+            if self.observer is not None:
+                self.observer(waiting, "queued")
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -151,6 +192,8 @@ class OutboxWorker:
                         pass
                 except StorageError as exc:
                     log.warning("outbox sweep failed", extra={"reason": str(exc)})
+                except Exception:  # the sweeper must outlive any one failure; it retries
+                    log.exception("outbox sweep failed", extra={"channel": channel})
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=interval_s)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from telegram import Bot as TelegramBot
 from telegram import (
     BotCommand,
@@ -27,6 +28,8 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -38,7 +41,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, RequestData
 
 from handlers.outbox import PermanentSendError, SendReceipt, TransientSendError
 from storage.repository import PendingMessage
@@ -214,7 +217,10 @@ class RateLimiter:
     """Telegram's limits in one process: about 30 messages/s overall and 1/s per chat.
 
     A short burst per chat is allowed (the platform tolerates it); a ``retry_after`` from the
-    API pauses every send for that long.
+    API pauses every send for that long. A chat waiting for its own turn never holds up the
+    others. With ``overall_burst``, sends are also spread evenly (a token bucket of that size
+    refilled at ``overall_per_s``): a whole second's allowance sent at once reaches the
+    platform with jitter, and a few arrive in the next second's window, over its limit.
     """
 
     def __init__(
@@ -224,45 +230,70 @@ class RateLimiter:
         per_chat_burst: int = 3,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        overall_burst: int | None = None,
     ) -> None:
         self.overall_per_s = overall_per_s
         self.per_chat_interval_s = per_chat_interval_s
         self.per_chat_burst = per_chat_burst
+        self.overall_burst = overall_burst
         self.clock = clock
         self.sleep = sleep
         self._recent: deque[float] = deque()
         self._chats: dict[str, deque[float]] = {}
+        self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._tokens = float(overall_burst or 0)
+        self._tokens_at = clock()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
-    def _wait_needed(self, chat: str, now: float) -> float:
-        wait = max(self._paused_until - now, 0.0)
-        while self._recent and now - self._recent[0] >= 1.0:
-            self._recent.popleft()
-        if len(self._recent) >= self.overall_per_s:
-            wait = max(wait, 1.0 - (now - self._recent[0]))
+    def _chat_wait(self, chat: str, now: float) -> float:
         sent = self._chats.setdefault(chat, deque())
         window = self.per_chat_interval_s * self.per_chat_burst
         while sent and now - sent[0] >= window:
             sent.popleft()
         if len(sent) >= self.per_chat_burst:
-            wait = max(wait, window - (now - sent[0]))
+            return window - (now - sent[0])
+        return 0.0
+
+    def _overall_wait(self, now: float) -> float:
+        wait = max(self._paused_until - now, 0.0)
+        while self._recent and now - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.overall_per_s:
+            wait = max(wait, 1.0 - (now - self._recent[0]))
+        if self.overall_burst is not None:
+            elapsed = max(now - self._tokens_at, 0.0)
+            self._tokens = min(self._tokens + elapsed * self.overall_per_s, self.overall_burst)
+            self._tokens_at = now
+            if self._tokens < 1.0 - 1e-9:  # (a hair's tolerance: float sums never loop)
+                wait = max(wait, (1.0 - self._tokens) / self.overall_per_s)
         return wait
 
     async def acquire(self, chat: str) -> None:
-        async with self._lock:
-            while (wait := self._wait_needed(chat, self.clock())) > 0:
+        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
+        async with lock:  # one chat's messages wait for the chat's turn, without the others
+            while (wait := self._chat_wait(chat, self.clock())) > 0:
                 await self.sleep(wait)
-            now = self.clock()
-            self._recent.append(now)
+            async with self._lock:
+                while (wait := self._overall_wait(self.clock())) > 0:
+                    await self.sleep(wait)
+                now = self.clock()
+                self._recent.append(now)
+                if self.overall_burst is not None:
+                    self._tokens -= 1.0
             self._chats[chat].append(now)
-            if len(self._chats) > 10_000:  # forget idle chats
-                idle = [c for c, s in self._chats.items() if not s or now - s[-1] > 60]
-                for key in idle:
-                    del self._chats[key]
+        if len(self._chats) > 10_000:  # forget idle chats
+            idle = [
+                c
+                for c, s in self._chats.items()
+                if (not s or now - s[-1] > 60) and not self._chat_locks[c].locked()
+            ]
+            for key in idle:
+                del self._chats[key]
+                del self._chat_locks[key]
 
 
 BlockedCallback = Callable[[str], Awaitable[None]]
@@ -342,6 +373,80 @@ def _seconds(value: object) -> float:
     return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
 
 
+class AiohttpRequest(BaseRequest):
+    """python-telegram-bot's transport on aiohttp instead of httpx.
+
+    The same requests (form-encoded parameters, multipart for files) and the same errors
+    (:class:`TimedOut`, :class:`NetworkError`; PTB maps the status codes), for far less CPU:
+    under load httpx's connection pool spent more time checking its pooled sockets than
+    sending (see docs/performance.md).
+    """
+
+    def __init__(
+        self, *, pool_size: int = 64, read_timeout_s: float = 10.0, connect_timeout_s: float = 5.0
+    ) -> None:
+        self._pool_size = pool_size
+        self._read_timeout_s = read_timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout_s
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                headers={"User-Agent": self.USER_AGENT},
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        read = read_timeout
+        if isinstance(read, DefaultValue):
+            read = self._read_timeout_s
+        connect = connect_timeout
+        if isinstance(connect, DefaultValue):
+            connect = self._connect_timeout_s
+        data: Any = None
+        if request_data is not None:
+            parameters = request_data.json_parameters
+            files = request_data.multipart_data
+            if files:
+                form = aiohttp.FormData()
+                for name, value in parameters.items():
+                    form.add_field(name, value)
+                for name, (filename, content, mime_type) in files.items():
+                    form.add_field(name, content, filename=filename, content_type=mime_type)
+                data = form
+            else:
+                data = parameters  # form-encoded, as PTB's own transport sends them
+        timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+        try:
+            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
 def make_bot(token: str, base_url: str, *, read_timeout_s: float = 10.0) -> TelegramBot:
     """A PTB Bot on our configured base URL (a local Bot API server, or the tests' fake)."""
     base = base_url.rstrip("/")
@@ -350,8 +455,8 @@ def make_bot(token: str, base_url: str, *, read_timeout_s: float = 10.0) -> Tele
         token,
         base_url=base,
         base_file_url=file_base,
-        request=HTTPXRequest(connection_pool_size=64, read_timeout=read_timeout_s),
-        get_updates_request=HTTPXRequest(read_timeout=read_timeout_s + 30),
+        request=AiohttpRequest(pool_size=64, read_timeout_s=read_timeout_s),
+        get_updates_request=AiohttpRequest(pool_size=1, read_timeout_s=read_timeout_s + 30),
     )
 
 
@@ -469,6 +574,7 @@ class TelegramPoller:
 
 
 __all__ = [
+    "AiohttpRequest",
     "MalformedUpdate",
     "ParsedUpdate",
     "RateLimiter",

@@ -999,7 +999,7 @@ class WhatsAppUpdates:
                     dedupe_prefix=f"in:{CHANNEL}:{event_key(request.event_id)}",
                     now=now,
                     contact_id=contact.id,
-                    claim=ClaimFor(address=request.contact),
+                    claim=ClaimFor(address=request.contact, lease=self.outbox.lease),
                 )
         if not found:
             # The list is unknown (or not this citizen's): the engine re-asks politely.

@@ -52,6 +52,17 @@ UNCONFIRMED = "unconfirmed: the send started but was never confirmed; not resent
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 
+# SQLSTATEs that mean "the server is not there right now": connection exceptions (08), the
+# server shutting down or starting up (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_STATES = ("08", "57P", "53300")
+
+
+def _unavailable(exc: DBAPIError) -> bool:
+    """True for a driver error that says the database cannot be reached right now."""
+    state = getattr(exc.orig, "sqlstate", None)
+    return isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)
+
+
 class StorageError(Exception):
     """A database failure, translated at the storage boundary."""
 
@@ -126,6 +137,16 @@ class StoredResponse:
     local_date: date
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """Messages of one channel in one unsent status, and when the oldest was queued."""
+
+    channel: str
+    status: str
+    count: int
+    oldest_created_at: datetime | None
+
+
 class Storage:
     """The database: engine, sessions, and the repositories built on them."""
 
@@ -159,7 +180,7 @@ class Storage:
         except OperationalError as exc:
             raise StorageUnavailable(str(exc.orig)) from exc
         except DBAPIError as exc:
-            if exc.connection_invalidated:
+            if exc.connection_invalidated or _unavailable(exc):
                 raise StorageUnavailable(str(exc.orig)) from exc
             raise
 
@@ -357,6 +378,27 @@ class Storage:
                 update(Contact).where(Contact.id == contact_id).values(template_sent_at=at)
             )
 
+    async def outbox_backlog(self) -> list[OutboxBacklog]:
+        """What is waiting to go out (pending or being sent), per channel and status.
+
+        Reads only unsent rows, through the ``ix_outbox_due`` index: cheap enough for every
+        metrics scrape however large the history of sent messages grows.
+        """
+        waiting = [OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]
+        query = (
+            select(
+                OutboxMessage.channel,
+                OutboxMessage.status,
+                func.count(),
+                func.min(OutboxMessage.created_at),
+            )
+            .where(OutboxMessage.status.in_(waiting))
+            .group_by(OutboxMessage.channel, OutboxMessage.status)
+        )
+        async with self.transaction() as tx:
+            rows = (await tx.session.execute(query)).all()
+        return [OutboxBacklog(c, s, n, oldest) for c, s, n, oldest in rows]
+
     async def outbox_counts(self) -> dict[str, int]:
         async with self.sessions() as session:
             rows = await session.execute(
@@ -541,13 +583,17 @@ class Tx:
             }
             for index, (kind, payload) in enumerate(messages)
         ]
+        # Parameters as a list, not .values(rows): the statement then compiles once and is
+        # cached (SQLAlchemy's "insertmanyvalues" still sends one INSERT ... RETURNING);
+        # a multi-row .values() is compiled anew on every call.
         statement = (
             self._insert(table)
-            .values(rows)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(table.c.id, table.c.dedupe_key)
         )
-        inserted = {key: row_id for row_id, key in (await self.session.execute(statement)).all()}
+        connection = await self.session.connection()
+        result = await connection.execute(statement, rows)
+        inserted = {key: row_id for row_id, key in result.all()}
         return [
             PendingMessage(
                 id=inserted[row["dedupe_key"]],

@@ -65,6 +65,13 @@ SMALL_DIRECTORY: tuple[OpdSpec, ...] = (
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Kept here rather than in pyproject.toml beside the others: tests/test_faults.py owns it.
+    config.addinivalue_line(
+        "markers", "pgrestart: restarts PostgreSQL (a private cluster the test starts itself)"
+    )
+
+
 def _admin_dsn(url: str) -> tuple[str, str]:
     parsed = make_url(url)
     database = parsed.database or "skm_test"

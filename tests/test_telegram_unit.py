@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from time import monotonic
 from typing import Any
 
 import pytest
@@ -181,3 +183,28 @@ async def test_retry_after_pauses_every_send() -> None:
     limiter.pause(7)
     await limiter.acquire("1")
     assert time.now == pytest.approx(7.0)
+
+
+async def test_a_chat_waiting_for_its_turn_does_not_hold_up_the_others() -> None:
+    limiter = RateLimiter(per_chat_interval_s=0.3, per_chat_burst=1)  # the real clock
+    await limiter.acquire("42")
+    waiting = asyncio.create_task(limiter.acquire("42"))  # its turn comes in 0.3 s
+    await asyncio.sleep(0.01)
+    started = monotonic()
+    await limiter.acquire("43")
+    assert monotonic() - started < 0.1, "another chat went out at once"
+    assert not waiting.done()
+    await waiting
+
+
+async def test_an_overall_burst_spreads_sends_evenly() -> None:
+    time = FakeTime()
+    limiter = RateLimiter(overall_per_s=10, overall_burst=2, clock=time.clock, sleep=time.sleep)
+    stamps = []
+    for chat in range(12):
+        await limiter.acquire(str(chat))
+        stamps.append(time.now)
+    assert stamps[:2] == [0.0, 0.0]  # a pair at once (a reply and its edit) ...
+    # ... but never three within 1/10 s: no second's allowance at once.
+    assert all(c - a >= 0.1 - 1e-6 for a, c in zip(stamps, stamps[2:], strict=False))
+    assert all(sum(a <= t < a + 1.0 for t in stamps) <= 10 for a in stamps)  # 10/s holds

@@ -1,0 +1,629 @@
+"""Load: simulated citizens take the survey through the Telegram webhook, with the floors.
+
+One run, on this machine, against a fresh PostgreSQL database:
+
+1. **Floors.** The fake Bot API's own round trip (sequential and 64 in flight), and
+   PostgreSQL's rate for the statements one tap costs the dispatcher (an asyncpg loop that
+   runs the same SQL on as many connections as the bot's pool).
+2. **Capacity.** `python -m bot run` in webhook mode; ``--citizens`` citizens, at most
+   ``--concurrency`` at once, each completes the survey (18 updates: /start and 17 taps). Each
+   tap is answered with answerCallbackQuery, editMessageText and sendMessage. The fake API's flood
+   limits are off here and the bot's own limiter raised, so this measures the bot: updates/s
+   sustained, update-to-reply latency, CPU per 1,000 updates, peak resident memory.
+3. **Paced.** New citizens, updates issued at ``--paced-rate`` per second (open loop): the
+   latency at a realistic rate.
+4. **Platform limit.** The fake API enforces Telegram's limits (30 messages/s overall, 1/s per
+   chat after a burst of 3, 429 with ``retry_after``) and a bot process is restarted with
+   ``TELEGRAM_OVERALL_PER_S`` just under it; ``--limit-citizens`` citizens tap for
+   ``--limit-seconds``. Prints messages delivered per second against the limit and the 429s.
+
+    python bench/load.py --citizens 500
+
+Nothing here leaves 127.0.0.1; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+
+TOKEN = "4242:load"
+SECRET = "load_secret"
+PLATFORM_LIMIT_PER_S = 30
+# The survey of examples/mimika.yaml's first unit: a label or the index of the button to tap.
+TAPS: list[str | int] = [
+    "Setuju", 1, "Perempuan", "Lewati", "Wirausaha", 0,
+    3, 2, 2, 3, 2, 2, 3, 2, 3,  # U1..U9
+    "Lewati", "Kirim",
+]  # fmt: skip
+UNIT = "dukcapil-mpp"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- the bot process -------------------------------------------------------------------------
+
+
+class BotProcess:
+    """`python -m bot run` as a subprocess; CPU and memory read from /proc."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.port = int(env["HTTP_PORT"])
+        self.log = log
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with self.log.open("ab") as sink:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=self.env, stdout=sink, stderr=sink,
+                cwd=ROOT,
+            )  # fmt: skip
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"the bot exited; see {self.log}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(f"http://127.0.0.1:{self.port}/readyz") as ready:
+                        if ready.status == 200:
+                            return
+                await asyncio.sleep(0.1)
+        raise TimeoutError("the bot did not become ready")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the process so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await asyncio.wait_for(self.process.wait(), timeout=30)
+
+
+def bot_env(database_url: str, api: FakeTelegramApi, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
+    env.update(
+        DATABASE_URL=database_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=api.base_url,
+        TELEGRAM_WEBHOOK_URL="https://load.invalid/telegram/webhook",
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        PSEUDONYM_SECRET="load-bench",
+        HTTP_HOST="127.0.0.1",
+        HTTP_PORT=str(port),
+        DIGEST_ENABLED="false",  # the weekly digest job would render charts mid-run
+        LOG_LEVEL="WARNING",  # one JSON line per update costs CPU too; see docs/performance.md
+        **extra,
+    )
+    return env
+
+
+async def fresh_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await connection.close()
+
+
+async def import_directory(env: dict[str, str]) -> None:
+    importer = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "units", "import", "examples/mimika.yaml",
+        env={**env, "LOG_FORMAT": "text"}, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    if await importer.wait() != 0:
+        raise RuntimeError("units import failed")
+
+
+# --- Telegram's side -----------------------------------------------------------------------
+
+
+class Replies:
+    """What the fake API accepted, per chat, as it happens (a hook on its handlers)."""
+
+    def __init__(self, api: FakeTelegramApi) -> None:
+        self.api = api
+        self.last: dict[int, dict[str, Any]] = {}
+        self.count: Counter[int] = Counter()
+        self.events: dict[int, asyncio.Event] = {}
+        self.accepted: list[float] = []  # arrival of every accepted send-type call
+        for method in ("sendMessage", "editMessageText"):
+            self._wrap(method)
+
+    def _wrap(self, method: str) -> None:
+        original = self.api._handlers[method]  # noqa: SLF001 - our own fake
+
+        def handler(params: dict[str, Any]) -> Any:
+            result = original(params)
+            now = time.monotonic()
+            self.accepted.append(now)
+            if method == "sendMessage":
+                chat = int(params["chat_id"])
+                self.last[chat] = result
+                self.count[chat] += 1
+                self.event(chat).set()
+            return result
+
+        self.api._handlers[method] = handler  # noqa: SLF001
+
+    def event(self, chat: int) -> asyncio.Event:
+        return self.events.setdefault(chat, asyncio.Event())
+
+    async def next_reply(self, chat: int, after: int, timeout_s: float) -> float:
+        """Wait until chat has more than ``after`` messages; returns when the first arrived."""
+        deadline = time.monotonic() + timeout_s
+        while self.count[chat] <= after:
+            event = self.event(chat)
+            event.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no reply to chat {chat}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+        return time.monotonic()
+
+
+def pick(message: dict[str, Any], choice: str | int) -> str:
+    buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+    if isinstance(choice, int):
+        return str(buttons[choice]["callback_data"])
+    return str(next(b for b in buttons if b["text"] == choice)["callback_data"])
+
+
+@dataclass
+class Driver:
+    """Posts citizens' updates to the webhook and times the replies."""
+
+    api: FakeTelegramApi
+    replies: Replies
+    port: int
+    latencies_ms: list[float] = field(default_factory=list)
+    updates: int = 0
+    failures: int = 0
+
+    def __post_init__(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0)
+        self.session = aiohttp.ClientSession(connector=connector)
+        self.url = f"http://127.0.0.1:{self.port}/telegram/webhook"
+        self.headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+    async def send(self, chat: int, update: dict[str, Any], timeout_s: float = 120) -> None:
+        before = self.replies.count[chat]
+        started = time.monotonic()
+        body = json.dumps(update).encode()
+        headers = {**self.headers, "Content-Type": "application/json"}
+        while True:
+            async with self.session.post(self.url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status == 200:
+                    break
+            self.failures += 1  # Telegram redelivers until 2xx
+            await asyncio.sleep(0.1)
+        self.updates += 1
+        replied = await self.replies.next_reply(chat, before, timeout_s)
+        self.latencies_ms.append((replied - started) * 1000)
+
+    def steps(self, chat: int) -> list[Callable[[], dict[str, Any]]]:
+        """The updates of one survey, each built when it is due (taps need the last message)."""
+        api = self.api
+
+        def start() -> dict[str, Any]:
+            return api.make_message_update(chat, f"/start u_{UNIT}")
+
+        def tapper(choice: str | int) -> Callable[[], dict[str, Any]]:
+            def tap() -> dict[str, Any]:
+                message = self.replies.last[chat]
+                return api.make_callback_update(chat, message["message_id"], pick(message, choice))
+
+            return tap
+
+        return [start, *(tapper(choice) for choice in TAPS)]
+
+    async def citizen(self, chat: int, deadline: float | None = None) -> None:
+        for build in self.steps(chat):
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            await self.send(chat, build())
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(int(len(ordered) * share), len(ordered) - 1)]
+
+
+# --- floors ----------------------------------------------------------------------------------
+
+
+async def api_floor(api: FakeTelegramApi, calls: int = 400) -> tuple[float, float]:
+    """The fake API alone: (p50 round trip ms sequentially, calls/s with 64 in flight)."""
+    url = api.method_url("sendMessage")
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+        async def one(n: int) -> float:
+            started = time.monotonic()
+            payload = {"chat_id": 990_000_000 + n % 50, "text": "floor"}
+            async with session.post(url, json=payload) as response:
+                await response.read()
+            return (time.monotonic() - started) * 1000
+
+        sequential = [await one(n) for n in range(calls)]
+        gate = asyncio.Semaphore(64)
+
+        async def gated(n: int) -> float:
+            async with gate:
+                return await one(n)
+
+        started = time.monotonic()
+        await asyncio.gather(*(gated(n) for n in range(calls * 4)))
+        concurrent_rate = calls * 4 / (time.monotonic() - started)
+    return statistics.median(sequential), concurrent_rate
+
+
+# The statements one survey tap costs (as SQLAlchemy sends them; see docs/performance.md):
+# the dispatcher's transaction, then the outbox's "mark sent" transaction.
+TAP_SQL = [
+    "INSERT INTO inbound_events (channel, event_id, received_at) VALUES ($1, $2, $3) "
+    "ON CONFLICT (channel, event_id) DO NOTHING RETURNING inbound_events.id",
+    "INSERT INTO contacts (channel, address, language, created_at, last_inbound_at) "
+    "VALUES ($1, $2, 'id', $3, $3) ON CONFLICT (channel, address) DO UPDATE SET "
+    "blocked_at = NULL, last_inbound_at = excluded.last_inbound_at "
+    "RETURNING contacts.id, contacts.language, contacts.consent_at, contacts.blocked_at",
+    "SELECT conversations.state FROM conversations WHERE conversations.contact_id = $1 FOR UPDATE",
+    "SELECT DISTINCT units.code FROM units JOIN survey_responses ON survey_responses.unit_id = "
+    "units.id WHERE survey_responses.respondent_key = $1 AND survey_responses.local_date >= $2",
+    "UPDATE conversations SET state = $1::jsonb, expires_at = $2, updated_at = $3 "
+    "WHERE conversations.contact_id = $4",
+    "INSERT INTO outbox (contact_id, recipient_id, channel, kind, payload, priority, dedupe_key, "
+    "status, attempts, next_attempt_at, lease_until, created_at) VALUES "
+    "($1, NULL, 'telegram', 'answered', $2::jsonb, 0, $3, 'sending', 1, $4, $5, $4), "
+    "($1, NULL, 'telegram', 'message', $6::jsonb, 0, $7, 'sending', 1, $4, $5, $4) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING outbox.id, outbox.dedupe_key",
+]
+MARK_SENT_SQL = (
+    "UPDATE outbox SET status = 'sent', lease_until = NULL, sent_at = $1, "
+    "platform_message_id = $2 WHERE outbox.id = $3"
+)
+STATE = json.dumps({"flow": "skm", "step": "q", "answers": {f"U{n}": 3 for n in range(1, 10)}})
+PAYLOAD = json.dumps(
+    {"text": "Pertanyaan 3 dari 9 " + "x" * 200, "choices": [["1", "a", "answer"]]}
+)
+
+
+async def postgres_floor(url: str, workers: int, seconds: float) -> float:
+    """Taps per second PostgreSQL sustains for TAP_SQL + MARK_SENT_SQL on ``workers`` conns."""
+    parsed = make_url(url).set(drivername="postgresql")
+    dsn = parsed.render_as_string(hide_password=False)
+    pool = await asyncpg.create_pool(dsn, min_size=workers, max_size=workers)
+    async with pool.acquire() as connection:  # each contact has its conversation, as in the bot
+        now = datetime.now(UTC)
+        for number in range(workers):
+            for slot in range(40):
+                contact = await connection.fetchrow(
+                    TAP_SQL[1], "floor", f"floor-{number}-{slot}", now
+                )
+                await connection.execute(
+                    "INSERT INTO conversations (contact_id, state, updated_at) "
+                    "VALUES ($1, NULL, $2) ON CONFLICT DO NOTHING",
+                    contact["id"],
+                    now,
+                )
+    done = 0
+    stop_at = time.monotonic() + seconds
+
+    async def worker(number: int) -> None:
+        nonlocal done
+        sequence = 0
+        async with pool.acquire() as connection:
+            while time.monotonic() < stop_at:
+                sequence += 1
+                now = datetime.now(UTC)
+                address = f"floor-{number}-{sequence % 40}"
+                key = f"floor:{number}:{sequence}"
+                async with connection.transaction():
+                    await connection.fetchval(TAP_SQL[0], "floor", key, now)
+                    contact = await connection.fetchrow(TAP_SQL[1], "floor", address, now)
+                    await connection.fetchrow(TAP_SQL[2], contact["id"])
+                    await connection.fetch(TAP_SQL[3], address, now.date())
+                    await connection.execute(
+                        TAP_SQL[4], STATE, now + timedelta(minutes=30), now, contact["id"]
+                    )
+                    rows = await connection.fetch(
+                        TAP_SQL[5], contact["id"], PAYLOAD, key + ":0",
+                        now, now + timedelta(minutes=2), PAYLOAD, key + ":1",
+                    )  # fmt: skip
+                async with connection.transaction():
+                    await connection.executemany(
+                        MARK_SENT_SQL, [(now, str(sequence), row["id"]) for row in rows]
+                    )
+                done += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker(n) for n in range(workers)))
+    rate = done / (time.monotonic() - started)
+    async with pool.acquire() as connection:  # leave the bot's tables as they were
+        await connection.execute("DELETE FROM outbox WHERE channel = 'floor'")
+        await connection.execute("DELETE FROM contacts WHERE channel = 'floor'")
+        await connection.execute("DELETE FROM inbound_events WHERE channel = 'floor'")
+    await pool.close()
+    return rate
+
+
+# --- the phases -------------------------------------------------------------------------------
+
+
+async def capacity(
+    api: FakeTelegramApi, replies: Replies, bot: BotProcess, citizens: int, concurrency: int
+) -> dict[str, float]:
+    driver = Driver(api, replies, bot.port)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(n: int) -> None:
+        async with gate:
+            await driver.citizen(700_000_000 + n)
+
+    cpu_before, started, own_before = bot.cpu_s(), time.monotonic(), time.process_time()
+    await asyncio.gather(*(one(n) for n in range(citizens)))
+    elapsed = time.monotonic() - started
+    cpu = bot.cpu_s() - cpu_before
+    own = time.process_time() - own_before
+    await driver.close()
+    return {
+        "updates": driver.updates,
+        "seconds": elapsed,
+        "rate": driver.updates / elapsed,
+        "p50": percentile(driver.latencies_ms, 0.50),
+        "p95": percentile(driver.latencies_ms, 0.95),
+        "p99": percentile(driver.latencies_ms, 0.99),
+        "cpu_ms_per_update": cpu / driver.updates * 1000,
+        "cpu_s_per_1000": cpu / driver.updates * 1000,
+        "rss_mb": bot.peak_rss_mb(),
+        "redelivered": driver.failures,
+        "bot_cpu_share": cpu / elapsed,
+        "bench_cpu_share": own / elapsed,
+    }
+
+
+async def paced(
+    api: FakeTelegramApi, replies: Replies, bot: BotProcess, rate: float, seconds: float
+) -> dict[str, float]:
+    """Issue updates at ``rate`` per second, each from a citizen not waiting for a reply."""
+    driver = Driver(api, replies, bot.port)
+    idle: asyncio.Queue[tuple[int, list[Callable[[], dict[str, Any]]]]] = asyncio.Queue()
+    next_chat = iter(range(710_000_000, 720_000_000))
+    tasks: set[asyncio.Task[None]] = set()
+    late = 0
+
+    async def step(chat: int, remaining: list[Callable[[], dict[str, Any]]]) -> None:
+        await driver.send(chat, remaining[0]())
+        if remaining[1:]:
+            idle.put_nowait((chat, remaining[1:]))
+
+    started = time.monotonic()
+    issued = 0
+    while (now := time.monotonic()) - started < seconds:
+        due = started + issued / rate
+        if due > now:
+            await asyncio.sleep(due - now)
+        elif now - due > 0.05:
+            late += 1
+        if idle.empty():
+            chat = next(next_chat)
+            idle.put_nowait((chat, driver.steps(chat)))
+        chat, remaining = idle.get_nowait()
+        task = asyncio.create_task(step(chat, remaining))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        issued += 1
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - started
+    await driver.close()
+    return {
+        "updates": driver.updates,
+        "rate": driver.updates / elapsed,
+        "p50": percentile(driver.latencies_ms, 0.50),
+        "p95": percentile(driver.latencies_ms, 0.95),
+        "p99": percentile(driver.latencies_ms, 0.99),
+        "late": late,
+    }
+
+
+async def platform_limit(
+    api: FakeTelegramApi, replies: Replies, bot: BotProcess, citizens: int, seconds: float
+) -> dict[str, float]:
+    driver = Driver(api, replies, bot.port)
+    before_429 = api.stats.rejected_429
+    first_accepted = len(replies.accepted)
+    first_429: list[float] = []
+    check = api._check_rate_limit  # noqa: SLF001 - our own fake: note when the first 429 came
+
+    def noting(method: str, params: dict[str, Any]) -> None:
+        try:
+            check(method, params)
+        except Exception:
+            first_429.append(time.monotonic())
+            raise
+
+    api._check_rate_limit = noting  # type: ignore[method-assign]  # noqa: SLF001
+    started = time.monotonic()
+    deadline = started + seconds
+    tasks = [
+        asyncio.create_task(driver.citizen(730_000_000 + n, deadline)) for n in range(citizens)
+    ]
+    await asyncio.sleep(seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await driver.close()
+    accepted = [t for t in replies.accepted[first_accepted:] if t <= deadline]
+    warm = started + 3.0  # the first seconds fill the pipeline
+    steady = [t for t in accepted if t >= warm]
+    api._check_rate_limit = check  # type: ignore[method-assign]  # noqa: SLF001
+    return {
+        "messages": len(accepted),
+        "per_s": len(steady) / (deadline - warm),
+        "rejected_429": api.stats.rejected_429 - before_429,
+        "rejected_429_later": max(len(first_429) - 1, 0),
+        "updates_per_s": driver.updates / seconds,
+    }
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+async def main(args: argparse.Namespace) -> None:
+    logs = Path(args.log_dir)
+    logs.mkdir(parents=True, exist_ok=True)
+    await fresh_database(args.database_url)
+    async with FakeTelegramApi(token=TOKEN) as api:
+        replies = Replies(api)
+        env = bot_env(
+            args.database_url, api, args.port,
+            TELEGRAM_OVERALL_PER_S="1000", TELEGRAM_PER_CHAT_INTERVAL_S="0",
+        )  # fmt: skip
+        await import_directory(env)
+
+        print("floor: the fake Bot API ...", file=sys.stderr)
+        api_rtt_ms, api_rate = await api_floor(api)
+        print("floor: PostgreSQL ...", file=sys.stderr)
+        pg_rate = await postgres_floor(args.database_url, args.pg_workers, args.pg_seconds)
+
+        bot = BotProcess(env, logs / "bot-capacity.log")
+        await bot.start()
+        if args.profile:
+            print(f"profile: py-spy record -p {bot.pid} (the capacity bot)", file=sys.stderr)
+            await asyncio.sleep(args.profile)
+        try:
+            print(f"capacity: {args.citizens} citizens ...", file=sys.stderr)
+            cap = await capacity(api, replies, bot, args.citizens, args.concurrency)
+            print(f"paced: {args.paced_rate}/s for {args.paced_seconds} s ...", file=sys.stderr)
+            pace = await paced(api, replies, bot, args.paced_rate, args.paced_seconds)
+        finally:
+            await bot.stop()
+
+        api.rate_limits = True  # Telegram's flood limits from now on
+        limited_env = {
+            **env,
+            "TELEGRAM_OVERALL_PER_S": str(args.bot_overall_per_s),
+            "TELEGRAM_PER_CHAT_INTERVAL_S": "1.0",
+            "TELEGRAM_PER_CHAT_BURST": "3",
+        }
+        bot = BotProcess(limited_env, logs / "bot-limited.log")
+        await bot.start()
+        try:
+            print(
+                f"platform limit: {args.limit_citizens} citizens for {args.limit_seconds} s ...",
+                file=sys.stderr,
+            )
+            limit = await platform_limit(api, replies, bot, args.limit_citizens, args.limit_seconds)
+        finally:
+            await bot.stop()
+
+    share = limit["per_s"] / PLATFORM_LIMIT_PER_S
+    pg_ratio = cap["rate"] / pg_rate
+    rows = [
+        ("sustained updates/s (closed loop)", f"{cap['rate']:.0f}", ">= 1000",
+         verdict(cap["rate"] >= 1000)),
+        ("  update->reply p50 / p95 / p99 ms",
+         f"{cap['p50']:.1f} / {cap['p95']:.1f} / {cap['p99']:.1f}", "p99 <= 100",
+         verdict(cap["p99"] <= 100)),
+        (f"at {args.paced_rate:.0f} updates/s: p50 / p95 / p99 ms",
+         f"{pace['p50']:.1f} / {pace['p95']:.1f} / {pace['p99']:.1f}", "p99 <= 20",
+         verdict(pace["p99"] <= 20)),
+        ("bot CPU s per 1,000 updates", f"{cap['cpu_s_per_1000']:.1f}", "<= 1.0",
+         verdict(cap["cpu_s_per_1000"] <= 1.0)),
+        ("peak resident memory MB", f"{cap['rss_mb']:.0f}", "<= 200",
+         verdict(cap["rss_mb"] <= 200)),
+        ("messages/s under the platform limit", f"{limit['per_s']:.1f} ({share:.0%} of 30)",
+         ">= 95%", verdict(share >= 0.95)),
+        ("429s received (after the first)",
+         f"{limit['rejected_429']} ({limit['rejected_429_later']})", "0 after the first",
+         verdict(limit["rejected_429_later"] == 0)),
+        ("updates/s / PostgreSQL floor", f"{pg_ratio:.0%} ({cap['rate']:.0f} / {pg_rate:.0f})",
+         ">= 50%", verdict(pg_ratio >= 0.5)),
+    ]  # fmt: skip
+    print()
+    print(f"citizens {args.citizens} (at most {args.concurrency} at once), "
+          f"{cap['updates']} updates in {cap['seconds']:.1f} s; "
+          f"paced {pace['updates']} updates; platform phase {limit['messages']} messages, "
+          f"{limit['updates_per_s']:.1f} updates/s")  # fmt: skip
+    print(f"CPU during the capacity phase: bot {cap['bot_cpu_share']:.0%} of a core, this "
+          f"process (fake API and citizens) {cap['bench_cpu_share']:.0%}; "
+          f"redelivered updates {cap['redelivered']}")  # fmt: skip
+    print(f"floors: fake Bot API round trip p50 {api_rtt_ms:.2f} ms, {api_rate:.0f} calls/s "
+          f"with 64 in flight; PostgreSQL {pg_rate:.0f} taps/s on {args.pg_workers} connections "
+          f"(the dispatcher's statements)")  # fmt: skip
+    print(f"ratios: reply p50 / API round trip = {cap['p50'] / api_rtt_ms:.1f}x; "
+          f"updates/s / (API calls/s / 3 calls per update) = {cap['rate'] / (api_rate / 3):.0%}; "
+          f"updates/s / PostgreSQL taps/s = {pg_ratio:.0%}")  # fmt: skip
+    print()
+    width = max(len(r[0]) for r in rows)
+    print(f"{'figure':<{width}}  {'measured':>26}  {'target':>10}")
+    for name, measured, target, ok in rows:
+        print(f"{name:<{width}}  {measured:>26}  {target:>10}  {ok}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--paced-rate", type=float, default=100.0)
+    parser.add_argument("--paced-seconds", type=float, default=15.0)
+    parser.add_argument("--limit-citizens", type=int, default=200)
+    parser.add_argument("--limit-seconds", type=float, default=30.0)
+    parser.add_argument("--bot-overall-per-s", type=float, default=29.0)
+    parser.add_argument("--pg-workers", type=int, default=10)
+    parser.add_argument("--pg-seconds", type=float, default=5.0)
+    parser.add_argument("--port", type=int, default=18091)
+    parser.add_argument("--log-dir", default="/tmp/skm-load")
+    parser.add_argument(
+        "--profile", type=float, default=0, metavar="S",
+        help="print the capacity bot's pid and wait S seconds before loading it (for py-spy)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/skm_bench_load"
+    )
+    asyncio.run(main(parser.parse_args()))
