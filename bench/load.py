@@ -264,6 +264,13 @@ class Driver:
         await self.session.close()
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -402,10 +409,12 @@ async def capacity(
             await driver.citizen(700_000_000 + n)
 
     cpu_before, started, own_before = bot.cpu_s(), time.monotonic(), time.process_time()
+    busy_before, total_before = machine_busy()
     await asyncio.gather(*(one(n) for n in range(citizens)))
     elapsed = time.monotonic() - started
     cpu = bot.cpu_s() - cpu_before
     own = time.process_time() - own_before
+    busy_after, total_after = machine_busy()
     await driver.close()
     return {
         "updates": driver.updates,
@@ -420,6 +429,7 @@ async def capacity(
         "redelivered": driver.failures,
         "bot_cpu_share": cpu / elapsed,
         "bench_cpu_share": own / elapsed,
+        "machine_busy": (busy_after - busy_before) / max(total_after - total_before, 1),
     }
 
 
@@ -591,7 +601,8 @@ async def main(args: argparse.Namespace) -> None:
           f"paced {pace['updates']} updates; platform phase {limit['messages']} messages, "
           f"{limit['updates_per_s']:.1f} updates/s")  # fmt: skip
     print(f"CPU during the capacity phase: bot {cap['bot_cpu_share']:.0%} of a core, this "
-          f"process (fake API and citizens) {cap['bench_cpu_share']:.0%}; "
+          f"process (fake API and citizens) {cap['bench_cpu_share']:.0%}; machine "
+          f"{cap['machine_busy']:.0%} busy over {os.cpu_count()} cores; "
           f"redelivered updates {cap['redelivered']}")  # fmt: skip
     print(f"floors: fake Bot API round trip p50 {api_rtt_ms:.2f} ms, {api_rate:.0f} calls/s "
           f"with 64 in flight; PostgreSQL {pg_rate:.0f} taps/s on {args.pg_workers} connections "

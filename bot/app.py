@@ -15,6 +15,7 @@ from typing import TextIO
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
 import bot
 from bot.digests import ringkasan_command
@@ -106,7 +107,11 @@ async def seed_holidays_if_empty(storage: Storage) -> None:
         if await holidays(session):
             return
     for path in bundled_holidays():
-        await import_holidays(storage, path)
+        try:
+            await import_holidays(storage, path)
+        except IntegrityError:  # another process, starting at the same moment, loaded them
+            log.info("holidays already loaded by another process")
+            return
 
 
 @dataclass

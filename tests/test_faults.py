@@ -111,10 +111,19 @@ class BotProcesses:
         await process.wait()
 
     async def __aenter__(self) -> BotProcesses:
-        await asyncio.gather(*(self.start(port) for port in self.ports))
+        try:  # at the same moment, as two replicas start behind a load balancer
+            await asyncio.gather(*(self.start(port) for port in self.ports))
+        except BaseException:
+            await self._stop()  # never leave a process behind: it would sweep later tests
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self._stop()
+        for process in self.processes.values():
+            assert process.returncode == 0, f"a bot process failed: see {self.logs}"
+
+    async def _stop(self) -> None:
         for process in self.processes.values():
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
@@ -124,8 +133,6 @@ class BotProcesses:
             except TimeoutError:
                 process.kill()
                 await process.wait()
-        for process in self.processes.values():
-            assert process.returncode == 0, f"a bot process failed: see {self.logs}"
 
 
 # --- Telegram's side: citizens and webhook deliveries ---------------------------------------
