@@ -336,6 +336,25 @@ class Storage:
                 .values(status=OutboxStatus.FAILED.value, lease_until=None, last_error=error[:500])
             )
 
+    async def retry_now(self, channel: str, now: datetime) -> int:
+        """Make every pending retry of ``channel`` due now; returns how many.
+
+        For when the platform is back after an outage: messages that backed off for a minute
+        need not wait out their backoff.
+        """
+        async with self.transaction() as tx:
+            result = await tx.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    OutboxMessage.attempts > 0,
+                    OutboxMessage.next_attempt_at > now,
+                )
+                .values(next_attempt_at=now)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def note_outbox(self, message_id: int, note: str) -> None:
         """Keep a note on a row that was delivered differently (e.g. as a template)."""
         async with self.transaction() as tx:

@@ -441,6 +441,20 @@ async def test_mark_retry_sent_and_failed(storage: Storage) -> None:
     assert rows[sent_id].sent_at == T0 and rows[sent_id].sent_at.tzinfo == UTC
 
 
+async def test_retry_now_makes_backed_off_rows_due_and_leaves_the_rest(storage: Storage) -> None:
+    contact_id = await new_contact(storage, "c-retry-now")
+    backed_off, fresh, sent = await enqueue(storage, contact_id, "e", ["b", "f", "s"])
+    await storage.claim_outbox("console", T0, ids=[backed_off, sent])
+    await storage.mark_retry(backed_off, "HTTP 502", T0 + timedelta(minutes=5))
+    await storage.mark_sent([(sent, "tg-1")], T0)
+    assert await storage.retry_now("other-channel", T0) == 0
+    assert await storage.retry_now("console", T0 + timedelta(seconds=10)) == 1
+    due = await storage.claim_outbox("console", T0 + timedelta(seconds=10))
+    # The row that had never been tried was due anyway; the sent row stays sent.
+    assert sorted(m.id for m in due) == sorted([backed_off, fresh])
+    assert await storage.retry_now("console", T0 + timedelta(seconds=10)) == 0
+
+
 # --- erasure -------------------------------------------------------------------------------
 
 
