@@ -8,6 +8,7 @@ are handled here and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 from collections.abc import AsyncIterator, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.models import (
     Contact,
@@ -52,6 +53,17 @@ UNCONFIRMED = "unconfirmed: the send started but was never confirmed; not resent
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 
+_MARK_SENT = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("message_id"))
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=bindparam("sent_at"),
+        platform_message_id=bindparam("platform_id"),
+        lease_until=None,
+    )
+)
+
 # SQLSTATEs that mean "the server is not there right now": connection exceptions (08), the
 # server shutting down or starting up (57P01-57P03), too many connections (53300).
 _UNAVAILABLE_STATES = ("08", "57P", "53300")
@@ -61,6 +73,21 @@ def _unavailable(exc: DBAPIError) -> bool:
     """True for a driver error that says the database cannot be reached right now."""
     state = getattr(exc.orig, "sqlstate", None)
     return isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    """Driver errors that mean "not reachable now" become :class:`StorageUnavailable`."""
+    try:
+        yield
+    except (OSError, ConnectionError) as exc:
+        raise StorageUnavailable(str(exc)) from exc
+    except OperationalError as exc:
+        raise StorageUnavailable(str(exc.orig)) from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated or _unavailable(exc):
+            raise StorageUnavailable(str(exc.orig)) from exc
+        raise
 
 
 class StorageError(Exception):
@@ -172,17 +199,17 @@ class Storage:
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[Tx]:
-        try:
-            async with self.sessions() as session, session.begin():
-                yield Tx(session, self.dialect)
-        except (OSError, ConnectionError) as exc:
-            raise StorageUnavailable(str(exc)) from exc
-        except OperationalError as exc:
-            raise StorageUnavailable(str(exc.orig)) from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated or _unavailable(exc):
-                raise StorageUnavailable(str(exc.orig)) from exc
-            raise
+        async with _translated(), self.sessions() as session, session.begin():
+            yield Tx(session, self.dialect)
+
+    @asynccontextmanager
+    async def _core_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction on a bare connection, for hot single statements (no ORM session)."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._writer is not None:
+                await stack.enter_async_context(self._writer)
+            await stack.enter_async_context(_translated())
+            yield await stack.enter_async_context(self.engine.begin())
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
@@ -294,23 +321,11 @@ class Storage:
         """Record delivered messages, ``(outbox id, platform message id)``, in one transaction."""
         if not receipts:
             return
-        table = OUTBOX
-        statement = (
-            update(table)
-            .where(table.c.id == bindparam("message_id"))
-            .values(
-                status=OutboxStatus.SENT.value,
-                sent_at=now,
-                platform_message_id=bindparam("platform_id"),
-                lease_until=None,
-            )
-        )
-        async with self.transaction() as tx:
-            connection = await tx.session.connection()
+        async with self._core_transaction() as connection:
             await connection.execute(
-                statement,
+                _MARK_SENT,
                 [
-                    {"message_id": message_id, "platform_id": platform}
+                    {"message_id": message_id, "platform_id": platform, "sent_at": now}
                     for message_id, platform in receipts
                 ],
             )
@@ -426,44 +441,114 @@ class Storage:
             return {status: count for status, count in rows.all()}
 
 
+class _HotStatements:
+    """The statements of the per-update transaction, built once per dialect.
+
+    Building a statement with SQLAlchemy's generative API costs more CPU than running it
+    (~0.1-0.2 ms each, measured): on the path every inbound event takes they are built once,
+    with bind parameters, and executed on the session's Core connection.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        inbound: Any = InboundEvent.__table__
+        contacts: Any = Contact.__table__
+        conversations: Any = Conversation.__table__
+        self.record_inbound = (
+            insert(inbound)
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+            .returning(inbound.c.id)
+        )
+        contact_insert = insert(contacts)
+        self.contact_for = contact_insert.on_conflict_do_update(
+            index_elements=["channel", "address"],
+            # A message from someone who had blocked the bot means they are back.
+            set_={"last_inbound_at": contact_insert.excluded.last_inbound_at, "blocked_at": None},
+        ).returning(
+            contacts.c.id, contacts.c.language, contacts.c.consent_at, contacts.c.blocked_at
+        )
+        self.lock_conversation = (
+            select(conversations.c.state)
+            .where(conversations.c.contact_id == bindparam("contact_id"))
+            .with_for_update()
+        )
+        self.create_conversation = insert(conversations).on_conflict_do_nothing(
+            index_elements=["contact_id"]
+        )
+        self.save_conversation = (
+            update(conversations)
+            .where(conversations.c.contact_id == bindparam("key_contact_id"))
+            .values(
+                state=bindparam("state", type_=conversations.c.state.type),
+                expires_at=bindparam("expires_at"),
+                updated_at=bindparam("updated_at"),
+            )
+        )
+        responses: Any = SurveyResponse.__table__
+        units: Any = Unit.__table__
+        self.units_answered_since = (
+            select(units.c.code)
+            .join(responses, responses.c.unit_id == units.c.id)
+            .where(responses.c.respondent_key == bindparam("respondent_key"))
+            .where(responses.c.local_date >= bindparam("since"))
+            .distinct()
+        )
+        self.enqueue = (
+            insert(OUTBOX)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OUTBOX.c.id, OUTBOX.c.dedupe_key)
+        )
+
+
+_HOT: dict[str, _HotStatements] = {}
+
+
+def _hot(dialect: str) -> _HotStatements:
+    statements = _HOT.get(dialect)
+    if statements is None:
+        statements = _HOT[dialect] = _HotStatements(dialect)
+    return statements
+
+
 class Tx:
     """Repository operations inside one transaction."""
 
     def __init__(self, session: AsyncSession, dialect: str) -> None:
         self.session = session
         self.dialect = dialect
+        self._hot = _hot(dialect)
+        self._connection: AsyncConnection | None = None
 
-    def _insert(self, table: Any) -> Any:
-        """The dialect's INSERT, which offers ON CONFLICT."""
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+    async def _core(self) -> AsyncConnection:
+        """The session's connection, for Core statements (no ORM bookkeeping)."""
+        if self._connection is None:
+            self._connection = await self.session.connection()
+        return self._connection
 
     # --- inbound ------------------------------------------------------------------------------
 
     async def record_inbound(self, channel: str, event_id: str, received_at: datetime) -> bool:
         """Record an inbound event; False when it was seen before (a redelivery)."""
-        table = InboundEvent.__table__
-        statement = (
-            self._insert(table)
-            .values(channel=channel, event_id=event_key(event_id), received_at=received_at)
-            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-            .returning(table.c.id)
+        connection = await self._core()
+        result = await connection.execute(
+            self._hot.record_inbound,
+            {"channel": channel, "event_id": event_key(event_id), "received_at": received_at},
         )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        return result.scalar_one_or_none() is not None
 
     async def contact_for(
         self, channel: str, address: str, language: str, now: datetime
     ) -> ContactRecord:
         """The contact for a platform address, created on first contact (one round trip)."""
-        table = Contact.__table__
-        insert = self._insert(table).values(
-            channel=channel, address=address, language=language, created_at=now, last_inbound_at=now
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=["channel", "address"],
-            # A message from someone who had blocked the bot means they are back.
-            set_={"last_inbound_at": insert.excluded.last_inbound_at, "blocked_at": None},
-        ).returning(table.c.id, table.c.language, table.c.consent_at, table.c.blocked_at)
-        row = (await self.session.execute(statement)).one()
+        connection = await self._core()
+        values = {
+            "channel": channel,
+            "address": address,
+            "language": language,
+            "created_at": now,
+            "last_inbound_at": now,
+        }
+        row = (await connection.execute(self._hot.contact_for, values)).one()
         return ContactRecord(
             id=row.id,
             channel=channel,
@@ -479,19 +564,15 @@ class Tx:
         Concurrent events for one contact queue here, so each sees the state the previous
         one committed.
         """
-        locked = (
-            select(Conversation.state)
-            .where(Conversation.contact_id == contact_id)
-            .with_for_update()
-        )
-        found = (await self.session.execute(locked)).one_or_none()
+        connection = await self._core()
+        key = {"contact_id": contact_id}
+        found = (await connection.execute(self._hot.lock_conversation, key)).one_or_none()
         if found is None:  # first contact: create the row, then lock it like any other
-            await self.session.execute(
-                self._insert(Conversation.__table__)
-                .values(contact_id=contact_id, state=None, updated_at=now)
-                .on_conflict_do_nothing(index_elements=["contact_id"])
+            await connection.execute(
+                self._hot.create_conversation,
+                {"contact_id": contact_id, "state": None, "updated_at": now},
             )
-            found = (await self.session.execute(locked)).one()
+            found = (await connection.execute(self._hot.lock_conversation, key)).one()
         state = found[0]
         return dict(state) if state else None
 
@@ -502,10 +583,15 @@ class Tx:
         expires_at: datetime | None,
         now: datetime,
     ) -> None:
-        await self.session.execute(
-            update(Conversation)
-            .where(Conversation.contact_id == contact_id)
-            .values(state=state, expires_at=expires_at, updated_at=now)
+        connection = await self._core()
+        await connection.execute(
+            self._hot.save_conversation,
+            {
+                "key_contact_id": contact_id,
+                "state": state,
+                "expires_at": expires_at,
+                "updated_at": now,
+            },
         )
 
     async def set_language(self, contact_id: int, language: str) -> None:
@@ -524,12 +610,9 @@ class Tx:
 
     async def units_answered_since(self, respondent_key: str, since: date) -> frozenset[str]:
         """Codes of the units this respondent answered on or after ``since`` (local date)."""
-        rows = await self.session.execute(
-            select(Unit.code)
-            .join(SurveyResponse, SurveyResponse.unit_id == Unit.id)
-            .where(SurveyResponse.respondent_key == respondent_key)
-            .where(SurveyResponse.local_date >= since)
-            .distinct()
+        connection = await self._core()
+        rows = await connection.execute(
+            self._hot.units_answered_since, {"respondent_key": respondent_key, "since": since}
         )
         return frozenset(rows.scalars())
 
@@ -583,7 +666,6 @@ class Tx:
         """
         if not messages:
             return []
-        table = OutboxMessage.__table__
         status = OutboxStatus.SENDING if claim else OutboxStatus.PENDING
         rows: list[dict[str, Any]] = [
             {
@@ -605,13 +687,8 @@ class Tx:
         # Parameters as a list, not .values(rows): the statement then compiles once and is
         # cached (SQLAlchemy's "insertmanyvalues" still sends one INSERT ... RETURNING);
         # a multi-row .values() is compiled anew on every call.
-        statement = (
-            self._insert(table)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(table.c.id, table.c.dedupe_key)
-        )
-        connection = await self.session.connection()
-        result = await connection.execute(statement, rows)
+        connection = await self._core()
+        result = await connection.execute(self._hot.enqueue, rows)
         inserted = {key: row_id for row_id, key in result.all()}
         return [
             PendingMessage(
