@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,31 +120,53 @@ async def insert_complaint(
     return row.id
 
 
+def _complaints_of_contact_query() -> Any:
+    complaints: Any = Complaint.__table__
+    units: Any = Unit.__table__
+    return (
+        select(
+            complaints.c.ticket,
+            units.c.name,
+            complaints.c.kind,
+            complaints.c.status,
+            complaints.c.created_at,
+            complaints.c.verify_by,
+            complaints.c.answer_by,
+            complaints.c.last_answer,
+            complaints.c.reopen_until,
+            complaints.c.rating,
+        )
+        .join(units, units.c.id == complaints.c.unit_id)
+        .where(complaints.c.contact_id == bindparam("contact_id"))
+        .order_by(complaints.c.created_at.desc())
+        .limit(20)
+    )
+
+
+# Built once: this runs on most inbound messages (see storage.repository._HotStatements).
+_COMPLAINTS_OF_CONTACT = _complaints_of_contact_query()
+
+
 async def complaints_of_contact(
     session: AsyncSession, contact_id: int
 ) -> tuple[ComplaintView, ...]:
     """The contact's own complaints, newest first (what /status may show them)."""
-    rows = await session.execute(
-        select(Complaint, Unit.name)
-        .join(Unit, Unit.id == Complaint.unit_id)
-        .where(Complaint.contact_id == contact_id)
-        .order_by(Complaint.created_at.desc())
-        .limit(20)
-    )
+    connection = await session.connection()
+    rows = await connection.execute(_COMPLAINTS_OF_CONTACT, {"contact_id": contact_id})
     return tuple(
         ComplaintView(
-            ticket=c.ticket,
-            unit_name=name,
-            kind=ComplaintKind(c.kind),
-            status=ComplaintStatus(c.status),
-            filed_at=c.created_at,
-            verify_by=c.verify_by,
-            answer_by=c.answer_by,
-            last_answer=c.last_answer,
-            reopen_until=c.reopen_until,
-            rated=c.rating is not None,
+            ticket=r.ticket,
+            unit_name=r.name,
+            kind=ComplaintKind(r.kind),
+            status=ComplaintStatus(r.status),
+            filed_at=r.created_at,
+            verify_by=r.verify_by,
+            answer_by=r.answer_by,
+            last_answer=r.last_answer,
+            reopen_until=r.reopen_until,
+            rated=r.rating is not None,
         )
-        for c, name in rows.all()
+        for r in rows.all()
     )
 
 
