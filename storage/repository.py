@@ -203,13 +203,14 @@ class Storage:
             yield Tx(session, self.dialect)
 
     @asynccontextmanager
-    async def _core_transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction on a bare connection, for hot single statements (no ORM session)."""
+    async def _core_autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection in autocommit mode: each statement is its own transaction."""
         async with contextlib.AsyncExitStack() as stack:
             if self._writer is not None:
                 await stack.enter_async_context(self._writer)
             await stack.enter_async_context(_translated())
-            yield await stack.enter_async_context(self.engine.begin())
+            connection = await stack.enter_async_context(self.engine.connect())
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
@@ -321,7 +322,8 @@ class Storage:
         """Record delivered messages, ``(outbox id, platform message id)``, in one transaction."""
         if not receipts:
             return
-        async with self._core_transaction() as connection:
+        # Autocommit: each receipt stands alone, and BEGIN/COMMIT would triple the round trips.
+        async with self._core_autocommit() as connection:
             await connection.execute(
                 _MARK_SENT,
                 [
