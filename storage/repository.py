@@ -199,8 +199,13 @@ class Storage:
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[Tx]:
-        async with _translated(), self.sessions() as session, session.begin():
-            yield Tx(session, self.dialect)
+        async with _translated(), self.engine.begin() as connection:
+            tx = Tx(connection, self.dialect, self.sessions)
+            try:
+                yield tx
+                await tx.finish()
+            finally:
+                await tx.close()
 
     @asynccontextmanager
     async def _core_autocommit(self) -> AsyncIterator[AsyncConnection]:
@@ -515,17 +520,38 @@ def _hot(dialect: str) -> _HotStatements:
 class Tx:
     """Repository operations inside one transaction."""
 
-    def __init__(self, session: AsyncSession, dialect: str) -> None:
-        self.session = session
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        dialect: str,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.connection = connection
         self.dialect = dialect
         self._hot = _hot(dialect)
-        self._connection: AsyncConnection | None = None
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """An ORM session in this transaction, made on first use: most inbound events need
+        only the Core statements, and a session costs CPU to open and close."""
+        if self._session is None:
+            # Joins the connection's transaction; committing it stays with the connection.
+            self._session = self._sessions(bind=self.connection)
+        return self._session
 
     async def _core(self) -> AsyncConnection:
-        """The session's connection, for Core statements (no ORM bookkeeping)."""
-        if self._connection is None:
-            self._connection = await self.session.connection()
-        return self._connection
+        return self.connection
+
+    async def finish(self) -> None:
+        """Write what the ORM session holds before the transaction commits."""
+        if self._session is not None:
+            await self._session.flush()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
     # --- inbound ------------------------------------------------------------------------------
 
