@@ -209,9 +209,21 @@ class Dispatcher:
     ) -> _Stepped:
         now = self.clock()
         channel = inbound.channel.value
-        if not await tx.record_inbound(channel, inbound.event_id, now):
+        key = respondent_key(self.secret, channel, inbound.contact)
+        window = self.flow_settings.repeat_window_days
+        today = now.astimezone(self.flow_settings.timezone).date()
+        begun = await tx.begin_event(
+            channel,
+            inbound.event_id,
+            inbound.contact,
+            now,
+            language=DEFAULT_LANGUAGE,
+            respondent_key=key,
+            answered_since=today - timedelta(days=window - 1) if window > 0 else None,
+        )
+        if begun is None:
             return _Stepped(Outcome.DUPLICATE)
-        contact = await tx.contact_for(channel, inbound.contact, DEFAULT_LANGUAGE, now)
+        contact, recent = begun
         # On WhatsApp a head's reply opens their 24-hour window: a waiting digest goes out now.
         if inbound.channel is Channel.WHATSAPP and await tx.wake_waiting_staff_messages(
             channel, inbound.contact, now
@@ -237,12 +249,6 @@ class Dispatcher:
                 )
                 return await self._reply(tx, inbound, contact.id, acted.replies, acted.wake)
         state = await tx.lock_conversation(contact.id, now)
-        key = respondent_key(self.secret, channel, inbound.contact)
-        recent: frozenset[str] = frozenset()
-        window = self.flow_settings.repeat_window_days
-        if window > 0:
-            today = now.astimezone(self.flow_settings.timezone).date()
-            recent = await tx.units_answered_since(key, today - timedelta(days=window - 1))
         context = StepContext(
             now=now,
             directory=await self.directory.get(tx.session),

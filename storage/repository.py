@@ -17,7 +17,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    distinct,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -34,6 +47,7 @@ from storage.models import (
     ResponseScore,
     SurveyResponse,
     Unit,
+    UTCDateTime,
 )
 from survey_flows.directory import Directory, OpdInfo, UnitInfo
 from survey_flows.types import Outbound, SubmitResponse
@@ -505,6 +519,57 @@ class _HotStatements:
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OUTBOX.c.id, OUTBOX.c.dedupe_key)
         )
+        self.begin_event = _begin_event(inbound, contacts, units, responses)
+
+
+def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Select[Any]:
+    """PostgreSQL: record the event, upsert its contact and read the units the respondent
+    answered recently, in one round trip. No row when the event was seen before."""
+    event = (
+        postgresql.insert(inbound)
+        .values(
+            channel=bindparam("channel"),
+            event_id=bindparam("event_id"),
+            received_at=bindparam("received_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+        .returning(inbound.c.id)
+        .cte("event")
+    )
+    new_contact = select(
+        bindparam("channel", type_=String()),
+        bindparam("address", type_=String()),
+        bindparam("language", type_=String()),
+        bindparam("received_at", type_=UTCDateTime()),
+        bindparam("received_at", type_=UTCDateTime()),
+    ).where(exists(select(event.c.id)))
+    insert = postgresql.insert(contacts).from_select(
+        ["channel", "address", "language", "created_at", "last_inbound_at"], new_contact
+    )
+    contact = (
+        insert.on_conflict_do_update(
+            index_elements=["channel", "address"],
+            set_={"last_inbound_at": insert.excluded.last_inbound_at, "blocked_at": None},
+        )
+        .returning(contacts.c.id, contacts.c.language, contacts.c.consent_at, contacts.c.blocked_at)
+        .cte("contact")
+    )
+    recent = (
+        select(func.array_agg(distinct(units.c.code)))
+        .select_from(units.join(responses, responses.c.unit_id == units.c.id))
+        .where(
+            responses.c.respondent_key == bindparam("respondent_key"),
+            responses.c.local_date >= bindparam("since"),
+        )
+        .scalar_subquery()
+    )
+    return select(
+        contact.c.id,
+        contact.c.language,
+        contact.c.consent_at,
+        contact.c.blocked_at,
+        recent.label("recent"),
+    )
 
 
 _HOT: dict[str, _HotStatements] = {}
@@ -585,6 +650,57 @@ class Tx:
             consent_at=row.consent_at,
             blocked=row.blocked_at is not None,
         )
+
+    async def begin_event(
+        self,
+        channel: str,
+        event_id: str,
+        address: str,
+        now: datetime,
+        *,
+        language: str,
+        respondent_key: str,
+        answered_since: date | None,
+    ) -> tuple[ContactRecord, frozenset[str]] | None:
+        """Record an inbound event and find (or create) its contact; None for a redelivery.
+
+        Also returns the codes of the units ``respondent_key`` answered on or after
+        ``answered_since`` (none when it is None). One round trip on PostgreSQL.
+        """
+        if self.dialect != "postgresql":
+            if not await self.record_inbound(channel, event_id, now):
+                return None
+            contact = await self.contact_for(channel, address, language, now)
+            recent: frozenset[str] = frozenset()
+            if answered_since is not None:
+                recent = await self.units_answered_since(respondent_key, answered_since)
+            return contact, recent
+        row = (
+            await self.connection.execute(
+                self._hot.begin_event,
+                {
+                    "channel": channel,
+                    "event_id": event_key(event_id),
+                    "received_at": now,
+                    "address": address,
+                    "language": language,
+                    "respondent_key": respondent_key,
+                    # No window: a date no response can be on or after.
+                    "since": answered_since or date.max,
+                },
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        contact = ContactRecord(
+            id=row.id,
+            channel=channel,
+            address=address,
+            language=row.language,
+            consent_at=row.consent_at,
+            blocked=row.blocked_at is not None,
+        )
+        return contact, frozenset(row.recent or ())
 
     async def lock_conversation(self, contact_id: int, now: datetime) -> dict[str, Any] | None:
         """Take the conversation row's lock (PostgreSQL ``FOR UPDATE``) and read its state.

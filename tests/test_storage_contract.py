@@ -18,6 +18,7 @@ from storage.directory_import import ImportReport, OpdSpec, RecipientSpec, apply
 from storage.models import (
     Contact,
     Conversation,
+    InboundEvent,
     Opd,
     OutboxMessage,
     OutboxStatus,
@@ -453,6 +454,52 @@ async def test_retry_now_makes_backed_off_rows_due_and_leaves_the_rest(storage: 
     # The row that had never been tried was due anyway; the sent row stays sent.
     assert sorted(m.id for m in due) == sorted([backed_off, fresh])
     assert await storage.retry_now("console", T0 + timedelta(seconds=10)) == 0
+
+
+async def test_begin_event_records_once_upserts_the_contact_and_reads_recent_units(
+    storage: Storage,
+) -> None:
+    """The dispatcher's first statement (one round trip on PostgreSQL, three on SQLite)."""
+    await load_small_directory(storage)
+    async with storage.transaction() as tx:
+        await tx.insert_response(submission(), channel="console", respondent_key="pseudo-1")
+        await tx.insert_response(
+            submission(local_date=date(2026, 11, 20)), channel="console", respondent_key="pseudo-1"
+        )
+    await storage.mark_blocked("console", "citizen-1", T0)  # no contact yet: nothing to block
+
+    async def begin(event_id: str, since: date | None) -> Any:
+        async with storage.transaction() as tx:
+            return await tx.begin_event(
+                "console",
+                event_id,
+                "citizen-1",
+                T0,
+                language="id",
+                respondent_key="pseudo-1",
+                answered_since=since,
+            )
+
+    first = await begin("e1", date(2026, 11, 25))
+    assert first is not None
+    contact, recent = first
+    assert (contact.address, contact.language, contact.consent_at, contact.blocked) == (
+        "citizen-1",
+        "id",
+        None,
+        False,
+    )
+    assert recent == frozenset({"dukcapil-mpp"})
+    assert await begin("e1", date(2026, 11, 25)) is None, "a redelivery is seen as one"
+
+    await storage.mark_blocked("console", "citizen-1", T0)
+    again = await begin("e2", None)
+    assert again is not None
+    assert again[0].id == contact.id and not again[0].blocked, "writing again unblocks"
+    assert again[1] == frozenset(), "no window: nothing counts as recent"
+    later = await begin("e3", date(2026, 11, 26))
+    assert later is not None and later[1] == frozenset()
+    assert await count(storage, InboundEvent) == 3
 
 
 # --- erasure -------------------------------------------------------------------------------
