@@ -5,13 +5,14 @@ Every test here runs on both backends through the ``storage`` fixture (STYLE.md 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage.directory_import import ImportReport, OpdSpec, RecipientSpec, apply_directory
@@ -28,7 +29,7 @@ from storage.models import (
     Unit,
     UnitPopulation,
 )
-from storage.repository import ClaimFor, Storage
+from storage.repository import ClaimFor, Storage, StorageUnavailable
 from survey_flows.types import SubmitResponse
 from tests.conftest import SMALL_DIRECTORY, T0, load_small_directory
 
@@ -500,6 +501,59 @@ async def test_begin_event_records_once_upserts_the_contact_and_reads_recent_uni
     later = await begin("e3", date(2026, 11, 26))
     assert later is not None and later[1] == frozenset()
     assert await count(storage, InboundEvent) == 3
+
+
+async def test_concurrent_receipts_are_written_together_and_all_recorded(
+    storage: Storage,
+) -> None:
+    contact_id = await new_contact(storage, "c-group")
+    ids = await enqueue(storage, contact_id, "e", [f"m{n}" for n in range(20)])
+    await storage.claim_outbox("console", T0)
+    writes: list[int] = []
+
+    def count_receipt_writes(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
+            writes.append(1)
+
+    event.listen(storage.engine.sync_engine, "before_cursor_execute", count_receipt_writes)
+    try:
+        await asyncio.gather(*(storage.mark_sent([(i, f"p-{i}")], T0) for i in ids))
+    finally:
+        event.remove(storage.engine.sync_engine, "before_cursor_execute", count_receipt_writes)
+    # The first call writes alone; the other nineteen gather while it is in flight.
+    assert len(writes) == 2
+    async with storage.sessions() as session:
+        rows = (await session.execute(select(OutboxMessage))).scalars().all()
+    assert {r.id: (r.status, r.platform_message_id) for r in rows} == {
+        i: ("sent", f"p-{i}") for i in ids
+    }
+
+
+async def test_a_failed_group_write_fails_every_caller_in_it(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contact_id = await new_contact(storage, "c-group-fail")
+    ids = await enqueue(storage, contact_id, "e", ["a", "b", "c"])
+    await storage.claim_outbox("console", T0)
+    real = storage._core_autocommit
+    calls = 0
+
+    def failing() -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the second write: the batch the later callers joined
+            raise StorageUnavailable("connection refused")
+        return real()
+
+    monkeypatch.setattr(storage, "_core_autocommit", failing)
+    results = await asyncio.gather(
+        *(storage.mark_sent([(i, None)], T0) for i in ids), return_exceptions=True
+    )
+    assert results[0] is None
+    assert all(isinstance(r, StorageUnavailable) for r in results[1:])
+    assert await storage.outbox_counts() == {"sent": 1, "sending": 2}
+    await storage.mark_sent([(i, None) for i in ids[1:]], T0)  # the callers' retry
+    assert await storage.outbox_counts() == {"sent": 3}
 
 
 # --- erasure -------------------------------------------------------------------------------
