@@ -26,6 +26,7 @@ from storage.complaints_repo import complaints_of_contact, recipients_by_address
 from storage.repository import (
     ClaimFor,
     PendingMessage,
+    SavedConversation,
     Storage,
     Tx,
     event_key,
@@ -275,8 +276,11 @@ class Dispatcher:
                 for m in result.outbound
             ]
             return _Stepped(Outcome.PROCESSED, direct=direct)
-        if result.state != state:
-            await tx.save_conversation(contact.id, result.state, result.expires_at, now)
+        save = (
+            SavedConversation(contact.id, result.state, result.expires_at)
+            if result.state != state
+            else None
+        )
         messages = [("message", message.to_json()) for message in result.outbound]
         if result.answered is not None:
             answered = result.answered
@@ -299,6 +303,7 @@ class Dispatcher:
             now=now,
             contact_id=contact.id,
             claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
+            save=save,
         )
         rejected = any(isinstance(e, InputRejected) for e in result.effects)
         outcome = Outcome.REJECTED if rejected else Outcome.PROCESSED

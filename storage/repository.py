@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Select,
     String,
     Table,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -143,6 +145,15 @@ class ClaimFor:
 
     address: str
     lease: timedelta = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedConversation:
+    """A conversation's state to write with the replies it produced."""
+
+    contact_id: int
+    state: dict[str, Any] | None
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -604,6 +615,47 @@ def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Sel
     )
 
 
+# PostgreSQL's enqueue: the messages arrive as one JSON array (ids follow its order), and the
+# conversation is saved by a CTE when ``save_contact_id`` is not NULL.
+_PG_ENQUEUE = text(
+    """
+    WITH saved AS (
+        UPDATE conversations
+        SET state = :state, expires_at = :expires_at, updated_at = :now
+        WHERE contact_id = :save_contact_id
+    )
+    INSERT INTO outbox (
+        contact_id, recipient_id, channel, kind, payload, priority, dedupe_key, status,
+        attempts, next_attempt_at, lease_until, created_at
+    )
+    SELECT
+        CAST(:contact_id AS BIGINT), CAST(:recipient_id AS INTEGER), CAST(:channel AS VARCHAR),
+        m.message ->> 'kind', m.message -> 'payload', CAST(:priority AS INTEGER),
+        CAST(:prefix AS VARCHAR) || ':' || (m.n - 1), CAST(:status AS VARCHAR),
+        CAST(:attempts AS INTEGER), :now, :lease_until, :now
+    FROM jsonb_array_elements(:messages) WITH ORDINALITY AS m(message, n)
+    ORDER BY m.n
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id, dedupe_key
+    """
+).bindparams(
+    bindparam("state", type_=Conversation.__table__.c.state.type),
+    bindparam("messages", type_=postgresql.JSONB()),
+    bindparam("expires_at", type_=UTCDateTime()),
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("lease_until", type_=UTCDateTime()),
+    bindparam("save_contact_id", type_=BigInteger()),
+)
+_PG_ENQUEUE_SCALARS = (
+    "contact_id",
+    "recipient_id",
+    "channel",
+    "priority",
+    "status",
+    "attempts",
+    "lease_until",
+)
+
 _HOT: dict[str, _HotStatements] = {}
 
 
@@ -833,13 +885,19 @@ class Tx:
         recipient_id: int | None = None,
         priority: int = 0,
         claim: ClaimFor | None = None,
+        save: SavedConversation | None = None,
     ) -> list[PendingMessage]:
         """Queue ``(kind, payload)`` messages in order, in one statement.
 
         The dedupe key makes enqueueing idempotent: the same prefix twice adds nothing. With
         ``claim``, the rows are leased to the caller at once (the fast path that sends right
         after the commit); if the caller dies, the lease runs out and the sweeper sends them.
+        With ``save``, a conversation's new state is written too (on PostgreSQL in the same
+        statement: the last round trip of an inbound event before its commit).
         """
+        if save is not None and (self.dialect != "postgresql" or not messages):
+            await self.save_conversation(save.contact_id, save.state, save.expires_at, now)
+            save = None
         if not messages:
             return []
         status = OutboxStatus.SENDING if claim else OutboxStatus.PENDING
@@ -860,11 +918,26 @@ class Tx:
             }
             for index, (kind, payload) in enumerate(messages)
         ]
-        # Parameters as a list, not .values(rows): the statement then compiles once and is
-        # cached (SQLAlchemy's "insertmanyvalues" still sends one INSERT ... RETURNING);
-        # a multi-row .values() is compiled anew on every call.
-        connection = await self._core()
-        result = await connection.execute(self._hot.enqueue, rows)
+        if self.dialect == "postgresql":
+            # One statement: the messages as one JSON array, the conversation saved alongside.
+            first = rows[0]
+            result = await self.connection.execute(
+                _PG_ENQUEUE,
+                {
+                    **{k: first[k] for k in _PG_ENQUEUE_SCALARS},
+                    "now": now,
+                    "prefix": dedupe_prefix,
+                    "messages": [{"kind": r["kind"], "payload": r["payload"]} for r in rows],
+                    "save_contact_id": save.contact_id if save else None,
+                    "state": save.state if save else None,
+                    "expires_at": save.expires_at if save else None,
+                },
+            )
+        else:
+            # Parameters as a list, not .values(rows): the statement then compiles once and
+            # is cached (SQLAlchemy's "insertmanyvalues" still sends one INSERT ... RETURNING);
+            # a multi-row .values() is compiled anew on every call.
+            result = await self.connection.execute(self._hot.enqueue, rows)
         inserted = {key: row_id for row_id, key in result.all()}
         return [
             PendingMessage(

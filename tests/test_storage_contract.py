@@ -29,7 +29,7 @@ from storage.models import (
     Unit,
     UnitPopulation,
 )
-from storage.repository import ClaimFor, Storage, StorageUnavailable
+from storage.repository import ClaimFor, SavedConversation, Storage, StorageUnavailable
 from survey_flows.types import SubmitResponse
 from tests.conftest import SMALL_DIRECTORY, T0, load_small_directory
 
@@ -554,6 +554,45 @@ async def test_a_failed_group_write_fails_every_caller_in_it(
     assert await storage.outbox_counts() == {"sent": 1, "sending": 2}
     await storage.mark_sent([(i, None) for i in ids[1:]], T0)  # the callers' retry
     assert await storage.outbox_counts() == {"sent": 3}
+
+
+async def test_enqueue_saves_the_conversation_with_the_replies(storage: Storage) -> None:
+    contact_id = await new_contact(storage, "c-save")
+    expires = T0 + timedelta(minutes=30)
+
+    async def step(prefix: str, state: dict[str, Any] | None, texts: list[str]) -> list[int]:
+        async with storage.transaction() as tx:
+            await tx.lock_conversation(contact_id, T0)
+            save = SavedConversation(contact_id, state, expires if state else None)
+            queued = await tx.enqueue(
+                channel="console",
+                messages=[("message", {"text": t}) for t in texts],
+                dedupe_prefix=prefix,
+                now=T0,
+                contact_id=contact_id,
+                claim=ClaimFor(address="c-save"),
+                save=save,
+            )
+        return [m.id for m in queued]
+
+    async def stored() -> tuple[Any, Any]:
+        async with storage.sessions() as session:
+            row = await session.get(Conversation, contact_id)
+            assert row is not None
+            return row.state, row.expires_at
+
+    ids = await step("in:1", {"step": "q:U1", "seq": 1}, ["answered", "U2?", "help"])
+    assert len(ids) == 3 and ids == sorted(ids), "ids follow the order of the messages"
+    async with storage.sessions() as session:
+        rows = await session.execute(select(OutboxMessage.id, OutboxMessage.payload))
+        texts = {row_id: payload["text"] for row_id, payload in rows.all()}
+    assert [texts[i] for i in ids] == ["answered", "U2?", "help"]
+    assert await stored() == ({"step": "q:U1", "seq": 1}, expires)
+    assert await step("in:2", {"step": "q:U2", "seq": 2}, []) == []
+    assert await stored() == ({"step": "q:U2", "seq": 2}, expires), "saved with no replies"
+    assert len(await step("in:3", None, ["bye"])) == 1
+    assert await stored() == (None, None)
+    assert await step("in:3", {"step": "again"}, ["bye"]) == [], "a replayed prefix adds nothing"
 
 
 # --- erasure -------------------------------------------------------------------------------
