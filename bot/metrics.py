@@ -24,15 +24,25 @@ Metrics (all prefixed ``skm_``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from sqlalchemy.exc import DBAPIError
 
 from handlers.dispatcher import DispatchResult
-from storage.repository import AT_MOST_ONCE_KINDS, PendingMessage, Storage, StorageError
+from storage.repository import (
+    AT_MOST_ONCE_KINDS,
+    OutboxBacklog,
+    PendingMessage,
+    Storage,
+    StorageError,
+)
 from survey_flows.types import Inbound
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -70,23 +80,17 @@ class Metrics:
             buckets=STEP_BUCKETS_S,
             registry=self.registry,
         )
-        self.outbox = Gauge(
-            "skm_outbox_messages",
-            "Outgoing messages not sent yet, by channel and status (read at scrape).",
-            ["channel", "status"],
-            registry=self.registry,
-        )
-        self.outbox_age = Gauge(
-            "skm_outbox_oldest_age_seconds",
-            "Age of the oldest outgoing message not sent yet, by channel (read at scrape).",
-            ["channel"],
-            registry=self.registry,
-        )
-        self.database_up = Gauge(
-            "skm_database_up",
-            "1 when the last scrape could read the database.",
-            registry=self.registry,
-        )
+        self.backlog = _BacklogCollector()
+        self.registry.register(self.backlog)
+        # Several worker processes (``skm-bot run --workers N``) share one port: prometheus-
+        # client's multiprocess mode, when the supervisor sets PROMETHEUS_MULTIPROC_DIR, keeps
+        # each process's counters in files there, and a scrape adds them all up.
+        multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self.scrape_registry = self.registry
+        if multiprocess_dir:
+            self.scrape_registry = CollectorRegistry()
+            MultiProcessCollector(self.scrape_registry, path=multiprocess_dir)  # type: ignore[no-untyped-call]
+            self.scrape_registry.register(self.backlog)
 
     def count_inbound(self, channel: str, outcome: str, amount: int = 1) -> None:
         if amount > 0:
@@ -111,20 +115,48 @@ class Metrics:
         try:
             backlog = await storage.outbox_backlog()
         except (StorageError, DBAPIError, OSError):
-            self.database_up.set(0)
+            self.backlog.update(None, now)
         else:
-            self.database_up.set(1)
-            self.outbox.clear()
-            self.outbox_age.clear()
-            oldest: dict[str, datetime] = {}
-            for row in backlog:
-                self.outbox.labels(row.channel, row.status).set(row.count)
-                if row.oldest_created_at is not None:
-                    first = oldest.get(row.channel)
-                    oldest[row.channel] = min(first or row.oldest_created_at, row.oldest_created_at)
-            for channel, created_at in oldest.items():
-                self.outbox_age.labels(channel).set(max((now - created_at).total_seconds(), 0.0))
-        return generate_latest(self.registry)
+            self.backlog.update(backlog, now)
+        return generate_latest(self.scrape_registry)
+
+
+class _BacklogCollector(Collector):
+    """The outbox gauges, from the database read of the current scrape (the same figures in
+    every process: they describe the shared backlog, not the process)."""
+
+    def __init__(self) -> None:
+        self._backlog: list[OutboxBacklog] | None = None
+        self._now: datetime | None = None
+
+    def update(self, backlog: list[OutboxBacklog] | None, now: datetime) -> None:
+        self._backlog, self._now = backlog, now
+
+    def collect(self) -> Iterator[Metric]:
+        messages = GaugeMetricFamily(
+            "skm_outbox_messages",
+            "Outgoing messages not sent yet, by channel and status (read at scrape).",
+            labels=["channel", "status"],
+        )
+        age = GaugeMetricFamily(
+            "skm_outbox_oldest_age_seconds",
+            "Age of the oldest outgoing message not sent yet, by channel (read at scrape).",
+            labels=["channel"],
+        )
+        up = GaugeMetricFamily("skm_database_up", "1 when the last scrape could read the database.")
+        up.add_metric([], 0.0 if self._backlog is None else 1.0)
+        oldest: dict[str, datetime] = {}
+        for row in self._backlog or ():
+            messages.add_metric([row.channel, row.status], row.count)
+            if row.oldest_created_at is not None:
+                first = oldest.get(row.channel)
+                oldest[row.channel] = min(first or row.oldest_created_at, row.oldest_created_at)
+        for channel, created_at in sorted(oldest.items()):
+            assert self._now is not None
+            age.add_metric([channel], max((self._now - created_at).total_seconds(), 0.0))
+        yield messages
+        yield age
+        yield up
 
 
 DispatchObserver = Callable[[Inbound, DispatchResult], None]
