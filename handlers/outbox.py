@@ -1,7 +1,8 @@
 """Delivery of outbox rows through each channel's sender, with retry and backoff.
 
 Messages are rows first (written with the state they answer); delivery happens after the
-commit. A platform outage delays messages, it never loses them.
+commit. A platform outage delays messages, it never loses them; and once the platform answers
+again, the messages it delayed go out at once instead of waiting out their backoff.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,7 +21,10 @@ from storage.repository import PendingMessage, Storage, StorageError, StorageUna
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(minutes=2)
+# Failures for this long with no success in between are an outage: the success that ends it
+# makes the backed-off messages due at once.
+OUTAGE_MIN = timedelta(seconds=5)
 # How long a claimed message belongs to its sender; after that the sweeper (of any process) may
 # send it again. Longer than any send can take (rate-limit waits, HTTP timeouts), or a slow send
 # could be doubled; shorter means faster recovery of the replies a killed process had claimed.
@@ -85,6 +90,12 @@ class OutboxWorker:
         self.lease = lease
         self.observer = observer
         self._wakeup = asyncio.Event()
+        # When each channel's current run of outage-type failures began (by ``clock``). The
+        # first success after a run of at least OUTAGE_MIN means the platform is back: its
+        # backed-off retries are made due at once (see _answered).
+        self._failing_since: dict[str, datetime] = {}
+        # time.monotonic() of each channel's latest recovery.
+        self._recovered: dict[str, float] = {}
 
     async def deliver(self, channel: str, ids: Sequence[int] | None = None) -> int:
         """Claim and send due messages of ``channel`` (only ``ids`` when given).
@@ -99,27 +110,69 @@ class OutboxWorker:
     async def send_claimed(self, channel: str, messages: Sequence[PendingMessage]) -> int:
         """Send messages already leased to us, in order; record the outcomes.
 
-        A conversation's messages go in order: after the first failure the rest wait for the
-        retry, so a citizen never gets the next question before the previous reply.
+        A conversation's messages go in order: after a failure that address's later messages
+        wait for the retry, so a citizen never gets the next question before the previous
+        reply. A failure that looks like an outage (no wait of its own: network error, 5xx,
+        timeout) stops the whole batch, as every other send would only wait out the same
+        timeout; a permanent failure or one with its own wait (flood control, WhatsApp's
+        24-hour window) holds back only its address, so it cannot delay other citizens.
         """
         sender = self.senders.get(channel)
         if sender is None or not messages:
             return 0
         receipts: list[tuple[int, str | None]] = []
+        sent: list[PendingMessage] = []
+        held: dict[str, datetime] = {}  # address -> when its held-back messages are due
         try:
             for index, message in enumerate(messages):
+                if message.address in held:
+                    await self._hold(message, held[message.address])
+                    continue
+                started = time.monotonic()
                 try:
                     receipt = await sender.send(message)
                 except SendError as exc:
-                    await self._record_failure(message, exc, later=messages[index + 1 :])
-                    break
+                    retry_at, outage = await self._record_failure(message, exc, started)
+                    if outage:
+                        for waiting in messages[index + 1 :]:
+                            await self._hold(
+                                waiting, max(retry_at, held.get(waiting.address, retry_at))
+                            )
+                        break
+                    held[message.address] = retry_at
+                    continue
                 receipts.append((message.id, receipt.platform_message_id))
+                sent.append(message)
+                await self._answered(channel)
         finally:
             await self._record_sent(receipts)
         if self.observer is not None:
-            for message in messages[: len(receipts)]:
+            for message in sent:
                 self.observer(message, "sent")
         return len(receipts)
+
+    async def _answered(self, channel: str) -> None:
+        """A send succeeded: if it ends an outage, the platform is back.
+
+        Then every retry it backed off (up to minutes after a long outage) is made due now and
+        the sweeper woken. The check and the removal happen with no await between them, so of
+        concurrent senders (the dispatcher's background sends, the sweeper) only the first
+        success pays for the UPDATE; every other success costs a dict lookup. A run of failures
+        shorter than OUTAGE_MIN is no outage (their backoff is as short), and this keeps one
+        message that always fails from being retried after every success of a busy channel.
+        """
+        since = self._failing_since.pop(channel, None)
+        if since is None or self.clock() - since < OUTAGE_MIN:
+            return
+        try:
+            count = await self.storage.retry_now(channel, self.clock())
+        except StorageError as exc:
+            self._failing_since.setdefault(channel, since)  # the next success tries again
+            log.warning("outbox recovery failed", extra={"channel": channel, "reason": str(exc)})
+            return
+        self._recovered[channel] = time.monotonic()
+        log.info("platform answers again", extra={"channel": channel, "due_now": count})
+        self.wake()
 
     async def _record_sent(self, receipts: Sequence[tuple[int, str | None]]) -> None:
         """Mark delivered messages sent, riding out a short database outage.
@@ -150,35 +203,50 @@ class OutboxWorker:
             try:
                 await sender.send(message)
                 sent += 1
+                await self._answered(channel)
             except SendError as exc:
                 log.warning("unrecorded send failed", extra={"reason": str(exc)})
                 break
         return sent
 
     async def _record_failure(
-        self, message: PendingMessage, error: SendError, later: Sequence[PendingMessage]
-    ) -> None:
+        self, message: PendingMessage, error: SendError, started: float
+    ) -> tuple[datetime, bool]:
+        """Record a failed send; returns when the address may go on, and whether it looks like
+        an outage (the rest of the batch then waits too)."""
         if isinstance(error, PermanentSendError):
             log.warning("outbox failed", extra={"outbox_id": message.id, "reason": str(error)})
             await self.storage.mark_failed(message.id, str(error))
-            retry_at = self.clock()
             if self.observer is not None:
                 self.observer(message, "failed")
-        else:
-            retry_after = error.retry_after_s if isinstance(error, TransientSendError) else None
+            return self.clock(), False
+        retry_after = error.retry_after_s if isinstance(error, TransientSendError) else None
+        outage = False
+        if retry_after is not None:
+            # Flood control, or a wait the sender chose: honoured, and no sign of an outage.
             delay = backoff(message.attempts, retry_after)
-            log.warning(
-                "outbox retry",
-                extra={"outbox_id": message.id, "reason": str(error), "delay_s": delay.seconds},
-            )
-            retry_at = self.clock() + delay
-            await self.storage.mark_retry(message.id, str(error), retry_at)
-            if self.observer is not None:
-                self.observer(message, "queued")
-        for waiting in later:
-            await self.storage.mark_retry(waiting.id, "waiting for an earlier message", retry_at)
-            if self.observer is not None:
-                self.observer(waiting, "queued")
+        elif self._recovered.get(message.channel, -math.inf) > started:
+            # The channel recovered while this request was out: it was caught by the outage
+            # that has just ended (say, timed out at its end). The platform is back: no backoff.
+            delay = timedelta(0)
+        else:
+            outage = True
+            self._failing_since.setdefault(message.channel, self.clock())
+            delay = backoff(message.attempts, None)
+        log.warning(
+            "outbox retry",
+            extra={"outbox_id": message.id, "reason": str(error), "delay_s": delay.seconds},
+        )
+        retry_at = self.clock() + delay
+        await self.storage.mark_retry(message.id, str(error), retry_at)
+        if self.observer is not None:
+            self.observer(message, "queued")
+        return retry_at, outage
+
+    async def _hold(self, message: PendingMessage, retry_at: datetime) -> None:
+        await self.storage.mark_retry(message.id, "waiting for an earlier message", retry_at)
+        if self.observer is not None:
+            self.observer(message, "queued")
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -186,6 +254,9 @@ class OutboxWorker:
     async def run(self, interval_s: float = 1.0) -> None:
         """Sweep every channel periodically (retries, messages left by a crash)."""
         while True:
+            # Cleared before the sweep, not after: a wake() during the sweep (the platform came
+            # back while we were sending) must start another one at once, not be lost.
+            self._wakeup.clear()
             for channel in list(self.senders):
                 try:
                     while await self.deliver(channel) > 0:
@@ -194,7 +265,6 @@ class OutboxWorker:
                     log.warning("outbox sweep failed", extra={"reason": str(exc)})
                 except Exception:  # the sweeper must outlive any one failure; it retries
                     log.exception("outbox sweep failed", extra={"channel": channel})
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=interval_s)
 

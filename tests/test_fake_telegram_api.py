@@ -20,7 +20,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from tests.fakes.telegram_api import FakeTelegramApi, UploadedFile
@@ -191,6 +191,48 @@ async def test_set_down_gives_network_error(api: FakeTelegramApi, bot: Bot) -> N
     api.set_down(False)
     await bot.send_message(1, "y")
     assert [m["text"] for m in api.sent_messages(1)] == ["y"]
+
+
+async def test_set_hanging_holds_requests_unapplied_then_answers_504(
+    api: FakeTelegramApi, bot: Bot
+) -> None:
+    assert (await bot.send_message(1, "before")).message_id == 1
+    api.set_hanging(True)
+    assert api.hanging
+    # The client gives up: a timeout, as when Telegram does not answer at all.
+    with pytest.raises(TimedOut):
+        await bot.send_message(1, "lost", read_timeout=0.3)
+    held = asyncio.create_task(bot.edit_message_text("held", chat_id=1, message_id=1))
+    await api.wait_for(lambda: api.stats.hung == 2, timeout=2)
+    assert not held.done()
+    # getUpdates is not held (a poller's long poll would hide the fault).
+    assert await bot.get_updates(timeout=0) == ()
+    # Nothing held was applied, nor recorded as a call.
+    assert [m["text"] for m in api.sent_messages(1)] == ["before"]
+    assert [c.params["text"] for c in api.calls_to("sendMessage")] == ["before"]
+    assert api.calls_to("editMessageText") == []
+
+    api.set_hanging(False)
+    with pytest.raises(NetworkError, match="Gateway Timeout"):
+        await asyncio.wait_for(held, 2)
+    assert api.stats.by_status[504] >= 1
+    assert [m["text"] for m in api.sent_messages(1)] == ["before"]
+    # After the switch, requests are handled normally; the lost ones took no message id.
+    assert (await bot.send_message(1, "after")).message_id == 2
+    assert [m["text"] for m in api.sent_messages(1)] == ["before", "after"]
+
+
+async def test_close_answers_hanging_requests(api: FakeTelegramApi) -> None:
+    api.set_hanging(True)
+    async with aiohttp.ClientSession() as session:
+        request = asyncio.create_task(session.post(api.method_url("getMe")))
+        await api.wait_for(lambda: api.stats.hung == 1, timeout=2)
+        started = time.monotonic()
+        await api.close()
+        response = await asyncio.wait_for(request, 2)
+        assert response.status == 504
+        response.release()
+    assert time.monotonic() - started < 1
 
 
 async def test_delay_s_adds_latency(api: FakeTelegramApi, bot: Bot) -> None:

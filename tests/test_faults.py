@@ -2,7 +2,7 @@
 
 Each test drives six citizens through the whole survey over the Telegram webhook, the way
 Telegram does it (an update is redelivered, unchanged, until the webhook answers 2xx), while
-something goes wrong: the bot is SIGKILLed and restarted, the Bot API fails and goes down,
+something goes wrong: the bot is SIGKILLed and restarted, the Bot API fails, goes down and hangs,
 PostgreSQL restarts, updates arrive twice, two processes share the webhook. Afterwards:
 
 * every citizen's answers are stored exactly once;
@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ CITIZENS = 6
 FIRST_CHAT = 777000100
 LEASE_S = 4  # a killed process's claimed replies go out this long after the kill
 STEP_TIMEOUT_S = 30.0
+RECOVERY_BOUND_S = 20.0  # after a minute-long hang, every citizen has finished within this
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -161,12 +163,18 @@ class Load:
     ports: list[int]
     duplicate_share: float = 0.0
     seed: int = 8
+    # How long a citizen waits for the bot's next message; a long fault needs more.
+    step_timeout_s: float = STEP_TIMEOUT_S
     progress: int = 0  # taps delivered, over all citizens
     deliveries: int = 0
     redeliveries: int = 0
     duplicates: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     posting: int = 0  # webhook requests in flight
+    slowest_post_s: float = 0.0  # the longest a webhook request took to be answered
+    last_tap: dict[int, tuple[int, str]] = field(default_factory=dict)  # (message, data)
+    retaps: int = 0
+    finished_at: dict[int, float] = field(default_factory=dict)  # time.monotonic()
     _turn: int = 0
 
     def __post_init__(self) -> None:
@@ -186,6 +194,7 @@ class Load:
         url = f"http://127.0.0.1:{port}/telegram/webhook"
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
         self.posting += 1
+        started = time.monotonic()
         try:
             async with self.session.post(
                 url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
@@ -198,6 +207,7 @@ class Load:
             return None
         finally:
             self.posting -= 1
+            self.slowest_post_s = max(self.slowest_post_s, time.monotonic() - started)
 
     async def deliver(self, update: dict[str, Any]) -> None:
         """POST until a 2xx, as Telegram does; sometimes a second, duplicate delivery."""
@@ -227,7 +237,7 @@ class Load:
                     return dict(message)
             return None
 
-        await self.api.wait_for(lambda: fresh() is not None, timeout=STEP_TIMEOUT_S)
+        await self.api.wait_for(lambda: fresh() is not None, timeout=self.step_timeout_s)
         found = fresh()
         assert found is not None
         return found
@@ -242,14 +252,23 @@ class Load:
             last_id = message["message_id"]
             data = pick(message, label, index)
             await self.deliver(self.api.make_callback_update(chat, last_id, data))
+            self.last_tap[chat] = (last_id, data)
             self.progress += 1
         await self.api.wait_for(
             lambda: any(
                 m["message_id"] > last_id and "Terima kasih" in m.get("text", "")
                 for m in self.bot_messages(chat)
             ),
-            timeout=STEP_TIMEOUT_S,
+            timeout=self.step_timeout_s,
         )
+        self.finished_at[chat] = time.monotonic()
+
+    async def tap_again(self, chat: int) -> None:
+        """The citizen taps their last answer again, as one does when nothing happens."""
+        if chat in self.last_tap:
+            message_id, data = self.last_tap[chat]
+            self.retaps += 1
+            await self.deliver(self.api.make_callback_update(chat, message_id, data))
 
     async def run(self, fault: Callable[[Load], Coroutine[Any, Any, None]] | None = None) -> None:
         work = [asyncio.create_task(self.citizen(chat)) for chat in self.chats]
@@ -272,7 +291,7 @@ class Load:
             await self.deliver(self.api.make_message_update(chat, "halo"))
             await self.api.wait_for(
                 lambda c=chat, b=before: len(self.bot_messages(c)) > b,  # type: ignore[misc]
-                timeout=STEP_TIMEOUT_S,
+                timeout=self.step_timeout_s,
             )
 
     async def close(self) -> None:
@@ -413,6 +432,63 @@ async def test_bot_api_errors_and_an_outage_delay_replies_and_lose_none(
         finally:
             await load.close()
     assert api.stats.by_status[502] > 0 and api.stats.by_status[500] > 0
+
+
+async def test_bot_api_hangs_for_a_minute_then_recovers_promptly(
+    api: FakeTelegramApi, shared_db: Storage, pg_url: str, tmp_path: Path
+) -> None:
+    """Every Bot API request hangs for a minute (the bot gives up after its 10 s read timeout);
+    the database is fine, so webhooks are still accepted. Once the API answers again, the
+    replies it delayed go out at once, not after their backoff (up to a minute by then)."""
+    hang_s, retap_every_s = 60.0, 5.0
+    hang_ended: list[float] = []
+
+    async with BotProcesses(api, pg_url, tmp_path) as bots:
+        # A citizen may wait the whole minute, and then the recovery, for the next question.
+        load = Load(api, bots.ports, step_timeout_s=hang_s + STEP_TIMEOUT_S)
+
+        async def impatient(chat: int) -> None:
+            while api.hanging:
+                await asyncio.sleep(retap_every_s)
+                if api.hanging:
+                    await load.tap_again(chat)
+
+        async def hang(load: Load) -> None:
+            await load.until(0.4)
+            api.set_hanging(True)
+            tapping = [asyncio.create_task(impatient(chat)) for chat in load.chats]
+            await asyncio.sleep(hang_s)
+            api.set_hanging(False)
+            hang_ended.append(time.monotonic())
+            await asyncio.gather(*tapping)
+
+        try:
+            await load.run(hang)
+            await check_nothing_lost_or_doubled(shared_db, load)
+        finally:
+            await load.close()
+    [ended] = hang_ended
+    first_reply = {
+        chat: min(
+            call.at
+            for call in api.calls_to("sendMessage")
+            if call.params.get("chat_id") == chat and call.at >= ended
+        )
+        - ended
+        for chat in load.chats
+    }
+    finished = {chat: at - ended for chat, at in load.finished_at.items()}
+    print(
+        f"\nafter the hang: first reply {sorted(round(s, 1) for s in first_reply.values())} s,"
+        f" finished {sorted(round(s, 1) for s in finished.values())} s;"
+        f" {api.stats.hung} requests hung, {load.retaps} taps again,"
+        f" {load.redeliveries} redeliveries, slowest webhook answer {load.slowest_post_s:.1f} s"
+    )
+    assert api.stats.hung > 0 and api.stats.by_status[504] > 0
+    assert load.retaps > 0
+    # Prompt recovery: otherwise the replies wait out the backoff they reached in the hang
+    # (16 or 32 s more, by when the sweeper's last try timed out).
+    assert max(finished.values()) < RECOVERY_BOUND_S, finished
 
 
 async def test_a_tenth_of_the_updates_delivered_twice(

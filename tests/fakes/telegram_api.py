@@ -21,7 +21,8 @@ What it models (see TECH.md §1a, 1d, 1g):
 * Webhooks (setWebhook / deleteWebhook / getWebhookInfo and :meth:`deliver_webhook`).
 * Message limits (text 1..4096, caption <= 1024, callback_data 1..64 bytes) and, with
   ``rate_limits=True``, flood limits (overall N/s and per-chat token bucket) answered with 429.
-* Fault injection (:meth:`fail_next`, :meth:`set_down`, :attr:`delay_s`, :attr:`blocked_chats`).
+* Fault injection (:meth:`fail_next`, :meth:`set_down`, :meth:`set_hanging`, :attr:`delay_s`,
+  :attr:`blocked_chats`).
 
 Not modelled: message formatting (``parse_mode`` is stored, not rendered; only HTML tags are
 discounted when checking text length), groups' 20 msg/min limit, media groups, inline mode.
@@ -176,12 +177,14 @@ class Call:
 
 @dataclass(slots=True)
 class ApiStats:
-    """Request counters. ``rejected_429`` counts every 429 (injected or from the rate limiter)."""
+    """Request counters. ``rejected_429`` counts every 429 (injected or from the rate limiter);
+    ``hung`` counts the requests held by :meth:`FakeTelegramApi.set_hanging`."""
 
     requests: int = 0
     by_method: Counter[str] = field(default_factory=Counter)
     by_status: Counter[int] = field(default_factory=Counter)
     rejected_429: int = 0
+    hung: int = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,6 +385,9 @@ class FakeTelegramApi:
         self._session: aiohttp.ClientSession | None = None
         self._closing = False
         self._down = False
+        # Set while not hanging; a hanging request waits for it (see set_hanging).
+        self._released = asyncio.Event()
+        self._released.set()
         self._changed = asyncio.Event()
 
         self._failures: dict[str, deque[_Failure]] = {}
@@ -452,6 +458,7 @@ class FakeTelegramApi:
         """Stop the server; a waiting getUpdates is answered with an empty list first."""
         self._closing = True
         self._resolve_poll("closed")
+        self._released.set()  # hanging requests are answered, so the server can shut down
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -614,6 +621,22 @@ class FakeTelegramApi:
         """Outage switch: while down every method answers 502 "Bad Gateway"."""
         self._down = down
 
+    def set_hanging(self, hanging: bool = True) -> None:
+        """Timeout switch: while on, every method but getUpdates is read and never answered.
+
+        Like a request lost in the network, a held request is not applied (and not recorded in
+        :attr:`calls`; :attr:`ApiStats.hung` counts it). When the switch goes off the held
+        requests are answered 504 "Gateway Timeout", still unapplied: by then their clients
+        have given up. Requests arriving after that are handled normally."""
+        if hanging:
+            self._released.clear()
+        else:
+            self._released.set()
+
+    @property
+    def hanging(self) -> bool:
+        return not self._released.is_set()
+
     # ---------------------------------------------------------------- inbound simulation
 
     def push_update(self, update: Mapping[str, Any]) -> JsonDict:
@@ -755,6 +778,8 @@ class FakeTelegramApi:
             params = await self._read_params(request)
         except _ApiError as exc:
             return self._respond(method, exc.status, exc.body())
+        if not self._released.is_set() and method != "getUpdates":
+            return await self._hang(method)
         if self.delay_s > 0:
             await asyncio.sleep(self.delay_s)
         self.calls.append(Call(method, params, arrival))
@@ -763,6 +788,13 @@ class FakeTelegramApi:
         response = self._respond(method, status, body)
         self._notify()
         return response
+
+    async def _hang(self, method: str) -> web.Response:
+        self.stats.hung += 1
+        self._notify()
+        await self._released.wait()  # cancelled instead if the server drops the connection
+        error = _ApiError(504, "Gateway Timeout")
+        return self._respond(method, error.status, error.body())
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         self.stats.requests += 1
