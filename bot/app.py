@@ -25,6 +25,7 @@ from bot.jobs import build_scheduler
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.web import build_web_app
+from bot.workers import WorkerRole
 from handlers.console import ConsoleChannel, ConsoleSender
 from handlers.dispatcher import Dispatcher, utc_now
 from handlers.outbox import OutboxWorker, Sender
@@ -139,13 +140,17 @@ async def run_console(
         await channel.run(first_command=first)
 
 
-async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> None:
+async def run_service(
+    settings: Settings, stop: asyncio.Event | None = None, role: WorkerRole | None = None
+) -> None:
     """Every configured channel, the web server and the outbox sweeper, until ``stop``.
 
     Telegram runs in webhook mode when ``TELEGRAM_WEBHOOK_URL`` is set (any number of
     processes behind a load balancer), otherwise by polling (one process per bot token).
-    WhatsApp always arrives by webhook (``/whatsapp/webhook``).
+    WhatsApp always arrives by webhook (``/whatsapp/webhook``). With a ``role`` from the
+    supervisor (``--workers``), the port is shared and only worker 0 runs the scheduler.
     """
+    role = role or WorkerRole()
     stop = stop or _stop_on_signals()
     async with open_storage(settings) as storage, AsyncExitStack() as stack:
         await seed_holidays_if_empty(storage)
@@ -250,7 +255,9 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        await web.TCPSite(
+            runner, settings.http_host, settings.http_port, reuse_port=role.shares_port or None
+        ).start()
         log.info("web server listening", extra={"port": settings.http_port})
 
         tasks = [asyncio.create_task(outbox.run(), name="outbox-sweeper")]
@@ -263,10 +270,12 @@ async def run_service(settings: Settings, stop: asyncio.Event | None = None) -> 
             outbox=outbox,
             clock=utc_now,
         )
-        scheduler.start()
-        stack.callback(scheduler.shutdown, wait=False)
+        if role.primary:  # the jobs claim their runs, but one scheduler is enough
+            scheduler.start()
+            stack.callback(scheduler.shutdown, wait=False)
         if telegram_bot is not None and updates is not None:
-            await register_commands(telegram_bot)
+            if role.primary:
+                await register_commands(telegram_bot)
             if not webhook:
                 lock = await stack.enter_async_context(
                     storage.exclusive(f"telegram-poller:{telegram_bot.id}")

@@ -20,11 +20,13 @@ from bot.app import (
     open_storage,
     run_console,
     run_service,
+    seed_holidays_if_empty,
 )
 from bot.directory_file import DirectoryFileError
 from bot.holidays_file import HolidayFileError
 from bot.logging_setup import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
+from bot.workers import WorkerRole, supervise
 from handlers.telegram import ALLOWED_UPDATES, TelegramConflict, make_bot
 from handlers.whatsapp import WhatsAppRejected
 from storage import db
@@ -58,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--unit", metavar="CODE", help="console: start the survey of this unit, as its QR code does"
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="service: N processes sharing HTTP_PORT (webhook mode only; default HTTP_WORKERS, 1)",
     )
     run.add_argument(
         "--contact",
@@ -117,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations say nothing routine
         _configure_logging(args, settings)
+        if args.command == "run" and _supervises(args, settings):
+            # The supervisor only starts and watches: the workers do the serving.
+            asyncio.run(_prepare_for_workers(settings))
+            return supervise(args.workers or settings.http_workers)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"skm-bot: configuration error: {exc}", file=sys.stderr)
@@ -198,13 +210,36 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return 2
 
 
+def _supervises(args: argparse.Namespace, settings: Settings) -> bool:
+    """True when this process is to start workers rather than serve itself."""
+    workers = args.workers or settings.http_workers
+    if workers < 1:
+        raise ConfigError("--workers: at least 1")
+    service = not args.console and settings.has_platform_channel
+    if workers == 1 or not service or WorkerRole.from_environment().shares_port:
+        return False
+    if settings.telegram_bot_token and not settings.telegram_webhook_url:
+        raise ConfigError(
+            "--workers needs Telegram in webhook mode (TELEGRAM_WEBHOOK_URL): polling runs in "
+            "one process"
+        )
+    return True
+
+
+async def _prepare_for_workers(settings: Settings) -> None:
+    """Migrate and seed once, before the workers start together."""
+    settings.pseudonym_key()
+    async with open_storage(settings) as storage:
+        await seed_holidays_if_empty(storage)
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     settings.pseudonym_key()  # fail early with a clear line when it is missing
     if args.console or not settings.has_platform_channel:
         await run_console(settings, ConsoleOptions(contact=args.contact, unit=args.unit))
         return 0
     try:
-        await run_service(settings)
+        await run_service(settings, role=WorkerRole.from_environment())
     except WhatsAppRejected as exc:
         print(f"skm-bot: configuration error: {exc}", file=sys.stderr)
         return 2

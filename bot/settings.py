@@ -64,6 +64,8 @@ class Settings(BaseSettings):
 
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=1, le=65535)
+    # Service processes sharing HTTP_PORT (webhook mode): one per spare core. See bot/workers.py.
+    http_workers: int = Field(default=1, ge=1, le=64)
 
     conversation_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     survey_repeat_window_days: int = Field(default=1, ge=0, le=366)

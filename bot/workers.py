@@ -1,0 +1,96 @@
+"""Several service processes on one port: ``skm-bot run --workers N``.
+
+One Python process uses one core. In webhook mode the service keeps no state in memory that
+another process needs (each update is one database transaction; the outbox is shared with
+leases), so N processes can serve one port: each opens it with ``SO_REUSEPORT`` and the kernel
+spreads connections over them (Linux). The supervisor (this module) migrates the database once,
+starts the workers, forwards SIGTERM/SIGINT to them and, when one dies, stops the rest and exits
+with its code, so the service manager (systemd, Docker) restarts the whole set.
+
+Only worker 0 runs the scheduler (weekly digests, complaint deadlines) and registers the bot's
+commands; every worker runs the outbox sweeper (claims are row-locked, so they never overlap).
+Metrics are summed over the workers with prometheus-client's multiprocess mode.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from types import FrameType
+
+WORKER_ENV = "SKM_WORKER"  # "index/count", set by the supervisor for each worker it starts
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRole:
+    """Which of the service's processes this is."""
+
+    index: int = 0
+    count: int = 1
+
+    @property
+    def shares_port(self) -> bool:
+        return self.count > 1
+
+    @property
+    def primary(self) -> bool:
+        """Runs the once-per-service duties: the scheduler, registering commands."""
+        return self.index == 0
+
+    @classmethod
+    def from_environment(cls) -> WorkerRole:
+        value = os.environ.get(WORKER_ENV)
+        if not value:
+            return cls()
+        index, _, count = value.partition("/")
+        return cls(int(index), int(count))
+
+
+def supervise(count: int, argv: list[str] | None = None, poll_s: float = 0.2) -> int:
+    """Start ``count`` workers (``python -m bot run``) and wait; returns the exit code."""
+    argv = argv if argv is not None else [sys.executable, "-m", "bot", "run"]
+    with tempfile.TemporaryDirectory(prefix="skm-metrics-") as metrics_dir:
+        workers = [
+            subprocess.Popen(
+                argv,
+                env={
+                    **os.environ,
+                    WORKER_ENV: f"{index}/{count}",
+                    "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+                },
+            )
+            for index in range(count)
+        ]
+        stopping = False
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.send_signal(signum)
+
+        previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            while True:
+                codes = [worker.poll() for worker in workers]
+                if all(code is not None for code in codes):
+                    failed = [code for code in codes if code]
+                    # A worker killed by a signal: the shell's convention, 128 + its number.
+                    return (failed[0] if failed[0] > 0 else 128 - failed[0]) if failed else 0
+                died = [code for code in codes if code is not None and code != 0]
+                if died and not stopping:  # one failed: stop the others, report its code
+                    stop(signal.SIGTERM, None)
+                time.sleep(poll_s)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.kill()
+                    worker.wait()
