@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
@@ -231,6 +231,7 @@ async def run_service(
             updates = TelegramUpdates(
                 telegram_bot, lambda inbound: dispatcher.handle(inbound, background=webhook)
             )
+            stack.push_async_callback(updates.drain)
         app = build_web_app(
             storage,
             telegram=updates if webhook else None,
@@ -260,7 +261,10 @@ async def run_service(
         ).start()
         log.info("web server listening", extra={"port": settings.http_port})
 
-        tasks = [asyncio.create_task(outbox.run(), name="outbox-sweeper")]
+        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(outbox.run(), name="outbox-sweeper")]
+        # Whatever ends the service (a stop, a failed start, a crashed task), no task of it
+        # outlives it: a stray sweeper would go on sending from this database.
+        stack.push_async_callback(_cancel_all, tasks)
         scheduler = build_scheduler(
             zone=settings.zone,
             complaint_cron=settings.complaint_job_cron,
@@ -288,15 +292,17 @@ async def run_service(
                 poller = TelegramPoller(telegram_bot, updates)
                 tasks.append(asyncio.create_task(poller.run(), name="telegram-poller"))
         stopped = asyncio.create_task(stop.wait(), name="stop")
-        try:
-            done, _ = await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not stopped and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-        finally:
-            for task in [stopped, *tasks]:
-                task.cancel()
-            await asyncio.gather(stopped, *tasks, return_exceptions=True)
+        tasks.append(stopped)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopped and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -1,8 +1,10 @@
-"""The Telegram channel, on python-telegram-bot 22 used as Bot API client and update parser.
+"""The Telegram channel: update parsing, replies, webhook and polling.
 
-State stays in our database (no ConversationHandler, no pickle persistence). Updates become
-one :class:`Inbound`; outbox rows become ``sendMessage`` with an inline keyboard or an
-``editMessageText`` that shows the chosen answer and removes the keyboard.
+State stays in our database (no ConversationHandler, no pickle persistence). Updates, as the
+Bot API's JSON, become one :class:`Inbound`; outbox rows become ``sendMessage`` with an inline
+keyboard or an ``editMessageText`` that shows the chosen answer and removes the keyboard. The
+calls of every tap (and getUpdates) go through :class:`BotApi`, plain JSON; python-telegram-bot
+22 does the rest (``getMe``, ``sendPhoto``, ``setMyCommands``, the webhook commands).
 """
 
 from __future__ import annotations
@@ -19,17 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 from telegram import Bot as TelegramBot
-from telegram import (
-    BotCommand,
-    BotCommandScopeAllPrivateChats,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
+from telegram import BotCommand, BotCommandScopeAllPrivateChats
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -41,9 +34,9 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import BaseRequest, RequestData
 
 from handlers.outbox import PermanentSendError, SendReceipt, TransientSendError
+from handlers.telegram_api import AiohttpRequest, BotApi, InlineKeyboard
 from storage.repository import PendingMessage
 from survey_flows.catalog import text as catalogue_text
 from survey_flows.types import Channel, Inbound, InboundKind, Outbound
@@ -79,7 +72,7 @@ class TelegramConflict(Exception):
 
 
 class MalformedUpdate(ValueError):
-    """A webhook body that python-telegram-bot cannot read as an update."""
+    """An update body that is not a Bot API update: a required field missing or mistyped."""
 
 
 # --- inbound: updates to Inbound -----------------------------------------------------------
@@ -112,26 +105,33 @@ class ParsedUpdate:
     reason: str = ""
 
 
-def parse_update(update: Update, bot_id: int, received_at: datetime) -> ParsedUpdate:
-    """Turn a Telegram update into an :class:`Inbound`, or say why it is ignored.
+def parse_update(data: object, bot_id: int, received_at: datetime) -> ParsedUpdate:
+    """Turn an update, as the Bot API's JSON, into an :class:`Inbound`, or say why it is ignored.
 
     Only private chats are served: group chats, channel posts, edited messages and messages
-    from bots are ignored (no reply, nothing stored).
+    from bots are ignored (no reply, nothing stored). Every field read is type-checked first:
+    a wrong type or a missing required field raises :class:`MalformedUpdate`.
     """
-    event_id = f"{bot_id}:{update.update_id}"
-    query = update.callback_query
+    update = _object(data, "update")
+    event_id = f"{bot_id}:{_int(update, 'update_id', 'update')}"
+    query = _optional_object(update, "callback_query", "update")
     if query is not None:
-        message = query.message
-        chat = message.chat if message is not None else None
-        if chat is None or chat.type != "private" or query.from_user.is_bot:
-            return ParsedUpdate(None, query.id, "callback outside a private chat")
-        if not _is_chat_id(chat.id):
-            return ParsedUpdate(None, query.id, "not a chat id")
-        token, choice_id = parse_callback(query.data)
+        query_id = _str(query, "id", "callback_query")
+        _str(query, "chat_instance", "callback_query")
+        is_bot = _user_is_bot(_object(query.get("from"), "callback_query.from"))
+        token, choice_id = parse_callback(_optional_str(query, "data", "callback_query"))
+        message = _optional_object(query, "message", "callback_query")
+        if message is None:
+            return ParsedUpdate(None, query_id, "callback outside a private chat")
+        chat_id, chat_type = _message_chat(message, "callback_query.message")
+        if chat_type != "private" or is_bot:
+            return ParsedUpdate(None, query_id, "callback outside a private chat")
+        if not _is_chat_id(chat_id):
+            return ParsedUpdate(None, query_id, "not a chat id")
         return ParsedUpdate(
             Inbound(
                 channel=Channel.TELEGRAM,
-                contact=str(chat.id),
+                contact=str(chat_id),
                 event_id=event_id,
                 kind=InboundKind.CHOICE,
                 received_at=received_at,
@@ -139,31 +139,36 @@ def parse_update(update: Update, bot_id: int, received_at: datetime) -> ParsedUp
                 # Callback data that is not ours (forged, or an old format) is stale by
                 # construction: its token can never match.
                 prompt_token=token if choice_id else "invalid",
-                message_ref=str(message.message_id) if message is not None else None,
+                message_ref=str(message["message_id"]),
             ),
-            query.id,
+            query_id,
         )
-    message = update.message
+    message = _optional_object(update, "message", "update")
     if message is None:
         return ParsedUpdate(None, reason="not a new message (edit, channel post, other)")
-    if message.chat.type != "private":
+    chat_id, chat_type = _message_chat(message, "message")
+    sender = _optional_object(message, "from", "message")  # absent for channel posts
+    is_bot = sender is None or _user_is_bot(sender)
+    quoted = _quoted_text(message)
+    text = _optional_str(message, "text", "message")
+    location = _location(message)
+    photo = _largest_photo(message)
+    if chat_type != "private":
         return ParsedUpdate(None, reason="not a private chat")
-    if message.from_user is None or message.from_user.is_bot:
+    if is_bot:
         return ParsedUpdate(None, reason="from a bot")
-    if not _is_chat_id(message.chat.id):
+    if not _is_chat_id(chat_id):
         return ParsedUpdate(None, reason="not a chat id")
     common: dict[str, Any] = {
         "channel": Channel.TELEGRAM,
-        "contact": str(message.chat.id),
+        "contact": str(chat_id),
         "event_id": event_id,
         "received_at": received_at,
     }
-    replied = message.reply_to_message
-    if replied is not None and (replied.text or replied.caption):
+    if quoted:
         # An officer answers a complaint by replying to its notification, which names the ticket.
-        common["quoted_text"] = (replied.text or replied.caption or "")[:4096]
-    if message.text is not None:
-        text = message.text
+        common["quoted_text"] = quoted[:4096]
+    if text is not None:
         if text.startswith("/") and len(text) > 1:
             head, *args = text.split()
             command = head[1:].split("@", 1)[0].lower()
@@ -173,38 +178,131 @@ def parse_update(update: Update, bot_id: int, received_at: datetime) -> ParsedUp
                 )
             )
         return ParsedUpdate(Inbound(kind=InboundKind.TEXT, text=text, **common))
-    if message.location is not None:
-        location = (message.location.latitude, message.location.longitude)
+    if location is not None:
         return ParsedUpdate(Inbound(kind=InboundKind.LOCATION, location=location, **common))
-    if message.photo:
-        photo = message.photo[-1].file_id
+    if photo is not None:
         return ParsedUpdate(Inbound(kind=InboundKind.MEDIA, media_ref=photo, **common))
     return ParsedUpdate(Inbound(kind=InboundKind.UNSUPPORTED, **common))
 
 
-def _is_chat_id(value: object) -> bool:
-    """Telegram's chat ids are integers of at most 52 bits; anything else is forged."""
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+def _is_chat_id(value: int) -> bool:
+    """Telegram's chat ids have at most 52 bits; a longer one is forged."""
+    return abs(value) < 2**63
+
+
+# The checks below read the Bot API's JSON as its types say. Absent and null are the same for
+# an optional field; a required one (Message.chat, CallbackQuery.from, ...) must be there. The
+# messages name the field, never its value (they are logged).
+
+
+def _object(value: object, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedUpdate(f"{what} is not an object")
+    return value
+
+
+def _optional_object(parent: dict[str, Any], key: str, what: str) -> dict[str, Any] | None:
+    value = parent.get(key)
+    return None if value is None else _object(value, f"{what}.{key}")
+
+
+def _int(parent: dict[str, Any], key: str, what: str) -> int:
+    value = parent.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise MalformedUpdate(f"{what}.{key} is not an integer")
+    return value
+
+
+def _str(parent: dict[str, Any], key: str, what: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str):
+        raise MalformedUpdate(f"{what}.{key} is not a string")
+    return value
+
+
+def _optional_str(parent: dict[str, Any], key: str, what: str) -> str | None:
+    value = parent.get(key)
+    return None if value is None else _str(parent, key, what)
+
+
+def _user_is_bot(user: dict[str, Any]) -> bool:
+    """A User's required fields checked; whether it is a bot."""
+    _int(user, "id", "user")
+    _str(user, "first_name", "user")
+    is_bot = user.get("is_bot")
+    if not isinstance(is_bot, bool):
+        raise MalformedUpdate("user.is_bot is not a boolean")
+    return is_bot
+
+
+def _message_chat(message: dict[str, Any], what: str) -> tuple[int, str]:
+    """A Message's required fields checked; its chat's id and type."""
+    _int(message, "message_id", what)
+    _int(message, "date", what)
+    chat = _object(message.get("chat"), f"{what}.chat")
+    return _int(chat, "id", "chat"), _str(chat, "type", "chat")
+
+
+def _quoted_text(message: dict[str, Any]) -> str | None:
+    replied = _optional_object(message, "reply_to_message", "message")
+    if replied is None:
+        return None
+    _message_chat(replied, "message.reply_to_message")
+    text = _optional_str(replied, "text", "message.reply_to_message")
+    caption = _optional_str(replied, "caption", "message.reply_to_message")
+    return text or caption or None
+
+
+def _location(message: dict[str, Any]) -> tuple[float, float] | None:
+    location = _optional_object(message, "location", "message")
+    if location is None:
+        return None
+    return _float(location, "latitude"), _float(location, "longitude")
+
+
+def _float(location: dict[str, Any], key: str) -> float:
+    value = location.get(key)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float
+            pass
+    raise MalformedUpdate(f"location.{key} is not a number")
+
+
+def _largest_photo(message: dict[str, Any]) -> str | None:
+    """The file id of the largest size: the Bot API lists a photo's sizes smallest first."""
+    sizes = message.get("photo")
+    if sizes is None:
+        return None
+    if not isinstance(sizes, list):
+        raise MalformedUpdate("message.photo is not a list")
+    file_ids = [_str(_object(size, "photo size"), "file_id", "photo size") for size in sizes]
+    return file_ids[-1] if file_ids else None
 
 
 # --- outbound: Outbound to Bot API calls ---------------------------------------------------
 
 
-def keyboard(message: Outbound) -> InlineKeyboardMarkup | None:
-    """One answer per row (long labels stay readable on a phone), navigation on the last."""
+def keyboard(message: Outbound) -> InlineKeyboard | None:
+    """One answer per row (long labels stay readable on a phone), navigation on the last.
+
+    The Bot API's ``InlineKeyboardMarkup`` as plain JSON.
+    """
     if not message.choices:
         return None
+    token = message.prompt_token
     rows = [
-        [InlineKeyboardButton(c.label, callback_data=callback_data(message.prompt_token, c.id))]
+        [{"text": c.label, "callback_data": callback_data(token, c.id)}]
         for c in message.answer_choices()
     ]
     nav = [
-        InlineKeyboardButton(c.label, callback_data=callback_data(message.prompt_token, c.id))
+        {"text": c.label, "callback_data": callback_data(token, c.id)}
         for c in message.nav_choices()
     ]
     if nav:
         rows.append(nav)
-    return InlineKeyboardMarkup(rows)
+    return {"inline_keyboard": rows}
 
 
 def answered_text(payload: dict[str, Any]) -> str:
@@ -300,7 +398,11 @@ BlockedCallback = Callable[[str], Awaitable[None]]
 
 
 class TelegramSender:
-    """Sends outbox rows through the Bot API and maps its errors to ours."""
+    """Sends outbox rows through the Bot API and maps its errors to ours.
+
+    Text messages and edits go through :class:`BotApi`; digest charts through PTB. Both raise
+    PTB's exceptions, so one translation serves them.
+    """
 
     channel = Channel.TELEGRAM.value
 
@@ -311,6 +413,7 @@ class TelegramSender:
         on_blocked: BlockedCallback | None = None,
     ) -> None:
         self.bot = bot
+        self.api = BotApi.of(bot)
         self.limiter = limiter or RateLimiter()
         self.on_blocked = on_blocked
 
@@ -333,11 +436,12 @@ class TelegramSender:
             if self.on_blocked is not None:
                 await self.on_blocked(chat_id)
             raise PermanentSendError(f"forbidden: {exc.message}") from exc
+        except (BadRequest, ChatMigrated, InvalidToken) as exc:
+            # Before NetworkError: PTB's BadRequest is one of its subclasses.
+            raise PermanentSendError(f"rejected: {exc.message}") from exc
         except (TimedOut, NetworkError) as exc:
             # PTB reports 5xx answers and connection failures as NetworkError.
             raise TransientSendError(f"network: {exc.message}") from exc
-        except (BadRequest, ChatMigrated, InvalidToken) as exc:
-            raise PermanentSendError(f"rejected: {exc.message}") from exc
         except TelegramError as exc:
             raise TransientSendError(f"telegram: {exc.message}") from exc
 
@@ -347,8 +451,8 @@ class TelegramSender:
             if not ref:
                 return SendReceipt()
             try:
-                await self.bot.edit_message_text(
-                    answered_text(message.payload), chat_id=chat_id, message_id=int(ref)
+                await self.api.edit_message_text(
+                    _chat_ref(chat_id), int(ref), answered_text(message.payload)
                 )
             except BadRequest as exc:
                 # Already edited, deleted or too old to edit: the chat is tidy enough.
@@ -364,87 +468,21 @@ class TelegramSender:
             )
             return SendReceipt(str(photo.message_id))
         outbound = Outbound.from_json(message.payload)
-        sent = await self.bot.send_message(chat_id, outbound.text, reply_markup=keyboard(outbound))
-        return SendReceipt(str(sent.message_id))
+        message_id = await self.api.send_message(
+            _chat_ref(chat_id), outbound.text, keyboard(outbound)
+        )
+        return SendReceipt(str(message_id))
+
+
+def _chat_ref(address: str) -> int | str:
+    """A chat id as the number it is (what PTB's form encoding amounted to); else as given."""
+    digits = address[1:] if address.startswith("-") else address
+    return int(address) if digits.isascii() and digits.isdigit() else address
 
 
 def _seconds(value: object) -> float:
     total = getattr(value, "total_seconds", None)
     return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
-
-
-class AiohttpRequest(BaseRequest):
-    """python-telegram-bot's transport on aiohttp instead of httpx.
-
-    The same requests (form-encoded parameters, multipart for files) and the same errors
-    (:class:`TimedOut`, :class:`NetworkError`; PTB maps the status codes), for far less CPU:
-    under load httpx's connection pool spent more time checking its pooled sockets than
-    sending (see docs/performance.md).
-    """
-
-    def __init__(
-        self, *, pool_size: int = 64, read_timeout_s: float = 10.0, connect_timeout_s: float = 5.0
-    ) -> None:
-        self._pool_size = pool_size
-        self._read_timeout_s = read_timeout_s
-        self._connect_timeout_s = connect_timeout_s
-        self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def read_timeout(self) -> float | None:
-        return self._read_timeout_s
-
-    async def initialize(self) -> None:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
-                headers={"User-Agent": self.USER_AGENT},
-            )
-
-    async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        if self._session is None:
-            raise RuntimeError("AiohttpRequest is not initialized")
-        read = read_timeout
-        if isinstance(read, DefaultValue):
-            read = self._read_timeout_s
-        connect = connect_timeout
-        if isinstance(connect, DefaultValue):
-            connect = self._connect_timeout_s
-        data: Any = None
-        if request_data is not None:
-            parameters = request_data.json_parameters
-            files = request_data.multipart_data
-            if files:
-                form = aiohttp.FormData()
-                for name, value in parameters.items():
-                    form.add_field(name, value)
-                for name, (filename, content, mime_type) in files.items():
-                    form.add_field(name, content, filename=filename, content_type=mime_type)
-                data = form
-            else:
-                data = parameters  # form-encoded, as PTB's own transport sends them
-        timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
-        try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
-                return response.status, await response.read()
-        except TimeoutError as exc:
-            raise TimedOut from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
 
 
 def make_bot(token: str, base_url: str, *, read_timeout_s: float = 10.0) -> TelegramBot:
@@ -480,44 +518,37 @@ class TelegramUpdates:
 
     def __init__(self, bot: TelegramBot, handle: HandleInbound) -> None:
         self.bot = bot
+        self.api = BotApi.of(bot)
         self.handle = handle
+        self._answering: set[asyncio.Task[None]] = set()
 
-    async def process(self, update: Update) -> bool:
-        """Dispatch one update; True when it reached the dispatcher."""
-        try:
-            parsed = parse_update(update, self.bot.id, datetime.now(UTC))
-        except (AttributeError, TypeError, ValueError) as exc:
-            # Only a malformed update gets here (a real one always has its sender): ignore it.
-            log.warning("update not understood", extra={"reason": type(exc).__name__})
+    async def process_json(self, data: object) -> bool:
+        """Dispatch one update (the Bot API's JSON); True when it reached the dispatcher.
+
+        Raises :class:`MalformedUpdate`, before anything is done, when it is not an update.
+        """
+        parsed = parse_update(data, self.bot.id, datetime.now(UTC))
+        if parsed.callback_query_id is not None:
+            # Answered at once, alongside the processing, so the spinner stops; not waited
+            # for: a slow Bot API must not hold up the webhook's answer (:meth:`drain`).
+            task = asyncio.create_task(self._answer_callback(parsed.callback_query_id))
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+        if parsed.inbound is None:
+            log.debug("update ignored", extra={"reason": parsed.reason})
             return False
-        # The callback is answered at once, alongside the processing, so the spinner stops.
-        answering = (
-            asyncio.create_task(self._answer_callback(parsed.callback_query_id))
-            if parsed.callback_query_id is not None
-            else None
-        )
-        try:
-            if parsed.inbound is None:
-                log.debug("update ignored", extra={"reason": parsed.reason})
-                return False
-            await self.handle(parsed.inbound)
-            return True
-        finally:
-            if answering is not None:
-                await answering
+        await self.handle(parsed.inbound)
+        return True
 
-    async def process_json(self, data: dict[str, Any]) -> bool:
-        """Dispatch a webhook body; :class:`MalformedUpdate` when it is not a readable update."""
-        try:
-            update = Update.de_json(data, self.bot)
-        except Exception as exc:  # PTB raises whatever the malformed field triggers
-            raise MalformedUpdate(f"not a readable update ({type(exc).__name__})") from exc
-        return await self.process(update)
+    async def drain(self) -> None:
+        """Wait for the callback answers still on their way."""
+        while self._answering:
+            await asyncio.gather(*list(self._answering), return_exceptions=True)
 
     async def _answer_callback(self, query_id: str) -> None:
         # Always answered, so the client's spinner stops; failure here is harmless.
         try:
-            await self.bot.answer_callback_query(query_id)
+            await self.api.answer_callback_query(query_id)
         except TelegramError as exc:
             log.info("answerCallbackQuery failed", extra={"reason": exc.message})
 
@@ -539,6 +570,7 @@ class TelegramPoller:
         error_backoff_s: float = 2.0,
     ) -> None:
         self.bot = bot
+        self.api = BotApi.of(bot)
         self.updates = updates
         self.timeout_s = timeout_s
         self.error_backoff_s = error_backoff_s
@@ -547,19 +579,21 @@ class TelegramPoller:
     async def poll_once(self) -> int:
         """One getUpdates call; each update is dispatched before the offset moves past it."""
         try:
-            batch = await self.bot.get_updates(
-                offset=self.offset,
-                timeout=self.timeout_s,
-                allowed_updates=list(ALLOWED_UPDATES),
-            )
+            batch = await self.api.get_updates(self.offset, self.timeout_s, ALLOWED_UPDATES)
         except Conflict as exc:
             raise TelegramConflict(
                 "another process is receiving this bot's updates (a second poller or a "
                 f"webhook): {exc.message}. Run one poller per token, or use webhook mode."
             ) from exc
         for update in batch:
-            await self.updates.process(update)
-            self.offset = update.update_id + 1
+            try:
+                await self.updates.process_json(update)
+            except MalformedUpdate as exc:
+                # Telegram sent something we cannot read: skip it rather than stop polling.
+                log.warning("update not understood", extra={"reason": str(exc)})
+            update_id = update.get("update_id") if isinstance(update, dict) else None
+            if isinstance(update_id, int) and not isinstance(update_id, bool):
+                self.offset = update_id + 1
         return len(batch)
 
     async def run(self) -> None:
@@ -575,6 +609,7 @@ class TelegramPoller:
 
 __all__ = [
     "AiohttpRequest",
+    "BotApi",
     "MalformedUpdate",
     "ParsedUpdate",
     "RateLimiter",

@@ -294,11 +294,21 @@ async def test_a_second_poller_on_the_same_token_stops_with_a_clear_message(
     api: FakeTelegramApi, pg_storage: Storage, pg_url: str
 ) -> None:
     await load_small_directory(pg_storage)
+
+    def sweepers() -> int:
+        return sum(t.get_name() == "outbox-sweeper" for t in asyncio.all_tasks())
+
+    before = sweepers()
     async with Service(service_settings(api, pg_url)):
         second = Service(service_settings(api, pg_url))
         with pytest.raises(TelegramConflict, match="already polling"):
             async with second:
                 pass
+        await asyncio.sleep(0)  # let cancelled tasks finish
+        # The refused service left nothing running: a stray sweeper would keep sending.
+        assert sweepers() == before + 1
+    await asyncio.sleep(0)
+    assert sweepers() == before
 
 
 async def test_a_blocked_user_is_marked_and_not_retried(
