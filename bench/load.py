@@ -46,6 +46,9 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect  # noqa: E402
+
+from storage.repository import _MARK_SENT, _PG_ENQUEUE, _hot  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 
 TOKEN = "4242:load"
@@ -67,17 +70,18 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 class BotProcess:
     """`python -m bot run` as a subprocess; CPU and memory read from /proc."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 1) -> None:
         self.env = env
         self.port = int(env["HTTP_PORT"])
         self.log = log
+        self.workers = workers
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         with self.log.open("ab") as sink:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=self.env, stdout=sink, stderr=sink,
-                cwd=ROOT,
+                sys.executable, "-m", "bot", "run", "--workers", str(self.workers),
+                env=self.env, stdout=sink, stderr=sink, cwd=ROOT,
             )  # fmt: skip
         async with aiohttp.ClientSession() as session:
             for _ in range(300):
@@ -95,16 +99,28 @@ class BotProcess:
         assert self.process is not None
         return self.process.pid
 
+    @property
+    def pids(self) -> list[int]:
+        """The process and, with ``--workers``, its worker processes."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [self.pid, *(int(child) for child in children)]
+
     def cpu_s(self) -> float:
-        """User + system CPU seconds of the process so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        """User + system CPU seconds of the process (and its workers) so far."""
+        total = 0
+        for pid in self.pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / CLK_TCK
 
     def peak_rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        """The largest peak resident size of one process (the supervisor's is tiny)."""
+        peaks = [0.0]
+        for pid in self.pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+        return max(peaks)
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -306,54 +322,40 @@ async def api_floor(api: FakeTelegramApi, calls: int = 400) -> tuple[float, floa
     return statistics.median(sequential), concurrent_rate
 
 
-# The statements one survey tap costs (as SQLAlchemy sends them; see docs/performance.md):
-# the dispatcher's transaction, then the outbox's "mark sent" transaction.
-TAP_SQL = [
-    "INSERT INTO inbound_events (channel, event_id, received_at) VALUES ($1, $2, $3) "
-    "ON CONFLICT (channel, event_id) DO NOTHING RETURNING inbound_events.id",
-    "INSERT INTO contacts (channel, address, language, created_at, last_inbound_at) "
-    "VALUES ($1, $2, 'id', $3, $3) ON CONFLICT (channel, address) DO UPDATE SET "
-    "blocked_at = NULL, last_inbound_at = excluded.last_inbound_at "
-    "RETURNING contacts.id, contacts.language, contacts.consent_at, contacts.blocked_at",
-    "SELECT conversations.state FROM conversations WHERE conversations.contact_id = $1 FOR UPDATE",
-    "SELECT DISTINCT units.code FROM units JOIN survey_responses ON survey_responses.unit_id = "
-    "units.id WHERE survey_responses.respondent_key = $1 AND survey_responses.local_date >= $2",
-    "UPDATE conversations SET state = $1::jsonb, expires_at = $2, updated_at = $3 "
-    "WHERE conversations.contact_id = $4",
-    "INSERT INTO outbox (contact_id, recipient_id, channel, kind, payload, priority, dedupe_key, "
-    "status, attempts, next_attempt_at, lease_until, created_at) VALUES "
-    "($1, NULL, 'telegram', 'answered', $2::jsonb, 0, $3, 'sending', 1, $4, $5, $4), "
-    "($1, NULL, 'telegram', 'message', $6::jsonb, 0, $7, 'sending', 1, $4, $5, $4) "
-    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING outbox.id, outbox.dedupe_key",
-]
-MARK_SENT_SQL = (
-    "UPDATE outbox SET status = 'sent', lease_until = NULL, sent_at = $1, "
-    "platform_message_id = $2 WHERE outbox.id = $3"
-)
+def compiled(statement: Any) -> tuple[str, list[str]]:
+    """A storage statement as asyncpg receives it: the SQL and its parameters' names."""
+    sql = statement.compile(dialect=asyncpg_dialect())
+    return str(sql), list(sql.positiontup or ())
+
+
+def arguments(names: list[str], values: dict[str, Any]) -> list[Any]:
+    return [values[name] for name in names]
+
+
+# The statements one survey tap costs on PostgreSQL, compiled from the very objects
+# storage.repository executes: the dispatcher's transaction (begin_event, the conversation
+# lock, enqueue-and-save), then "mark sent" in autocommit.
+BEGIN_EVENT = compiled(_hot("postgresql").begin_event)
+LOCK = compiled(_hot("postgresql").lock_conversation)
+ENQUEUE = compiled(_PG_ENQUEUE)
+MARK_SENT = compiled(_MARK_SENT)
 STATE = json.dumps({"flow": "skm", "step": "q", "answers": {f"U{n}": 3 for n in range(1, 10)}})
-PAYLOAD = json.dumps(
-    {"text": "Pertanyaan 3 dari 9 " + "x" * 200, "choices": [["1", "a", "answer"]]}
+MESSAGES = json.dumps(
+    [
+        {"kind": "answered", "payload": {"question": "Pertanyaan 2", "answer": "Baik"}},
+        {
+            "kind": "message",
+            "payload": {"text": "Pertanyaan 3 dari 9 " + "x" * 200, "choices": [["1", "a"]]},
+        },
+    ]
 )
 
 
 async def postgres_floor(url: str, workers: int, seconds: float) -> float:
-    """Taps per second PostgreSQL sustains for TAP_SQL + MARK_SENT_SQL on ``workers`` conns."""
+    """Taps per second PostgreSQL sustains for one tap's statements on ``workers`` conns."""
     parsed = make_url(url).set(drivername="postgresql")
     dsn = parsed.render_as_string(hide_password=False)
     pool = await asyncpg.create_pool(dsn, min_size=workers, max_size=workers)
-    async with pool.acquire() as connection:  # each contact has its conversation, as in the bot
-        now = datetime.now(UTC)
-        for number in range(workers):
-            for slot in range(40):
-                contact = await connection.fetchrow(
-                    TAP_SQL[1], "floor", f"floor-{number}-{slot}", now
-                )
-                await connection.execute(
-                    "INSERT INTO conversations (contact_id, state, updated_at) "
-                    "VALUES ($1, NULL, $2) ON CONFLICT DO NOTHING",
-                    contact["id"],
-                    now,
-                )
     done = 0
     stop_at = time.monotonic() + seconds
 
@@ -366,22 +368,50 @@ async def postgres_floor(url: str, workers: int, seconds: float) -> float:
                 now = datetime.now(UTC)
                 address = f"floor-{number}-{sequence % 40}"
                 key = f"floor:{number}:{sequence}"
+                values: dict[str, Any] = {
+                    "channel": "floor",
+                    "event_id": key,
+                    "received_at": now,
+                    "address": address,
+                    "language": "id",
+                    "respondent_key": address,
+                    "since": now.date(),
+                }
                 async with connection.transaction():
-                    await connection.fetchval(TAP_SQL[0], "floor", key, now)
-                    contact = await connection.fetchrow(TAP_SQL[1], "floor", address, now)
-                    await connection.fetchrow(TAP_SQL[2], contact["id"])
-                    await connection.fetch(TAP_SQL[3], address, now.date())
-                    await connection.execute(
-                        TAP_SQL[4], STATE, now + timedelta(minutes=30), now, contact["id"]
+                    contact = await connection.fetchrow(
+                        BEGIN_EVENT[0], *arguments(BEGIN_EVENT[1], values)
                     )
-                    rows = await connection.fetch(
-                        TAP_SQL[5], contact["id"], PAYLOAD, key + ":0",
-                        now, now + timedelta(minutes=2), PAYLOAD, key + ":1",
-                    )  # fmt: skip
-                async with connection.transaction():
-                    await connection.executemany(
-                        MARK_SENT_SQL, [(now, str(sequence), row["id"]) for row in rows]
+                    values.update(contact_id=contact["id"], key_contact_id=contact["id"])
+                    if await connection.fetchrow(LOCK[0], *arguments(LOCK[1], values)) is None:
+                        await connection.execute(
+                            "INSERT INTO conversations (contact_id, updated_at) VALUES ($1, $2)",
+                            contact["id"],
+                            now,
+                        )
+                    values.update(
+                        recipient_id=None,
+                        priority=0,
+                        status="sending",
+                        attempts=1,
+                        now=now,
+                        lease_until=now + timedelta(minutes=2),
+                        prefix=key,
+                        messages=MESSAGES,
+                        save_contact_id=contact["id"],
+                        state=STATE,
+                        expires_at=now + timedelta(minutes=30),
                     )
+                    rows = await connection.fetch(ENQUEUE[0], *arguments(ENQUEUE[1], values))
+                await connection.executemany(
+                    MARK_SENT[0],
+                    [
+                        arguments(
+                            MARK_SENT[1],
+                            {"message_id": row["id"], "platform_id": str(sequence), "sent_at": now},
+                        )
+                        for row in rows
+                    ],
+                )
                 done += 1
 
     started = time.monotonic()
@@ -541,7 +571,7 @@ async def main(args: argparse.Namespace) -> None:
         print("floor: PostgreSQL ...", file=sys.stderr)
         pg_rate = await postgres_floor(args.database_url, args.pg_workers, args.pg_seconds)
 
-        bot = BotProcess(env, logs / "bot-capacity.log")
+        bot = BotProcess(env, logs / "bot-capacity.log", workers=args.workers)
         await bot.start()
         if args.profile:
             print(f"profile: py-spy record -p {bot.pid} (the capacity bot)", file=sys.stderr)
@@ -600,7 +630,8 @@ async def main(args: argparse.Namespace) -> None:
           f"{cap['updates']} updates in {cap['seconds']:.1f} s; "
           f"paced {pace['updates']} updates; platform phase {limit['messages']} messages, "
           f"{limit['updates_per_s']:.1f} updates/s")  # fmt: skip
-    print(f"CPU during the capacity phase: bot {cap['bot_cpu_share']:.0%} of a core, this "
+    print(f"CPU during the capacity phase: bot ({args.workers} process"
+          f"{'es' if args.workers > 1 else ''}) {cap['bot_cpu_share']:.0%} of a core, this "
           f"process (fake API and citizens) {cap['bench_cpu_share']:.0%}; machine "
           f"{cap['machine_busy']:.0%} busy over {os.cpu_count()} cores; "
           f"redelivered updates {cap['redelivered']}")  # fmt: skip
@@ -626,6 +657,10 @@ if __name__ == "__main__":
     parser.add_argument("--limit-citizens", type=int, default=200)
     parser.add_argument("--limit-seconds", type=float, default=30.0)
     parser.add_argument("--bot-overall-per-s", type=float, default=29.0)
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="bot processes in the capacity and paced phases (skm-bot run --workers)",
+    )  # fmt: skip
     parser.add_argument("--pg-workers", type=int, default=10)
     parser.add_argument("--pg-seconds", type=float, default=5.0)
     parser.add_argument("--port", type=int, default=18091)
