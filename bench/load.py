@@ -322,14 +322,25 @@ async def api_floor(api: FakeTelegramApi, calls: int = 400) -> tuple[float, floa
     return statistics.median(sequential), concurrent_rate
 
 
-def compiled(statement: Any) -> tuple[str, list[str]]:
-    """A storage statement as asyncpg receives it: the SQL and its parameters' names."""
+@dataclass(frozen=True)
+class Compiled:
+    """A storage statement as asyncpg receives it."""
+
+    sql: str
+    names: list[str]  # the positional parameters' names, in order
+    fixed: dict[str, Any]  # values the statement carries itself (e.g. ``blocked_at = NULL``)
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        return [values[n] if n in values else self.fixed[n] for n in self.names]
+
+
+def compiled(statement: Any) -> Compiled:
     sql = statement.compile(dialect=asyncpg_dialect())
-    return str(sql), list(sql.positiontup or ())
+    return Compiled(str(sql), list(sql.positiontup or ()), dict(sql.params))
 
 
-def arguments(names: list[str], values: dict[str, Any]) -> list[Any]:
-    return [values[name] for name in names]
+def arguments(statement: Compiled, values: dict[str, Any]) -> list[Any]:
+    return statement.args(values)
 
 
 # The statements one survey tap costs on PostgreSQL, compiled from the very objects
@@ -379,10 +390,10 @@ async def postgres_floor(url: str, workers: int, seconds: float) -> float:
                 }
                 async with connection.transaction():
                     contact = await connection.fetchrow(
-                        BEGIN_EVENT[0], *arguments(BEGIN_EVENT[1], values)
+                        BEGIN_EVENT.sql, *arguments(BEGIN_EVENT, values)
                     )
                     values.update(contact_id=contact["id"], key_contact_id=contact["id"])
-                    if await connection.fetchrow(LOCK[0], *arguments(LOCK[1], values)) is None:
+                    if await connection.fetchrow(LOCK.sql, *arguments(LOCK, values)) is None:
                         await connection.execute(
                             "INSERT INTO conversations (contact_id, updated_at) VALUES ($1, $2)",
                             contact["id"],
@@ -401,12 +412,12 @@ async def postgres_floor(url: str, workers: int, seconds: float) -> float:
                         state=STATE,
                         expires_at=now + timedelta(minutes=30),
                     )
-                    rows = await connection.fetch(ENQUEUE[0], *arguments(ENQUEUE[1], values))
+                    rows = await connection.fetch(ENQUEUE.sql, *arguments(ENQUEUE, values))
                 await connection.executemany(
-                    MARK_SENT[0],
+                    MARK_SENT.sql,
                     [
                         arguments(
-                            MARK_SENT[1],
+                            MARK_SENT,
                             {"message_id": row["id"], "platform_id": str(sequence), "sent_at": now},
                         )
                         for row in rows
