@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect  # noqa: E402
 
-from storage.repository import _MARK_SENT, _PG_ENQUEUE, _hot  # noqa: E402
+from storage.repository import hot_path_statements  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 
 TOKEN = "4242:load"
@@ -346,10 +346,11 @@ def arguments(statement: Compiled, values: dict[str, Any]) -> list[Any]:
 # The statements one survey tap costs on PostgreSQL, compiled from the very objects
 # storage.repository executes: the dispatcher's transaction (begin_event, the conversation
 # lock, enqueue-and-save), then "mark sent" in autocommit.
-BEGIN_EVENT = compiled(_hot("postgresql").begin_event)
-LOCK = compiled(_hot("postgresql").lock_conversation)
-ENQUEUE = compiled(_PG_ENQUEUE)
-MARK_SENT = compiled(_MARK_SENT)
+HOT = hot_path_statements()
+BEGIN_EVENT = compiled(HOT["begin_event"])
+LOCK = compiled(HOT["lock_conversation"])
+ENQUEUE = compiled(HOT["enqueue"])
+MARK_SENT = compiled(HOT["mark_sent"])
 STATE = json.dumps({"flow": "skm", "step": "q", "answers": {f"U{n}": 3 for n in range(1, 10)}})
 MESSAGES = json.dumps(
     [

@@ -659,6 +659,18 @@ _PG_ENQUEUE_SCALARS = (
 _HOT: dict[str, _HotStatements] = {}
 
 
+def hot_path_statements() -> dict[str, Any]:
+    """The statements one survey tap runs on PostgreSQL, as executed here: for the load
+    bench's floor (bench/load.py), which must measure the very same SQL."""
+    statements = _hot("postgresql")
+    return {
+        "begin_event": statements.begin_event,
+        "lock_conversation": statements.lock_conversation,
+        "enqueue": _PG_ENQUEUE,
+        "mark_sent": _MARK_SENT,
+    }
+
+
 def _hot(dialect: str) -> _HotStatements:
     statements = _HOT.get(dialect)
     if statements is None:
