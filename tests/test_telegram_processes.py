@@ -6,9 +6,10 @@ import asyncio
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 import pytest
@@ -58,28 +59,31 @@ def bot_env(api: FakeTelegramApi, pg_url: str, port: int, **extra: str) -> dict[
 
 @asynccontextmanager
 async def bot_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        await wait_healthy(int(env["HTTP_PORT"]), process)
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+    # A file, not a pipe: nobody reads the log while the test runs, and a full pipe would
+    # block the bot's logging (and the bot) once a few hundred lines were written.
+    with tempfile.TemporaryFile() as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, stderr=log
+        )
+        try:
+            await wait_healthy(int(env["HTTP_PORT"]), process, log)
+            yield process
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), timeout=15)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
 
 
-async def wait_healthy(port: int, process: asyncio.subprocess.Process) -> None:
+async def wait_healthy(port: int, process: asyncio.subprocess.Process, log: IO[bytes]) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
             if process.returncode is not None:
-                assert process.stderr is not None
-                raise AssertionError((await process.stderr.read()).decode())
+                log.seek(0)
+                raise AssertionError(log.read().decode())
             try:
                 async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
                     if response.status == 200:
