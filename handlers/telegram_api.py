@@ -10,6 +10,7 @@ PTB's exception classes, so the callers' error handling stays the same.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Final
@@ -30,6 +31,7 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.request import BaseRequest, RequestData
+from telegram.warnings import PTBDeprecationWarning
 
 # PTB's getUpdates transport in make_bot read for this much longer than the long poll itself.
 LONG_POLL_SLACK_S: Final = 30.0
@@ -255,7 +257,9 @@ def api_error(status: int, payload: bytes) -> TelegramError:
                 return ChatMigrated(migrate_to_chat_id)
             retry_after = parameters.get("retry_after")
             if retry_after and isinstance(retry_after, int):
-                return RetryAfter(retry_after)
+                with warnings.catch_warnings():  # PTB 22 warns that the type becomes timedelta
+                    warnings.simplefilter("ignore", PTBDeprecationWarning)
+                    return RetryAfter(retry_after)
             message += f". The server response contained unknown parameters: {parameters}"
     exception: TelegramError
     if status == HTTPStatus.FORBIDDEN:
