@@ -27,6 +27,9 @@ What it models (TECH.md §2f, 2i):
   code, or a 5xx), from state (:attr:`closed_windows` answers 131047 to anything but a
   template; :attr:`undeliverable` answers 131026), or an outage (:meth:`set_down`: the
   connection is dropped without an answer).
+* Opt-in, the phone number's throughput (TECH.md §2h): with ``messages_per_s``, a send beyond
+  that many in any sliding second is answered 130429; webhooks a test delivers count too when
+  it says so (:meth:`note_inbound`), as Meta counts sending and receiving together.
 
 Not modelled: delivery (use the status webhook fixtures), media types other than images and
 documents, pricing and conversation categories, business profile and template management.
@@ -235,6 +238,8 @@ class FakeGraphApi:
         phone_number_id: the business phone number messages are sent from.
         approved_templates: template name -> languages approved for it.
         delay_s: latency added to every request.
+        messages_per_s: the number's throughput (80 by default on Meta, up to 1,000); None
+            (the default) enforces none.
     """
 
     def __init__(
@@ -248,6 +253,7 @@ class FakeGraphApi:
         host: str = "127.0.0.1",
         port: int = 0,
         delay_s: float = 0.0,
+        messages_per_s: float | None = None,
     ) -> None:
         self.access_token = access_token
         self.phone_number_id = phone_number_id
@@ -269,6 +275,11 @@ class FakeGraphApi:
         self.undeliverable: set[str] = set()
         #: Exceptions raised inside the fake itself (answered 500); should stay empty.
         self.errors: list[BaseException] = []
+        #: Messages per second (sent and noted inbound) in any sliding second; None: no limit.
+        self.messages_per_s = messages_per_s
+        #: Sends answered 130429 by that limit (not those injected with :meth:`fail_next`).
+        self.throughput_rejected = 0
+        self._throughput: deque[float] = deque()  # when each counted message went through
         self._requested_port = port
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -341,6 +352,13 @@ class FakeGraphApi:
         self._failures.append(
             _Failure(code, http_status, text, details or (known[2] if known else None), times)
         )
+
+    def note_inbound(self, count: int = 1) -> None:
+        """Count ``count`` webhooks delivered now against :attr:`messages_per_s` (Meta's
+        throughput covers receiving as well as sending); inbound messages are never refused."""
+        if self.messages_per_s is not None:
+            self._throughput_reached()  # drops what left the sliding second
+            self._throughput.extend([time.monotonic()] * count)
 
     def set_down(self, down: bool) -> None:
         """An outage: while down, every connection is dropped without an answer."""
@@ -428,6 +446,9 @@ class FakeGraphApi:
             if failure.remaining <= 0:
                 self._failures.popleft()
             return self._error(failure.status, failure.code, failure.message, failure.details)
+        if self._throughput_reached():
+            self.throughput_rejected += 1
+            return self._known(130429)
         try:
             address, field_name = self._validate(body)
         except _Invalid as invalid:
@@ -443,11 +464,22 @@ class FakeGraphApi:
             return self._known(131047)
         wamid = self._new_wamid()
         self.sent.append(SentMessage(wamid, address, body, time.monotonic()))
+        if self.messages_per_s is not None:
+            self._throughput.append(time.monotonic())
         contact: JsonDict = {"input": address}
         contact["wa_id" if field_name == "to" else "user_id"] = address
         return web.json_response(
             {"messaging_product": "whatsapp", "contacts": [contact], "messages": [{"id": wamid}]}
         )
+
+    def _throughput_reached(self) -> bool:
+        """True when :attr:`messages_per_s` messages went through in the last second."""
+        if self.messages_per_s is None:
+            return False
+        now = time.monotonic()
+        while self._throughput and now - self._throughput[0] >= 1.0:
+            self._throughput.popleft()
+        return len(self._throughput) >= self.messages_per_s
 
     def _known(self, code: int) -> web.Response:
         status, message, details = KNOWN_ERRORS[code]
