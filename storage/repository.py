@@ -69,6 +69,10 @@ UNCONFIRMED = "unconfirmed: the send started but was never confirmed; not resent
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 
 
+_CONTACT_WINDOW = select(Contact.last_inbound_at, Contact.template_sent_at).where(
+    Contact.id == bindparam("contact_id")
+)
+
 _MARK_SENT = (
     update(OUTBOX)
     .where(OUTBOX.c.id == bindparam("message_id"))
@@ -446,15 +450,11 @@ class Storage:
     # --- the 24-hour window of a contact (WhatsApp) ---------------------------------------
 
     async def contact_window(self, contact_id: int) -> ContactWindow | None:
-        """When the contact last wrote and was last sent the template; None when erased."""
-        async with self.sessions() as session:
-            row = (
-                await session.execute(
-                    select(Contact.last_inbound_at, Contact.template_sent_at).where(
-                        Contact.id == contact_id
-                    )
-                )
-            ).one_or_none()
+        """When the contact last wrote and was last sent the template; None when erased.
+
+        Read before every WhatsApp reply: one statement in autocommit, one round trip."""
+        async with self._core_autocommit() as connection:
+            row = (await connection.execute(_CONTACT_WINDOW, {"contact_id": contact_id})).first()
         return None if row is None else ContactWindow(row[0], row[1])
 
     async def address_window(self, channel: str, address: str) -> ContactWindow | None:
@@ -563,6 +563,22 @@ class _HotStatements:
             .returning(OUTBOX.c.id, OUTBOX.c.dedupe_key)
         )
         self.begin_event = _begin_event(inbound, contacts, units, responses)
+        recipients: Any = Recipient.__table__
+        # Runs on every WhatsApp message (a head's reply opens their window for a digest).
+        self.wake_staff_messages = (
+            update(OUTBOX)
+            .where(
+                OUTBOX.c.status == OutboxStatus.PENDING.value,
+                OUTBOX.c.channel == bindparam("on_channel"),
+                OUTBOX.c.recipient_id.in_(
+                    select(recipients.c.id).where(
+                        recipients.c.channel == bindparam("on_channel"),
+                        recipients.c.address == bindparam("address"),
+                    )
+                ),
+            )
+            .values(next_attempt_at=bindparam("now", type_=UTCDateTime()))
+        )
 
 
 def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Select[Any]:
@@ -1123,18 +1139,9 @@ class Tx:
     async def wake_waiting_staff_messages(self, channel: str, address: str, now: datetime) -> int:
         """Someone who is a recipient just wrote: messages waiting for their 24-hour window
         (digests on WhatsApp) are due now. Returns how many."""
-        result = await self.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING.value,
-                OutboxMessage.channel == channel,
-                OutboxMessage.recipient_id.in_(
-                    select(Recipient.id).where(
-                        Recipient.channel == channel, Recipient.address == address
-                    )
-                ),
-            )
-            .values(next_attempt_at=now)
+        result = await self.connection.execute(
+            self._hot.wake_staff_messages,
+            {"on_channel": channel, "address": address, "now": now},
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
