@@ -44,6 +44,7 @@ from handlers.whatsapp import (
     WhatsAppSender,
     WhatsAppUpdates,
     check_credentials,
+    whatsapp_limiter,
 )
 from storage import db
 from storage.complaints_repo import holidays, upsert_holidays
@@ -176,6 +177,7 @@ async def run_service(
                 telegram_bot, limiter, on_blocked=blocked
             )
         template = None
+        whatsapp_pace = None
         if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
             http = aiohttp.ClientSession()
             stack.push_async_callback(http.close)
@@ -198,8 +200,13 @@ async def run_service(
                 if settings.whatsapp_digest_template_name
                 else None
             )
+            whatsapp_pace = whatsapp_limiter(settings.whatsapp_messages_per_s)
             senders[Channel.WHATSAPP.value] = WhatsAppSender(
-                graph, storage, template=template, digest_template=digest_template
+                graph,
+                storage,
+                template=template,
+                digest_template=digest_template,
+                limiter=whatsapp_pace,
             )
         metrics = Metrics()
         outbox = OutboxWorker(
@@ -223,6 +230,7 @@ async def run_service(
                 outbox,
                 settings.whatsapp_phone_number_id,
                 template_configured=template is not None,
+                limiter=whatsapp_pace,
             )
             stack.push_async_callback(whatsapp.drain)
         webhook = bool(telegram_bot and settings.telegram_webhook_url)

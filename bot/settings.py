@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     whatsapp_template_name: str | None = None
     whatsapp_template_language: str = "id"
     whatsapp_digest_template_name: str | None = None
+    # The number's throughput tier (messages/s, sent and received): 80, 1,000, or 20 for a
+    # number shared with the WhatsApp Business app. Sends are paced just under it.
+    whatsapp_messages_per_s: float = Field(default=80.0, gt=0, le=10_000)
 
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=8080, ge=1, le=65535)

@@ -13,9 +13,7 @@ import asyncio
 import base64
 import hmac
 import logging
-import time
 import warnings
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +34,7 @@ from telegram.error import (
 )
 
 from handlers.outbox import PermanentSendError, SendReceipt, TransientSendError
+from handlers.ratelimit import RateLimiter
 from handlers.telegram_api import AiohttpRequest, BotApi, InlineKeyboard
 from storage.repository import PendingMessage
 from survey_flows.catalog import text as catalogue_text
@@ -309,89 +308,6 @@ def answered_text(payload: dict[str, Any]) -> str:
     """The question as it reads once answered: the text plus the chosen answer."""
     answer = catalogue_text("id", "answered", answer=payload.get("answer", ""))
     return f"{payload.get('question', '')}\n\n{answer}"
-
-
-class RateLimiter:
-    """Telegram's limits in one process: about 30 messages/s overall and 1/s per chat.
-
-    A short burst per chat is allowed (the platform tolerates it); a ``retry_after`` from the
-    API pauses every send for that long. A chat waiting for its own turn never holds up the
-    others. With ``overall_burst``, sends are also spread evenly (a token bucket of that size
-    refilled at ``overall_per_s``): a whole second's allowance sent at once reaches the
-    platform with jitter, and a few arrive in the next second's window, over its limit.
-    """
-
-    def __init__(
-        self,
-        overall_per_s: float = 25.0,
-        per_chat_interval_s: float = 1.0,
-        per_chat_burst: int = 3,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        overall_burst: int | None = None,
-    ) -> None:
-        self.overall_per_s = overall_per_s
-        self.per_chat_interval_s = per_chat_interval_s
-        self.per_chat_burst = per_chat_burst
-        self.overall_burst = overall_burst
-        self.clock = clock
-        self.sleep = sleep
-        self._recent: deque[float] = deque()
-        self._chats: dict[str, deque[float]] = {}
-        self._chat_locks: dict[str, asyncio.Lock] = {}
-        self._tokens = float(overall_burst or 0)
-        self._tokens_at = clock()
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self.clock() + seconds)
-
-    def _chat_wait(self, chat: str, now: float) -> float:
-        sent = self._chats.setdefault(chat, deque())
-        window = self.per_chat_interval_s * self.per_chat_burst
-        while sent and now - sent[0] >= window:
-            sent.popleft()
-        if len(sent) >= self.per_chat_burst:
-            return window - (now - sent[0])
-        return 0.0
-
-    def _overall_wait(self, now: float) -> float:
-        wait = max(self._paused_until - now, 0.0)
-        while self._recent and now - self._recent[0] >= 1.0:
-            self._recent.popleft()
-        if len(self._recent) >= self.overall_per_s:
-            wait = max(wait, 1.0 - (now - self._recent[0]))
-        if self.overall_burst is not None:
-            elapsed = max(now - self._tokens_at, 0.0)
-            self._tokens = min(self._tokens + elapsed * self.overall_per_s, self.overall_burst)
-            self._tokens_at = now
-            if self._tokens < 1.0 - 1e-9:  # (a hair's tolerance: float sums never loop)
-                wait = max(wait, (1.0 - self._tokens) / self.overall_per_s)
-        return wait
-
-    async def acquire(self, chat: str) -> None:
-        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
-        async with lock:  # one chat's messages wait for the chat's turn, without the others
-            while (wait := self._chat_wait(chat, self.clock())) > 0:
-                await self.sleep(wait)
-            async with self._lock:
-                while (wait := self._overall_wait(self.clock())) > 0:
-                    await self.sleep(wait)
-                now = self.clock()
-                self._recent.append(now)
-                if self.overall_burst is not None:
-                    self._tokens -= 1.0
-            self._chats[chat].append(now)
-        if len(self._chats) > 10_000:  # forget idle chats
-            idle = [
-                c
-                for c, s in self._chats.items()
-                if (not s or now - s[-1] > 60) and not self._chat_locks[c].locked()
-            ]
-            for key in idle:
-                del self._chats[key]
-                del self._chat_locks[key]
 
 
 BlockedCallback = Callable[[str], Awaitable[None]]

@@ -6,6 +6,7 @@ without a template, the token check at start-up, media upload, and the fake's ow
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from handlers.whatsapp import (
     WhatsAppSender,
     check_credentials,
     render,
+    whatsapp_limiter,
 )
 from storage.repository import ContactWindow, PendingMessage
 from survey_flows.types import Choice, Outbound
@@ -329,3 +331,24 @@ async def test_outside_the_window_the_chart_goes_as_the_digest_template_and_the_
     plain = sender(client, Windows(None), template=False)
     with pytest.raises(TransientSendError):
         await plain.send(digest_row("digest_photo"))
+
+
+async def test_sends_are_paced_under_the_number_s_throughput(
+    api: FakeGraphApi, client: GraphClient
+) -> None:
+    """With Meta's limit enforced (received messages count too), a burst of replies goes out
+    whole and on time: paced just under the limit, never refused with 130429."""
+    api.messages_per_s = 40
+    limiter = whatsapp_limiter(40)
+    whatsapp = WhatsAppSender(client, Windows(NOW), clock=lambda: NOW, limiter=limiter)
+    for _ in range(10):  # ten citizens just wrote: ten of this second's forty are used
+        limiter.note_inbound()
+        api.note_inbound()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    receipts = await asyncio.gather(*(whatsapp.send(pending()) for _ in range(60)))
+    elapsed = loop.time() - started
+    assert len({r.platform_message_id for r in receipts}) == 60
+    assert api.throughput_rejected == 0
+    # 70 messages at 38.8/s, after a burst of two: at least ~1.7 s, and not much more.
+    assert 1.5 <= elapsed <= 3.5
