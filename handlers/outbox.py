@@ -25,6 +25,8 @@ MAX_BACKOFF = timedelta(minutes=2)
 # Failures for this long with no success in between are an outage: the success that ends it
 # makes the backed-off messages due at once.
 OUTAGE_MIN = timedelta(seconds=5)
+# The share of the lease a batch of claimed messages may take to send (see send_claimed).
+SEND_WITHIN_LEASE = 0.75
 # How long a claimed message belongs to its sender; after that the sweeper (of any process) may
 # send it again. Longer than any send can take (rate-limit waits, HTTP timeouts), or a slow send
 # could be doubled; shorter means faster recovery of the replies a killed process had claimed.
@@ -123,6 +125,11 @@ class OutboxWorker:
         receipts: list[tuple[int, str | None]] = []
         sent: list[PendingMessage] = []
         held: dict[str, datetime] = {}  # address -> when its held-back messages are due
+        # Past the lease another process may claim these rows and send them again: a send
+        # still waiting then (for a pooled connection, the rate limiter, a hanging API) is
+        # given up before, as a failure, so the rows are never out twice at once.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease.total_seconds() * SEND_WITHIN_LEASE
         try:
             for index, message in enumerate(messages):
                 if message.address in held:
@@ -130,7 +137,11 @@ class OutboxWorker:
                     continue
                 started = time.monotonic()
                 try:
-                    receipt = await sender.send(message)
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            receipt = await sender.send(message)
+                    except TimeoutError:
+                        raise TransientSendError("no answer within the lease") from None
                 except SendError as exc:
                     retry_at, outage = await self._record_failure(message, exc, started)
                     if outage:
@@ -216,7 +227,7 @@ class OutboxWorker:
         an outage (the rest of the batch then waits too)."""
         if isinstance(error, PermanentSendError):
             log.warning("outbox failed", extra={"outbox_id": message.id, "reason": str(error)})
-            await self.storage.mark_failed(message.id, str(error))
+            await self.storage.mark_failed(message.id, str(error), attempt=message.attempts)
             if self.observer is not None:
                 self.observer(message, "failed")
             return self.clock(), False
@@ -238,13 +249,15 @@ class OutboxWorker:
             extra={"outbox_id": message.id, "reason": str(error), "delay_s": delay.seconds},
         )
         retry_at = self.clock() + delay
-        await self.storage.mark_retry(message.id, str(error), retry_at)
+        await self.storage.mark_retry(message.id, str(error), retry_at, attempt=message.attempts)
         if self.observer is not None:
             self.observer(message, "queued")
         return retry_at, outage
 
     async def _hold(self, message: PendingMessage, retry_at: datetime) -> None:
-        await self.storage.mark_retry(message.id, "waiting for an earlier message", retry_at)
+        await self.storage.mark_retry(
+            message.id, "waiting for an earlier message", retry_at, attempt=message.attempts
+        )
         if self.observer is not None:
             self.observer(message, "queued")
 

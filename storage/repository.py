@@ -84,6 +84,17 @@ _MARK_SENT = (
     )
 )
 
+
+def _still_claimed(attempt: int | None) -> tuple[Any, ...]:
+    """Conditions for "the claim with this attempt number still holds the row"."""
+    if attempt is None:
+        return ()
+    return (
+        OutboxMessage.status == OutboxStatus.SENDING.value,
+        OutboxMessage.attempts == attempt,
+    )
+
+
 # SQLSTATEs that mean "the server is not there right now": connection exceptions (08), the
 # server shutting down or starting up (57P01-57P03), too many connections (53300).
 _UNAVAILABLE_STATES = ("08", "57P", "53300")
@@ -398,11 +409,21 @@ class Storage:
             raise
         batch.written.set_result(None)
 
-    async def mark_retry(self, message_id: int, error: str, next_attempt_at: datetime) -> None:
+    async def mark_retry(
+        self,
+        message_id: int,
+        error: str,
+        next_attempt_at: datetime,
+        *,
+        attempt: int | None = None,
+    ) -> None:
+        """Back to pending, due at ``next_attempt_at``. With ``attempt`` (the claim's attempt
+        number), only while that claim still holds the row: a sender whose lease ran out must
+        not undo a newer claim (the row would then go out once more)."""
         async with self.transaction() as tx:
             await tx.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
+                .where(OutboxMessage.id == message_id, *_still_claimed(attempt))
                 .values(
                     status=OutboxStatus.PENDING.value,
                     next_attempt_at=next_attempt_at,
@@ -411,11 +432,11 @@ class Storage:
                 )
             )
 
-    async def mark_failed(self, message_id: int, error: str) -> None:
+    async def mark_failed(self, message_id: int, error: str, *, attempt: int | None = None) -> None:
         async with self.transaction() as tx:
             await tx.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
+                .where(OutboxMessage.id == message_id, *_still_claimed(attempt))
                 .values(status=OutboxStatus.FAILED.value, lease_until=None, last_error=error[:500])
             )
 

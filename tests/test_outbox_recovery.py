@@ -265,3 +265,22 @@ async def test_a_send_lost_as_the_outage_ends_is_retried_at_once(
     assert (await due_at(storage))[a1] == ("pending", clock.now)
     assert await worker.deliver(CHANNEL) == 1
     assert sender.sent == [b1, a1]
+
+
+async def test_a_send_still_waiting_when_its_lease_nears_its_end_is_given_up(
+    storage: Storage, sender: FlakySender, clock: Clock
+) -> None:
+    """Past the lease the row may be claimed again (by the sweeper, or another process): a
+    send still waiting then would go out twice. It is given up first, as a failure."""
+    worker = OutboxWorker(storage, {CHANNEL: sender}, clock, lease=timedelta(seconds=0.4))
+    [a1, a2] = await queue(storage, "citizen-a", "a1", "a2")
+    sender.gate = asyncio.Event()  # the API never answers
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await asyncio.wait_for(worker.deliver(CHANNEL), timeout=5) == 0
+    assert loop.time() - started < 0.4, "given up within the lease"
+    assert sender.tried == [a1] and sender.sent == []
+    async with storage.sessions() as session:
+        rows = {r.id: r for r in (await session.execute(select(OutboxMessage))).scalars()}
+    assert rows[a1].status == "pending" and rows[a1].last_error == "no answer within the lease"
+    assert rows[a2].status == "pending", "the next message waits behind it"

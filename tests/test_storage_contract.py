@@ -595,6 +595,20 @@ async def test_enqueue_saves_the_conversation_with_the_replies(storage: Storage)
     assert await step("in:3", {"step": "again"}, ["bye"]) == [], "a replayed prefix adds nothing"
 
 
+async def test_a_sender_whose_lease_ran_out_cannot_undo_a_newer_claim(storage: Storage) -> None:
+    contact_id = await new_contact(storage, "c-stale")
+    [message_id] = await enqueue(storage, contact_id, "e", ["a"])
+    [first] = await storage.claim_outbox("console", T0, lease=LEASE)
+    [second] = await storage.claim_outbox("console", T0 + LEASE * 2, lease=LEASE)  # re-claimed
+    assert (first.attempts, second.attempts) == (1, 2)
+    # The first sender's late failure changes nothing: the row belongs to the second claim.
+    await storage.mark_retry(message_id, "timed out", T0, attempt=first.attempts)
+    await storage.mark_failed(message_id, "rejected", attempt=first.attempts)
+    assert await storage.outbox_counts() == {"sending": 1}
+    await storage.mark_retry(message_id, "HTTP 502", T0, attempt=second.attempts)
+    assert await storage.outbox_counts() == {"pending": 1}
+
+
 # --- erasure -------------------------------------------------------------------------------
 
 
