@@ -33,11 +33,11 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 import asyncpg
@@ -46,10 +46,14 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pg import fresh_database  # noqa: E402
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect  # noqa: E402
 
 from storage.repository import hot_path_statements  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+
+C = TypeVar("C")  # a citizen, as a channel's driver names one
+S = TypeVar("S")  # one step of a citizen's survey
 
 TOKEN = "4242:load"
 SECRET = "load_secret"
@@ -144,17 +148,6 @@ def bot_env(database_url: str, api: FakeTelegramApi, port: int, **extra: str) ->
         **extra,
     )
     return env
-
-
-async def fresh_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{parsed.database}"')
-    finally:
-        await connection.close()
 
 
 async def import_directory(env: dict[str, str]) -> None:
@@ -440,15 +433,30 @@ async def postgres_floor(url: str, workers: int, seconds: float) -> float:
 # --- the phases -------------------------------------------------------------------------------
 
 
-async def capacity(
-    api: FakeTelegramApi, replies: Replies, bot: BotProcess, citizens: int, concurrency: int
+class LoadDriver(Protocol):
+    """What the phases read from a channel's driver (Telegram here, WhatsApp in
+    whatsapp_load.py)."""
+
+    updates: int
+    latencies_ms: list[float]
+
+    async def close(self) -> None: ...
+
+
+async def closed_loop(
+    bot: BotProcess,
+    driver: LoadDriver,
+    survey: Callable[[int], Awaitable[None]],
+    citizens: int,
+    concurrency: int,
 ) -> dict[str, float]:
-    driver = Driver(api, replies, bot.port)
+    """Citizens ``0..citizens-1`` take the survey, at most ``concurrency`` at once; the
+    throughput, latency, the bot's CPU and memory, and how busy the machine was."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(n: int) -> None:
         async with gate:
-            await driver.citizen(700_000_000 + n)
+            await survey(n)
 
     cpu_before, started, own_before = bot.cpu_s(), time.monotonic(), time.process_time()
     busy_before, total_before = machine_busy()
@@ -465,30 +473,32 @@ async def capacity(
         "p50": percentile(driver.latencies_ms, 0.50),
         "p95": percentile(driver.latencies_ms, 0.95),
         "p99": percentile(driver.latencies_ms, 0.99),
-        "cpu_ms_per_update": cpu / driver.updates * 1000,
         "cpu_s_per_1000": cpu / driver.updates * 1000,
         "rss_mb": bot.peak_rss_mb(),
-        "redelivered": driver.failures,
         "bot_cpu_share": cpu / elapsed,
         "bench_cpu_share": own / elapsed,
         "machine_busy": (busy_after - busy_before) / max(total_after - total_before, 1),
     }
 
 
-async def paced(
-    api: FakeTelegramApi, replies: Replies, bot: BotProcess, rate: float, seconds: float
+async def open_loop(
+    driver: LoadDriver,
+    new_citizens: Iterator[C],
+    steps: Callable[[C], list[S]],
+    send: Callable[[C, S], Awaitable[None]],
+    rate: float,
+    seconds: float,
 ) -> dict[str, float]:
-    """Issue updates at ``rate`` per second, each from a citizen not waiting for a reply."""
-    driver = Driver(api, replies, bot.port)
-    idle: asyncio.Queue[tuple[int, list[Callable[[], dict[str, Any]]]]] = asyncio.Queue()
-    next_chat = iter(range(710_000_000, 720_000_000))
+    """Issue updates at ``rate`` per second for ``seconds``, each from a citizen not waiting
+    for a reply (a new one when all are waiting); the latency at that rate."""
+    idle: asyncio.Queue[tuple[C, list[S]]] = asyncio.Queue()
     tasks: set[asyncio.Task[None]] = set()
     late = 0
 
-    async def step(chat: int, remaining: list[Callable[[], dict[str, Any]]]) -> None:
-        await driver.send(chat, remaining[0]())
+    async def step(who: C, remaining: list[S]) -> None:
+        await send(who, remaining[0])
         if remaining[1:]:
-            idle.put_nowait((chat, remaining[1:]))
+            idle.put_nowait((who, remaining[1:]))
 
     started = time.monotonic()
     issued = 0
@@ -499,10 +509,10 @@ async def paced(
         elif now - due > 0.05:
             late += 1
         if idle.empty():
-            chat = next(next_chat)
-            idle.put_nowait((chat, driver.steps(chat)))
-        chat, remaining = idle.get_nowait()
-        task = asyncio.create_task(step(chat, remaining))
+            who = next(new_citizens)
+            idle.put_nowait((who, steps(who)))
+        who, remaining = idle.get_nowait()
+        task = asyncio.create_task(step(who, remaining))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         issued += 1
@@ -517,6 +527,28 @@ async def paced(
         "p99": percentile(driver.latencies_ms, 0.99),
         "late": late,
     }
+
+
+async def capacity(
+    api: FakeTelegramApi, replies: Replies, bot: BotProcess, citizens: int, concurrency: int
+) -> dict[str, float]:
+    driver = Driver(api, replies, bot.port)
+    figures = await closed_loop(
+        bot, driver, lambda n: driver.citizen(700_000_000 + n), citizens, concurrency
+    )
+    return {**figures, "redelivered": driver.failures}
+
+
+async def paced(
+    api: FakeTelegramApi, replies: Replies, bot: BotProcess, rate: float, seconds: float
+) -> dict[str, float]:
+    driver = Driver(api, replies, bot.port)
+
+    async def send(chat: int, build: Callable[[], dict[str, Any]]) -> None:
+        await driver.send(chat, build())
+
+    chats = iter(range(710_000_000, 720_000_000))
+    return await open_loop(driver, chats, driver.steps, send, rate, seconds)
 
 
 async def platform_limit(
@@ -564,6 +596,47 @@ async def platform_limit(
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+Row = tuple[str, str, str, str]  # figure, measured, target, verdict
+
+
+def figure_rows(
+    cap: dict[str, float],
+    pace: dict[str, float],
+    paced_rate: float,
+    pg_rate: float,
+    limit_rows: list[Row],
+) -> list[Row]:
+    """Every figure beside its target (issue 8), for either channel."""
+    pg_ratio = cap["rate"] / pg_rate
+    return [
+        ("sustained updates/s (closed loop)", f"{cap['rate']:.0f}", ">= 1000",
+         verdict(cap["rate"] >= 1000)),
+        ("  update->reply p50 / p95 / p99 ms",
+         f"{cap['p50']:.1f} / {cap['p95']:.1f} / {cap['p99']:.1f}", "p99 <= 100",
+         verdict(cap["p99"] <= 100)),
+        (f"at {paced_rate:.0f} updates/s: p50 / p95 / p99 ms",
+         f"{pace['p50']:.1f} / {pace['p95']:.1f} / {pace['p99']:.1f}", "p99 <= 20",
+         verdict(pace["p99"] <= 20)),
+        ("bot CPU s per 1,000 updates", f"{cap['cpu_s_per_1000']:.1f}", "<= 1.0",
+         verdict(cap["cpu_s_per_1000"] <= 1.0)),
+        ("peak resident memory MB", f"{cap['rss_mb']:.0f}", "<= 200",
+         verdict(cap["rss_mb"] <= 200)),
+        *limit_rows,
+        ("updates/s / PostgreSQL floor", f"{pg_ratio:.0%} ({cap['rate']:.0f} / {pg_rate:.0f})",
+         ">= 50%", verdict(pg_ratio >= 0.5)),
+    ]  # fmt: skip
+
+
+def print_figures(rows: list[Row]) -> None:
+    print()
+    width = max(len(r[0]) for r in rows)
+    measured = max(26, *(len(r[1]) for r in rows))
+    goal = max(10, *(len(r[2]) for r in rows))
+    print(f"{'figure':<{width}}  {'measured':>{measured}}  {'target':>{goal}}")
+    for name, value, target, ok in rows:
+        print(f"{name:<{width}}  {value:>{measured}}  {target:>{goal}}  {ok}")
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -616,26 +689,12 @@ async def main(args: argparse.Namespace) -> None:
 
     share = limit["per_s"] / PLATFORM_LIMIT_PER_S
     pg_ratio = cap["rate"] / pg_rate
-    rows = [
-        ("sustained updates/s (closed loop)", f"{cap['rate']:.0f}", ">= 1000",
-         verdict(cap["rate"] >= 1000)),
-        ("  update->reply p50 / p95 / p99 ms",
-         f"{cap['p50']:.1f} / {cap['p95']:.1f} / {cap['p99']:.1f}", "p99 <= 100",
-         verdict(cap["p99"] <= 100)),
-        (f"at {args.paced_rate:.0f} updates/s: p50 / p95 / p99 ms",
-         f"{pace['p50']:.1f} / {pace['p95']:.1f} / {pace['p99']:.1f}", "p99 <= 20",
-         verdict(pace["p99"] <= 20)),
-        ("bot CPU s per 1,000 updates", f"{cap['cpu_s_per_1000']:.1f}", "<= 1.0",
-         verdict(cap["cpu_s_per_1000"] <= 1.0)),
-        ("peak resident memory MB", f"{cap['rss_mb']:.0f}", "<= 200",
-         verdict(cap["rss_mb"] <= 200)),
+    limit_rows: list[Row] = [
         ("messages/s under the platform limit", f"{limit['per_s']:.1f} ({share:.0%} of 30)",
          ">= 95%", verdict(share >= 0.95)),
         ("429s received (after the first)",
          f"{limit['rejected_429']} ({limit['rejected_429_later']})", "0 after the first",
          verdict(limit["rejected_429_later"] == 0)),
-        ("updates/s / PostgreSQL floor", f"{pg_ratio:.0%} ({cap['rate']:.0f} / {pg_rate:.0f})",
-         ">= 50%", verdict(pg_ratio >= 0.5)),
     ]  # fmt: skip
     print()
     print(f"citizens {args.citizens} (at most {args.concurrency} at once), "
@@ -653,35 +712,41 @@ async def main(args: argparse.Namespace) -> None:
     print(f"ratios: reply p50 / API round trip = {cap['p50'] / api_rtt_ms:.1f}x; "
           f"updates/s / (API calls/s / 3 calls per update) = {cap['rate'] / (api_rate / 3):.0%}; "
           f"updates/s / PostgreSQL taps/s = {pg_ratio:.0%}")  # fmt: skip
-    print()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'figure':<{width}}  {'measured':>26}  {'target':>10}")
-    for name, measured, target, ok in rows:
-        print(f"{name:<{width}}  {measured:>26}  {target:>10}  {ok}")
+    print_figures(figure_rows(cap, pace, args.paced_rate, pg_rate, limit_rows))
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--citizens", type=int, default=500)
+def bench_arguments(
+    description: str, *, citizens: int, port: int, database: str
+) -> argparse.ArgumentParser:
+    """The options both load benches share (each adds its platform-limit ones)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--citizens", type=int, default=citizens)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--paced-rate", type=float, default=100.0)
     parser.add_argument("--paced-seconds", type=float, default=15.0)
     parser.add_argument("--limit-citizens", type=int, default=200)
     parser.add_argument("--limit-seconds", type=float, default=30.0)
-    parser.add_argument("--bot-overall-per-s", type=float, default=29.0)
     parser.add_argument(
         "--workers", type=int, default=1,
         help="bot processes in the capacity and paced phases (skm-bot run --workers)",
     )  # fmt: skip
     parser.add_argument("--pg-workers", type=int, default=10)
     parser.add_argument("--pg-seconds", type=float, default=5.0)
-    parser.add_argument("--port", type=int, default=18091)
+    parser.add_argument("--port", type=int, default=port)
     parser.add_argument("--log-dir", default="/tmp/skm-load")
     parser.add_argument(
         "--profile", type=float, default=0, metavar="S",
         help="print the capacity bot's pid and wait S seconds before loading it (for py-spy)",
     )  # fmt: skip
     parser.add_argument(
-        "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/skm_bench_load"
+        "--database-url", default=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
     )
+    return parser
+
+
+if __name__ == "__main__":
+    parser = bench_arguments(
+        __doc__.splitlines()[0], citizens=500, port=18091, database="skm_bench_load"
+    )
+    parser.add_argument("--bot-overall-per-s", type=float, default=29.0)
     asyncio.run(main(parser.parse_args()))

@@ -32,6 +32,7 @@ import tracemalloc
 from datetime import date
 
 import asyncpg
+from pg import fresh_database
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -100,25 +101,13 @@ WHERE r.id BETWEEN {first} AND {last} AND (r.id * 13 + e) % 37 <> 0
 """
 
 
-def _admin(url: str) -> tuple[str, str]:
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    return admin.render_as_string(hide_password=False), str(parsed.database)
-
-
 def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def generate(url: str, responses: int) -> None:
     """A fresh database with the directory and ``responses`` responses with their scores."""
-    admin, name = _admin(url)
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
+    await fresh_database(url)
     engine = db.create_engine(url)
     await db.upgrade(engine)
     await engine.dispose()

@@ -15,7 +15,7 @@ import statistics
 import time
 from datetime import UTC, datetime
 
-import asyncpg
+from pg import fresh_database
 from sqlalchemy.engine import make_url
 
 from bot.app import bundled_example, import_directory
@@ -36,20 +36,9 @@ class DiscardingSender:
         return SendReceipt()
 
 
-async def fresh_postgres(url: str) -> None:
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{parsed.database}"')
-    finally:
-        await connection.close()
-
-
 async def main(url: str, respondents: int) -> None:
     if make_url(url).get_backend_name() == "postgresql":
-        await fresh_postgres(url)
+        await fresh_database(url)
     storage = Storage(db.create_engine(url))
     await db.upgrade(storage.engine)
     await import_directory(storage, bundled_example())

@@ -21,10 +21,10 @@ import time
 from pathlib import Path
 
 import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pg import fresh_database  # noqa: E402
 
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 
@@ -49,17 +49,6 @@ TAPS = [
     "Lewati",
     "Kirim",
 ]
-
-
-async def fresh_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{parsed.database}"')
-    finally:
-        await connection.close()
 
 
 def pick(message: dict[str, object], choice: str | int) -> str:

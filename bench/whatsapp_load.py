@@ -57,11 +57,15 @@ sys.path[:0] = [str(BENCH), str(ROOT)]
 
 from load import (  # noqa: E402
     BotProcess,
+    Row,
+    bench_arguments,
+    closed_loop,
+    figure_rows,
     fresh_database,
     import_directory,
-    machine_busy,
-    percentile,
+    open_loop,
     postgres_floor,
+    print_figures,
     verdict,
 )
 
@@ -305,79 +309,18 @@ async def capacity(
     api: FakeGraphApi, replies: Replies, bot: BotProcess, citizens: int, concurrency: int
 ) -> dict[str, float]:
     driver = Driver(replies, bot.port)
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(n: int) -> None:
-        async with gate:
-            await driver.survey(citizen(api, n))
-
-    cpu_before, started, own_before = bot.cpu_s(), time.monotonic(), time.process_time()
-    busy_before, total_before = machine_busy()
-    await asyncio.gather(*(one(n) for n in range(citizens)))
-    elapsed = time.monotonic() - started
-    cpu = bot.cpu_s() - cpu_before
-    own = time.process_time() - own_before
-    busy_after, total_after = machine_busy()
-    await driver.close()
-    return {
-        "updates": driver.updates,
-        "completed": driver.completed,
-        "seconds": elapsed,
-        "rate": driver.updates / elapsed,
-        "p50": percentile(driver.latencies_ms, 0.50),
-        "p95": percentile(driver.latencies_ms, 0.95),
-        "p99": percentile(driver.latencies_ms, 0.99),
-        "cpu_s_per_1000": cpu / driver.updates * 1000,
-        "rss_mb": bot.peak_rss_mb(),
-        "redelivered": driver.redelivered,
-        "bot_cpu_share": cpu / elapsed,
-        "bench_cpu_share": own / elapsed,
-        "machine_busy": (busy_after - busy_before) / max(total_after - total_before, 1),
-    }
+    figures = await closed_loop(
+        bot, driver, lambda n: driver.survey(citizen(api, n)), citizens, concurrency
+    )
+    return {**figures, "completed": driver.completed, "redelivered": driver.redelivered}
 
 
 async def paced(
     api: FakeGraphApi, replies: Replies, bot: BotProcess, rate: float, seconds: float
 ) -> dict[str, float]:
-    """Issue updates at ``rate`` per second, each from a citizen not waiting for a reply."""
     driver = Driver(replies, bot.port)
-    idle: asyncio.Queue[tuple[Citizen, list[Callable[[], JsonDict]]]] = asyncio.Queue()
-    numbers = iter(range(1_000_000, 2_000_000))
-    tasks: set[asyncio.Task[None]] = set()
-    late = 0
-
-    async def step(who: Citizen, remaining: list[Callable[[], JsonDict]]) -> None:
-        await driver.send(who, remaining[0])
-        if remaining[1:]:
-            idle.put_nowait((who, remaining[1:]))
-
-    started = time.monotonic()
-    issued = 0
-    while (now := time.monotonic()) - started < seconds:
-        due = started + issued / rate
-        if due > now:
-            await asyncio.sleep(due - now)
-        elif now - due > 0.05:
-            late += 1
-        if idle.empty():
-            who = citizen(api, next(numbers))
-            idle.put_nowait((who, driver.steps(who)))
-        who, remaining = idle.get_nowait()
-        task = asyncio.create_task(step(who, remaining))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        issued += 1
-    await asyncio.gather(*tasks)
-    elapsed = time.monotonic() - started
-    await driver.close()
-    return {
-        "updates": driver.updates,
-        "rate": driver.updates / elapsed,
-        "p50": percentile(driver.latencies_ms, 0.50),
-        "p95": percentile(driver.latencies_ms, 0.95),
-        "p99": percentile(driver.latencies_ms, 0.99),
-        "late": late,
-    }
+    citizens = (citizen(api, n) for n in range(1_000_000, 2_000_000))
+    return await open_loop(driver, citizens, driver.steps, driver.send, rate, seconds)
 
 
 async def platform_limit(
@@ -486,27 +429,13 @@ async def main(args: argparse.Namespace) -> None:
     used_per_s = limit["out_per_s"] + (0 if args.limit_sends_only else limit["in_per_s"])
     share = used_per_s / args.limit_per_s
     pg_ratio = cap["rate"] / pg_rate
-    rows = [
-        ("sustained updates/s (closed loop)", f"{cap['rate']:.0f}", ">= 1000",
-         verdict(cap["rate"] >= 1000)),
-        ("  update->reply p50 / p95 / p99 ms",
-         f"{cap['p50']:.1f} / {cap['p95']:.1f} / {cap['p99']:.1f}", "p99 <= 100",
-         verdict(cap["p99"] <= 100)),
-        (f"at {args.paced_rate:.0f} updates/s: p50 / p95 / p99 ms",
-         f"{pace['p50']:.1f} / {pace['p95']:.1f} / {pace['p99']:.1f}", "p99 <= 20",
-         verdict(pace["p99"] <= 20)),
-        ("bot CPU s per 1,000 updates", f"{cap['cpu_s_per_1000']:.1f}", "<= 1.0",
-         verdict(cap["cpu_s_per_1000"] <= 1.0)),
-        ("peak resident memory MB", f"{cap['rss_mb']:.0f}", "<= 200",
-         verdict(cap["rss_mb"] <= 200)),
+    limit_rows: list[Row] = [
         ("messages/s under the platform limit",
          f"{used_per_s:.1f} ({share:.0%} of {args.limit_per_s:.0f})", ">= 95%",
          verdict(share >= 0.95)),
         ("130429s received (after the first)",
          f"{limit['rejected']} ({limit['rejected_later']})", "0 after the first",
          verdict(limit["rejected_later"] == 0)),
-        ("updates/s / PostgreSQL floor", f"{pg_ratio:.0%} ({cap['rate']:.0f} / {pg_rate:.0f})",
-         ">= 50%", verdict(pg_ratio >= 0.5)),
     ]  # fmt: skip
     print()
     print(f"citizens {args.citizens} (at most {args.concurrency} at once), "
@@ -535,21 +464,13 @@ async def main(args: argparse.Namespace) -> None:
     print(f"ratios: reply p50 / API round trip = {cap['p50'] / api_rtt_ms:.1f}x; "
           f"updates/s / API sends/s (1 send per update) = {cap['rate'] / api_rate:.0%}; "
           f"updates/s / PostgreSQL taps/s = {pg_ratio:.0%}")  # fmt: skip
-    print()
-    width = max(len(r[0]) for r in rows)
-    measured = max(26, *(len(r[1]) for r in rows))
-    goal = max(10, *(len(r[2]) for r in rows))
-    print(f"{'figure':<{width}}  {'measured':>{measured}}  {'target':>{goal}}")
-    for name, value, target, ok in rows:
-        print(f"{name:<{width}}  {value:>{measured}}  {target:>{goal}}  {ok}")
+    print_figures(figure_rows(cap, pace, args.paced_rate, pg_rate, limit_rows))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--citizens", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--paced-rate", type=float, default=100.0)
-    parser.add_argument("--paced-seconds", type=float, default=15.0)
+    parser = bench_arguments(
+        __doc__.splitlines()[0], citizens=300, port=18092, database="skm_bench_whatsapp"
+    )
     parser.add_argument(
         "--limit-per-s", type=float, default=80.0,
         help="the throughput the fake API enforces in the last phase (Meta: 80/s, up to 1,000)",
@@ -558,22 +479,4 @@ if __name__ == "__main__":
         "--limit-sends-only", action="store_true",
         help="count only the bot's sends against the limit (Meta counts the webhooks too)",
     )  # fmt: skip
-    parser.add_argument("--limit-citizens", type=int, default=200)
-    parser.add_argument("--limit-seconds", type=float, default=30.0)
-    parser.add_argument(
-        "--workers", type=int, default=1,
-        help="bot processes in the capacity and paced phases (skm-bot run --workers)",
-    )  # fmt: skip
-    parser.add_argument("--pg-workers", type=int, default=10)
-    parser.add_argument("--pg-seconds", type=float, default=5.0)
-    parser.add_argument("--port", type=int, default=18092)
-    parser.add_argument("--log-dir", default="/tmp/skm-load")
-    parser.add_argument(
-        "--profile", type=float, default=0, metavar="S",
-        help="print the capacity bot's pid and wait S seconds before loading it (for py-spy)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--database-url",
-        default="postgresql+asyncpg://postgres@127.0.0.1:5432/skm_bench_whatsapp",
-    )
     asyncio.run(main(parser.parse_args()))
