@@ -47,7 +47,7 @@ class RateLimiter:
     def note_inbound(self) -> None:
         """A message received: it counts against the same limit (WhatsApp), without waiting."""
         now = self.clock()
-        self._overall_wait(now)  # brings the window and the bucket up to now
+        self._refresh(now)
         self._recent.append(now)
         if self.overall_burst is not None:
             self._tokens -= 1.0
@@ -64,18 +64,23 @@ class RateLimiter:
             return window - (now - sent[0])
         return 0.0
 
-    def _overall_wait(self, now: float) -> float:
-        wait = max(self._paused_until - now, 0.0)
+    def _refresh(self, now: float) -> None:
+        """Forget sends older than a second; refill the bucket for the time gone by."""
         while self._recent and now - self._recent[0] >= 1.0:
             self._recent.popleft()
-        if len(self._recent) >= self.overall_per_s:
-            wait = max(wait, 1.0 - (now - self._recent[0]))
         if self.overall_burst is not None:
             elapsed = max(now - self._tokens_at, 0.0)
             self._tokens = min(self._tokens + elapsed * self.overall_per_s, self.overall_burst)
             self._tokens_at = now
-            if self._tokens < 1.0 - 1e-9:  # (a hair's tolerance: float sums never loop)
-                wait = max(wait, (1.0 - self._tokens) / self.overall_per_s)
+
+    def _overall_wait(self, now: float) -> float:
+        self._refresh(now)
+        wait = max(self._paused_until - now, 0.0)
+        if len(self._recent) >= self.overall_per_s:
+            wait = max(wait, 1.0 - (now - self._recent[0]))
+        if self.overall_burst is not None and self._tokens < 1.0 - 1e-9:
+            # (a hair's tolerance: float sums never loop)
+            wait = max(wait, (1.0 - self._tokens) / self.overall_per_s)
         return wait
 
     async def acquire(self, chat: str) -> None:

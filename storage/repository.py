@@ -739,9 +739,6 @@ class Tx:
             self._session = self._sessions(bind=self.connection)
         return self._session
 
-    async def _core(self) -> AsyncConnection:
-        return self.connection
-
     async def finish(self) -> None:
         """Write what the ORM session holds before the transaction commits."""
         if self._session is not None:
@@ -755,7 +752,7 @@ class Tx:
 
     async def record_inbound(self, channel: str, event_id: str, received_at: datetime) -> bool:
         """Record an inbound event; False when it was seen before (a redelivery)."""
-        connection = await self._core()
+        connection = self.connection
         result = await connection.execute(
             self._hot.record_inbound,
             {"channel": channel, "event_id": event_key(event_id), "received_at": received_at},
@@ -766,7 +763,7 @@ class Tx:
         self, channel: str, address: str, language: str, now: datetime
     ) -> ContactRecord:
         """The contact for a platform address, created on first contact (one round trip)."""
-        connection = await self._core()
+        connection = self.connection
         values = {
             "channel": channel,
             "address": address,
@@ -841,7 +838,7 @@ class Tx:
         Concurrent events for one contact queue here, so each sees the state the previous
         one committed.
         """
-        connection = await self._core()
+        connection = self.connection
         key = {"contact_id": contact_id}
         found = (await connection.execute(self._hot.lock_conversation, key)).one_or_none()
         if found is None:  # first contact: create the row, then lock it like any other
@@ -860,7 +857,7 @@ class Tx:
         expires_at: datetime | None,
         now: datetime,
     ) -> None:
-        connection = await self._core()
+        connection = self.connection
         await connection.execute(
             self._hot.save_conversation,
             {
@@ -887,7 +884,7 @@ class Tx:
 
     async def units_answered_since(self, respondent_key: str, since: date) -> frozenset[str]:
         """Codes of the units this respondent answered on or after ``since`` (local date)."""
-        connection = await self._core()
+        connection = self.connection
         rows = await connection.execute(
             self._hot.units_answered_since, {"respondent_key": respondent_key, "since": since}
         )
@@ -1071,27 +1068,16 @@ class Tx:
     async def _addresses(self, rows: Sequence[OutboxMessage]) -> dict[int, str]:
         """Each row's platform address: its contact's, or its recipient's (officers, heads)."""
         addresses: dict[int, str] = {}
-        contact_ids = {r.contact_id for r in rows if r.contact_id is not None}
-        if contact_ids:
+        for owner, model in (("contact_id", Contact), ("recipient_id", Recipient)):
+            ids = {getattr(r, owner) for r in rows} - {None}
+            if not ids:
+                continue
             found = await self.session.execute(
-                select(Contact.id, Contact.address).where(Contact.id.in_(contact_ids))
+                select(model.id, model.address).where(model.id.in_(ids))
             )
-            by_contact = {row_id: address for row_id, address in found.all()}
+            by_id: dict[int, str] = {row_id: address for row_id, address in found.all()}
             addresses.update(
-                (r.id, by_contact[r.contact_id])
-                for r in rows
-                if r.contact_id is not None and r.contact_id in by_contact
-            )
-        recipient_ids = {r.recipient_id for r in rows if r.recipient_id is not None}
-        if recipient_ids:
-            found = await self.session.execute(
-                select(Recipient.id, Recipient.address).where(Recipient.id.in_(recipient_ids))
-            )
-            by_recipient = {row_id: address for row_id, address in found.all()}
-            addresses.update(
-                (r.id, by_recipient[r.recipient_id])
-                for r in rows
-                if r.recipient_id is not None and r.recipient_id in by_recipient
+                (r.id, by_id[getattr(r, owner)]) for r in rows if getattr(r, owner) in by_id
             )
         return addresses
 
