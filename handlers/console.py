@@ -34,8 +34,8 @@ class ConsoleSender:
         if message.kind == "message":
             self.stream.write(render(Outbound.from_json(message.payload)))
             self.stream.flush()
-        # "answered" notices are for channels that can edit the question; the console has
-        # the answer on screen already.
+        # No "answered" rows are queued for the console (Channel.edits_answered_prompts);
+        # any other kind has nothing to show here.
         return SendReceipt()
 
 

@@ -84,11 +84,6 @@ class _Stepped:
     wake: set[str] = field(default_factory=set)  # channels with other queued notifications
 
 
-# Channels that show a tapped answer by editing the question (Telegram); elsewhere an
-# "answered" row would be queued, claimed and recorded for nothing.
-EDITS_ANSWERED_PROMPTS = frozenset({Channel.TELEGRAM})
-
-
 def _may_need_complaints(inbound: Inbound) -> bool:
     """A tap on a survey prompt's button never looks at complaints: skip the query then.
 
@@ -287,7 +282,7 @@ class Dispatcher:
             else None
         )
         messages = [("message", message.to_json()) for message in result.outbound]
-        if result.answered is not None and inbound.channel in EDITS_ANSWERED_PROMPTS:
+        if result.answered is not None and inbound.channel.edits_answered_prompts:
             answered = result.answered
             messages.insert(
                 0,

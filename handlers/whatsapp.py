@@ -798,8 +798,8 @@ class WhatsAppSender:
         if message.kind in DIGEST_KINDS and message.contact_id is None:
             return await self._send_digest(message)
         if message.kind == "answered":
-            # Telegram edits the answered question; WhatsApp cannot edit, and the chat
-            # already shows the tapped answer as the citizen's own message.
+            # Not queued for WhatsApp any more (Channel.edits_answered_prompts); rows queued
+            # by an earlier version go as nothing.
             return SendReceipt()
         address = message.address
         if not address:

@@ -20,6 +20,12 @@ class Channel(StrEnum):
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
 
+    @property
+    def edits_answered_prompts(self) -> bool:
+        """True where a tapped answer is shown by editing the question (Telegram). Elsewhere
+        the chat already shows it: no "answered" message is queued."""
+        return self is Channel.TELEGRAM
+
 
 class InboundKind(StrEnum):
     """What a citizen sent, once the adapter has parsed it."""
