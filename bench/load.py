@@ -51,6 +51,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect  #
 
 from storage.repository import hot_path_statements  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+from tests.processes import wait_ready  # noqa: E402
 
 C = TypeVar("C")  # a citizen, as a channel's driver names one
 S = TypeVar("S")  # one step of a citizen's survey
@@ -87,16 +88,7 @@ class BotProcess:
                 sys.executable, "-m", "bot", "run", "--workers", str(self.workers),
                 env=self.env, stdout=sink, stderr=sink, cwd=ROOT,
             )  # fmt: skip
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if self.process.returncode is not None:
-                    raise RuntimeError(f"the bot exited; see {self.log}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"http://127.0.0.1:{self.port}/readyz") as ready:
-                        if ready.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise TimeoutError("the bot did not become ready")
+        await wait_ready(self.port, self.process, lambda: f"the bot exited; see {self.log}")
 
     @property
     def pid(self) -> int:

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pg import fresh_database  # noqa: E402
 
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+from tests.processes import wait_ready  # noqa: E402
 
 TOKEN = "4242:bench"
 SECRET = "bench_secret"
@@ -122,14 +123,8 @@ async def main(citizens: int, concurrency: int, database_url: str, port: int) ->
         await importer.wait()
         process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env)
         url = f"http://127.0.0.1:{port}/telegram/webhook"
+        await wait_ready(port, process, lambda: "the bot exited")
         async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/readyz") as ready:
-                        if ready.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
             gate = asyncio.Semaphore(concurrency)
             replies = Replies(api)
 

@@ -46,6 +46,7 @@ from storage.models import Contact, OutboxMessage
 from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.processes import wait_ready
 from tests.test_telegram_e2e import EXPECTED_SCORES, SECRET, SURVEY_TAPS, TOKEN, free_port
 
 pytestmark = pytest.mark.slow
@@ -96,16 +97,7 @@ class BotProcesses:
         )  # fmt: skip
         log.close()
         self.processes[port] = process
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if process.returncode is not None:
-                    raise AssertionError(f"the bot exited: see {self.logs}")
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                        if response.status == 200:
-                            return
-                await asyncio.sleep(0.1)
-        raise TimeoutError("the bot did not become ready")
+        await wait_ready(port, process, lambda: f"the bot exited: see {self.logs}")
 
     async def kill(self, port: int) -> None:
         process = self.processes.pop(port)

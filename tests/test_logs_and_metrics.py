@@ -37,6 +37,7 @@ from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.graph_api import Citizen, FakeGraphApi, signature_header, status_payload
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.processes import wait_ready
 from tests.test_telegram_e2e import SECRET, SURVEY_TAPS, TOKEN, free_port
 from tests.test_whatsapp_e2e import APP_SECRET, VERIFY_TOKEN, numbered
 from tests.test_whatsapp_e2e import TOKEN as GRAPH_TOKEN
@@ -77,14 +78,7 @@ async def service(env: dict[str, str], log: Path) -> AsyncIterator[int]:
             sys.executable, "-m", "bot", "run", env=env, stdout=sink, stderr=sink
         )
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                assert process.returncode is None, log.read_text()
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                        if response.status == 200:
-                            break
-                await asyncio.sleep(0.1)
+        await wait_ready(port, process, log.read_text)
         yield port
     finally:
         process.send_signal(signal.SIGTERM)

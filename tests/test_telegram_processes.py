@@ -20,6 +20,7 @@ from storage.models import Conversation
 from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.processes import wait_ready
 from tests.test_telegram_e2e import (
     CHAT,
     EXPECTED_SCORES,
@@ -57,6 +58,11 @@ def bot_env(api: FakeTelegramApi, pg_url: str, port: int, **extra: str) -> dict[
     return env
 
 
+def _read(log: IO[bytes]) -> str:
+    log.seek(0)
+    return log.read().decode()
+
+
 @asynccontextmanager
 async def bot_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.Process]:
     # A file, not a pipe: nobody reads the log while the test runs, and a full pipe would
@@ -66,7 +72,7 @@ async def bot_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.P
             sys.executable, "-m", "bot", "run", env=env, stderr=log
         )
         try:
-            await wait_healthy(int(env["HTTP_PORT"]), process, log)
+            await wait_ready(int(env["HTTP_PORT"]), process, lambda: _read(log))
             yield process
         finally:
             if process.returncode is None:
@@ -76,22 +82,6 @@ async def bot_process(env: dict[str, str]) -> AsyncIterator[asyncio.subprocess.P
                 except TimeoutError:
                     process.kill()
                     await process.wait()
-
-
-async def wait_healthy(port: int, process: asyncio.subprocess.Process, log: IO[bytes]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if process.returncode is not None:
-                log.seek(0)
-                raise AssertionError(log.read().decode())
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError("bot process did not become ready")
 
 
 async def post(port: int, update: dict[str, Any]) -> int:

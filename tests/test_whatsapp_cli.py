@@ -18,6 +18,7 @@ from bot.cli import main
 from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.graph_api import Citizen, FakeGraphApi, signature_header
+from tests.processes import wait_ready
 from tests.test_whatsapp_e2e import APP_SECRET, TOKEN, VERIFY_TOKEN, free_port
 
 pytestmark = pytest.mark.slow
@@ -60,16 +61,8 @@ async def test_a_whatsapp_only_configuration_serves_the_webhook(
     port = free_port()
     process = await start(whatsapp_env(api, pg_url, port))
     try:
+        await wait_ready(port, process, lambda: "the bot stopped")
         async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                assert process.returncode is None, "the bot stopped"
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.1)
             body = json.dumps(Citizen().text("SKM dukcapil-mpp")).encode()
             async with session.post(
                 f"http://127.0.0.1:{port}/whatsapp/webhook",

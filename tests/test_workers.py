@@ -7,7 +7,6 @@ mode, the fake Bot API, PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import signal
@@ -23,6 +22,7 @@ from bot.workers import WorkerRole
 from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.processes import wait_ready
 from tests.test_telegram_e2e import SECRET, TOKEN, free_port
 
 pytestmark = pytest.mark.slow
@@ -62,18 +62,6 @@ async def start(env: dict[str, str], log: Path, *args: str) -> asyncio.subproces
         )
 
 
-async def ready(process: asyncio.subprocess.Process, port: int, log: Path) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            assert process.returncode is None, log.read_text()
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise TimeoutError("the service did not become ready")
-
-
 def worker_pids(supervisor: int) -> list[int]:
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
     return [int(pid) for pid in children]
@@ -94,7 +82,7 @@ async def test_two_workers_share_the_port_and_their_metrics_add_up(
     log = tmp_path / "service.log"
     supervisor = await start(service_env(api, pg_url, port), log, "--workers", "2")
     try:
-        await ready(supervisor, port, log)
+        await wait_ready(port, supervisor, log.read_text)
         workers = worker_pids(supervisor.pid)
         assert len(workers) == 2
         chats = [FIRST_CHAT + n for n in range(40)]
@@ -134,7 +122,7 @@ async def test_a_worker_that_dies_stops_the_service(
     log = tmp_path / "service.log"
     supervisor = await start(service_env(api, pg_url, port), log, "--workers", "2")
     try:
-        await ready(supervisor, port, log)
+        await wait_ready(port, supervisor, log.read_text)
         first, _second = worker_pids(supervisor.pid)
         os.kill(first, signal.SIGKILL)
         # The service manager restarts the whole set: the supervisor stops and says why.
