@@ -15,7 +15,6 @@ from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
 
 import bot
 from bot.digests import ringkasan_command
@@ -49,6 +48,7 @@ from handlers.whatsapp import (
 from storage import db
 from storage.complaints_repo import holidays, upsert_holidays
 from storage.directory_import import ImportReport, apply_directory
+from storage.errors import ConstraintViolation
 from storage.repository import Storage
 from survey_flows.types import Channel
 
@@ -111,7 +111,7 @@ async def seed_holidays_if_empty(storage: Storage) -> None:
     for path in bundled_holidays():
         try:
             await import_holidays(storage, path)
-        except IntegrityError:  # another process, starting at the same moment, loaded them
+        except ConstraintViolation:  # another process, starting at the same moment, loaded them
             log.info("holidays already loaded by another process")
             return
 

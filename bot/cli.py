@@ -32,7 +32,7 @@ from handlers.whatsapp import WhatsAppRejected
 from storage import db
 from storage.complaints_repo import holidays
 from storage.directory_import import ImportReport, list_units
-from storage.repository import StorageUnavailable
+from storage.errors import StorageUnavailable
 
 DESCRIPTION = """\
 skm-bot: the community satisfaction survey (SKM, PermenPANRB 14/2017) over chat.

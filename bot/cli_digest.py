@@ -6,14 +6,17 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
-
 from bot.app import open_storage
 from bot.digests import due_week, opd_digest, send_digests
 from bot.settings import ConfigError, Settings
 from handlers.outbox import OutboxWorker, Sender
 from reports.period import Period, PeriodError, PeriodKind, parse_period
-from storage.models import Opd, Recipient
+from storage.recipients_admin import (
+    UnknownOpd,
+    add_recipient,
+    deactivate_recipient,
+    list_recipients,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,41 +104,22 @@ async def _digest(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _recipients(args: argparse.Namespace, settings: Settings) -> int:
     async with open_storage(settings) as storage, storage.transaction() as tx:
-        session = tx.session
         if args.recipients_command == "list":
-            rows = await session.execute(
-                select(Opd.code, Recipient.role, Recipient.channel, Recipient.address,
-                       Recipient.name, Recipient.active)
-                .join(Opd, Opd.id == Recipient.opd_id)
-                .order_by(Opd.position, Recipient.role, Recipient.id)
-            )  # fmt: skip
-            for opd, role, channel, address, name, active in rows.all():
-                mark = "" if active else "  (inactive)"
-                print(f"{opd:<22} {role:<8} {channel:<9} {address:<16} {name}{mark}")
+            for r in await list_recipients(tx):
+                mark = "" if r.active else "  (inactive)"
+                print(f"{r.opd_code:<22} {r.role:<8} {r.channel:<9} {r.address:<16} {r.name}{mark}")
             return 0
-        opd_id = await session.scalar(select(Opd.id).where(Opd.code == args.opd))
-        if opd_id is None:
-            raise ConfigError(f"--opd: no OPD with code {args.opd!r}")
-        existing = await session.scalar(
-            select(Recipient).where(
-                Recipient.opd_id == opd_id,
-                Recipient.role == args.role,
-                Recipient.channel == args.channel,
-                Recipient.address == args.address,
-            )
-        )
-        if args.recipients_command == "add":
-            if existing is None:
-                session.add(Recipient(opd_id=opd_id, role=args.role, channel=args.channel,
-                                      address=args.address, name=args.name,
-                                      language=args.language, active=True))  # fmt: skip
-            else:
-                existing.name, existing.language, existing.active = args.name, args.language, True
-            print(f"Registered {args.role} of {args.opd} on {args.channel}.")
-            return 0
-        if existing is None or not existing.active:
-            print("No such active recipient.")
-            return 1
-        existing.active = False
+        identity = {"opd_code": args.opd, "role": args.role, "channel": args.channel,
+                    "address": args.address}  # fmt: skip
+        try:
+            if args.recipients_command == "add":
+                await add_recipient(tx, **identity, name=args.name, language=args.language)
+                print(f"Registered {args.role} of {args.opd} on {args.channel}.")
+                return 0
+            if not await deactivate_recipient(tx, **identity):
+                print("No such active recipient.")
+                return 1
+        except UnknownOpd:
+            raise ConfigError(f"--opd: no OPD with code {args.opd!r}") from None
         print(f"Deactivated the {args.role} of {args.opd} on {args.channel}.")
         return 0

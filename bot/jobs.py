@@ -14,7 +14,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.digests import DigestSettings, digest_job
 from handlers.complaints import ComplaintDesk
 from handlers.outbox import OutboxWorker
-from storage.repository import Storage, StorageError
+from storage.errors import StorageError
+from storage.repository import Storage
 
 log = logging.getLogger(__name__)
 

@@ -33,15 +33,14 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy.exc import DBAPIError
 
 from handlers.dispatcher import DispatchResult
+from storage.errors import StorageError
 from storage.repository import (
     AT_MOST_ONCE_KINDS,
     OutboxBacklog,
     PendingMessage,
     Storage,
-    StorageError,
 )
 from survey_flows.types import Inbound
 
@@ -114,7 +113,7 @@ class Metrics:
         """The text exposition, with the outbox gauges read from the database now."""
         try:
             backlog = await storage.outbox_backlog()
-        except (StorageError, DBAPIError, OSError):
+        except (StorageError, OSError):
             self.backlog.update(None, now)
         else:
             self.backlog.update(backlog, now)

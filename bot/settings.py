@@ -16,15 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from bot.digests import DigestSettings
+from storage.db import is_sqlite, normalise_database_url, sqlite_path
 from survey_flows.complaints import Limits
 from survey_flows.engine import FlowSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/skm-bot.sqlite3"
-_SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
 
 
 class ConfigError(Exception):
@@ -97,20 +95,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        try:
-            url = make_url(value)
-        except ArgumentError as exc:
-            raise ValueError(f"not a database URL ({exc})") from None
-        if url.drivername in {"postgresql", "postgres", "postgresql+psycopg"}:
-            url = url.set(drivername="postgresql+asyncpg")
-        if url.drivername == "sqlite":
-            url = url.set(drivername="sqlite+aiosqlite")
-        if url.drivername not in _SUPPORTED_DRIVERS:
-            raise ValueError(
-                f"driver {url.drivername!r} is not supported; use postgresql+asyncpg://... "
-                "or sqlite+aiosqlite:///path"
-            )
-        return url.render_as_string(hide_password=False)
+        return normalise_database_url(value)
 
     @field_validator("timezone")
     @classmethod
@@ -190,7 +175,7 @@ class Settings(BaseSettings):
 
     @property
     def uses_sqlite(self) -> bool:
-        return make_url(self.database_url).get_backend_name() == "sqlite"
+        return is_sqlite(self.database_url)
 
     @property
     def has_whatsapp(self) -> bool:
@@ -237,7 +222,7 @@ class Settings(BaseSettings):
                 "PSEUDONYM_SECRET: required with PostgreSQL or a Telegram/WhatsApp channel "
                 "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')"
             )
-        database = make_url(self.database_url).database or "skm-bot.sqlite3"
+        database = sqlite_path(self.database_url) or "skm-bot.sqlite3"
         key_file = Path(f"{database}.pseudonym-key")
         if not key_file.exists():
             key_file.parent.mkdir(parents=True, exist_ok=True)

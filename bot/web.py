@@ -19,7 +19,8 @@ from handlers.whatsapp import (
     signature_valid,
 )
 from storage import db
-from storage.repository import Storage, StorageUnavailable
+from storage.errors import StorageUnavailable
+from storage.repository import Storage
 
 log = logging.getLogger(__name__)
 

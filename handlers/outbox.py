@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from storage.repository import PendingMessage, Storage, StorageError, StorageUnavailable
+from storage.errors import StorageError, StorageUnavailable
+from storage.repository import PendingMessage, Storage
 
 log = logging.getLogger(__name__)
 
@@ -280,8 +281,3 @@ class OutboxWorker:
                     log.exception("outbox sweep failed", extra={"channel": channel})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=interval_s)
-
-
-def describe(payload: dict[str, Any]) -> str:
-    """A log-safe description of a payload: its kind and size, never its text."""
-    return f"text[{len(str(payload.get('text', '')))}] choices[{len(payload.get('choices', []))}]"

@@ -405,12 +405,15 @@ def make_bot(token: str, base_url: str, *, read_timeout_s: float = 10.0) -> Tele
     """A PTB Bot on our configured base URL (a local Bot API server, or the tests' fake)."""
     base = base_url.rstrip("/")
     file_base = base.removesuffix("/bot") + "/file/bot"
+    # Polling goes through BotApi, not PTB: PTB's own getUpdates transport is never used, so
+    # both of its slots share the one transport instead of opening a second pool.
+    transport = AiohttpRequest(pool_size=64, read_timeout_s=read_timeout_s)
     return TelegramBot(
         token,
         base_url=base,
         base_file_url=file_base,
-        request=AiohttpRequest(pool_size=64, read_timeout_s=read_timeout_s),
-        get_updates_request=AiohttpRequest(pool_size=1, read_timeout_s=read_timeout_s + 30),
+        request=transport,
+        get_updates_request=transport,
     )
 
 

@@ -12,10 +12,42 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+_SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+
+
+def normalise_database_url(value: str) -> str:
+    """``value`` with the async driver this project uses; ValueError naming what is wrong.
+
+    ``postgresql://`` (and ``postgres://``) get asyncpg, ``sqlite://`` gets aiosqlite.
+    """
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL ({exc})") from None
+    if url.drivername in {"postgresql", "postgres", "postgresql+psycopg"}:
+        url = url.set(drivername="postgresql+asyncpg")
+    if url.drivername == "sqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    if url.drivername not in _SUPPORTED_DRIVERS:
+        raise ValueError(
+            f"driver {url.drivername!r} is not supported; use postgresql+asyncpg://... "
+            "or sqlite+aiosqlite:///path"
+        )
+    return url.render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (None for an in-memory database or another backend)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
 
 
 def is_sqlite(url: str) -> bool:

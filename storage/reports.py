@@ -36,11 +36,11 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.errors import translated
 from storage.models import Opd, ResponseScore, SurveyResponse, Unit, UnitPopulation
-from storage.repository import Storage, StorageUnavailable
+from storage.repository import Storage
 from survey_flows.skm import PROFILE_ITEMS
 from survey_flows.types import Channel
 
@@ -216,13 +216,8 @@ class ReportStore:
         Raises:
             StorageUnavailable: the database cannot be reached.
         """
-        try:
-            async with self._snapshot(shared) as connection:
-                yield connection
-        except (OSError, ConnectionError) as exc:
-            raise StorageUnavailable(str(exc)) from exc
-        except OperationalError as exc:
-            raise StorageUnavailable(str(exc.orig)) from exc
+        async with translated(), self._snapshot(shared) as connection:
+            yield connection
 
     @asynccontextmanager
     async def _snapshot(self, shared: str | None) -> AsyncIterator[AsyncConnection]:

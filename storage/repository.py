@@ -34,9 +34,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from storage.errors import StorageUnavailable, translated
 from storage.models import (
     Contact,
     Conversation,
@@ -52,7 +53,7 @@ from storage.models import (
     UTCDateTime,
 )
 from survey_flows.directory import Directory, OpdInfo, UnitInfo
-from survey_flows.types import Outbound, SubmitResponse
+from survey_flows.types import SubmitResponse
 
 
 def event_key(event_id: str) -> str:
@@ -93,40 +94,6 @@ def _still_claimed(attempt: int | None) -> tuple[Any, ...]:
         OutboxMessage.status == OutboxStatus.SENDING.value,
         OutboxMessage.attempts == attempt,
     )
-
-
-# SQLSTATEs that mean "the server is not there right now": connection exceptions (08), the
-# server shutting down or starting up (57P01-57P03), too many connections (53300).
-_UNAVAILABLE_STATES = ("08", "57P", "53300")
-
-
-def _unavailable(exc: DBAPIError) -> bool:
-    """True for a driver error that says the database cannot be reached right now."""
-    state = getattr(exc.orig, "sqlstate", None)
-    return isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)
-
-
-@asynccontextmanager
-async def _translated() -> AsyncIterator[None]:
-    """Driver errors that mean "not reachable now" become :class:`StorageUnavailable`."""
-    try:
-        yield
-    except (OSError, ConnectionError) as exc:
-        raise StorageUnavailable(str(exc)) from exc
-    except OperationalError as exc:
-        raise StorageUnavailable(str(exc.orig)) from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated or _unavailable(exc):
-            raise StorageUnavailable(str(exc.orig)) from exc
-        raise
-
-
-class StorageError(Exception):
-    """A database failure, translated at the storage boundary."""
-
-
-class StorageUnavailable(StorageError):
-    """The database could not be reached or refused the connection: retry later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +218,7 @@ class Storage:
 
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[Tx]:
-        async with _translated(), self.engine.begin() as connection:
+        async with translated(), self.engine.begin() as connection:
             tx = Tx(connection, self.dialect, self.sessions)
             try:
                 yield tx
@@ -265,7 +232,7 @@ class Storage:
         async with contextlib.AsyncExitStack() as stack:
             if self._writer is not None:
                 await stack.enter_async_context(self._writer)
-            await stack.enter_async_context(_translated())
+            await stack.enter_async_context(translated())
             connection = await stack.enter_async_context(self.engine.connect())
             yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -1182,7 +1149,3 @@ async def load_directory(session: AsyncSession) -> Directory:
             for u in units
         ),
     )
-
-
-def outbound_payload(message: Outbound) -> dict[str, Any]:
-    return message.to_json()

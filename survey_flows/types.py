@@ -7,7 +7,7 @@ transaction. Nothing here knows about Telegram, WhatsApp, SQL or the clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -73,7 +73,6 @@ class Inbound:
     prompt_token: str | None = None
     command: str | None = None
     command_args: tuple[str, ...] = ()
-    language_hint: str | None = None
     media_ref: str | None = None
     location: tuple[float, float] | None = None
     message_ref: str | None = None  # the platform message a tapped button belonged to
@@ -223,4 +222,3 @@ class StepResult:
     effects: tuple[Effect, ...] = ()
     answered: AnsweredPrompt | None = None
     expires_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

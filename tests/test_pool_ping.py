@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from storage import db
-from storage.repository import Storage, StorageUnavailable
+from storage.errors import StorageUnavailable
+from storage.repository import Storage
 
 
 async def backend_pid(storage: Storage) -> int:

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import StatementError
 
 from storage.directory_import import ImportReport, OpdSpec, RecipientSpec, apply_directory
+from storage.errors import ConstraintViolation, StorageUnavailable
 from storage.models import (
     Contact,
     Conversation,
@@ -29,7 +30,7 @@ from storage.models import (
     Unit,
     UnitPopulation,
 )
-from storage.repository import ClaimFor, SavedConversation, Storage, StorageUnavailable
+from storage.repository import ClaimFor, SavedConversation, Storage
 from survey_flows.types import SubmitResponse
 from tests.conftest import SMALL_DIRECTORY, T0, load_small_directory
 
@@ -296,7 +297,7 @@ async def test_score_check_constraint_rejects_out_of_range(
 ) -> None:
     await load_small_directory(storage)
     scores = {**NINE_SCORES, "U3": bad_score}
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ConstraintViolation):
         async with storage.transaction() as tx:
             await tx.insert_response(
                 submission(scores=scores), channel="console", respondent_key="x"

@@ -1,0 +1,63 @@
+"""Driver errors translated at the storage boundary, in one place.
+
+Code outside ``storage/`` never sees SQLAlchemy's or the drivers' exceptions: a database that
+cannot be reached is :class:`StorageUnavailable` (retry later), a violated constraint is
+:class:`ConstraintViolation` (the data conflicts: another process wrote first, or a value is out
+of range). Anything else stays a :class:`StorageError` with the driver's error as its cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+# SQLSTATEs that mean "the server is not there right now": connection exceptions (08), the
+# server shutting down or starting up (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_STATES = ("08", "57P", "53300")
+
+
+class StorageError(Exception):
+    """A database failure, translated at the storage boundary."""
+
+
+class StorageUnavailable(StorageError):
+    """The database could not be reached or refused the connection: retry later."""
+
+
+class ConstraintViolation(StorageError):
+    """A write broke a constraint (unique, check, foreign key): nothing of it was kept."""
+
+
+def _unavailable(exc: DBAPIError) -> bool:
+    """True for a driver error that says the database cannot be reached right now."""
+    state = getattr(exc.orig, "sqlstate", None)
+    return isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)
+
+
+def translate(exc: BaseException) -> StorageError | None:
+    """The storage error for a driver or network exception; None for anything else."""
+    if isinstance(exc, OSError | ConnectionError):
+        return StorageUnavailable(str(exc))
+    if isinstance(exc, IntegrityError):
+        return ConstraintViolation(str(exc.orig))
+    if isinstance(exc, OperationalError):
+        return StorageUnavailable(str(exc.orig))
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or _unavailable(exc):
+            return StorageUnavailable(str(exc.orig))
+        return StorageError(str(exc.orig))
+    return None
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Re-raise driver and network errors raised inside as :class:`StorageError`."""
+    try:
+        yield
+    except (OSError, ConnectionError, DBAPIError) as exc:
+        error = translate(exc)
+        if error is None:  # pragma: no cover - translate() knows every type caught here
+            raise
+        raise error from exc
