@@ -73,6 +73,7 @@ class Inbound:
     prompt_token: str | None = None
     command: str | None = None
     command_args: tuple[str, ...] = ()
+    command_text: str | None = None  # everything after the command word, verbatim
     language_hint: str | None = None
     media_ref: str | None = None
     location: tuple[float, float] | None = None
