@@ -50,6 +50,7 @@ from storage.complaints_repo import holidays, upsert_holidays
 from storage.directory_import import ImportReport, apply_directory
 from storage.errors import ConstraintViolation
 from storage.repository import Storage
+from survey_flows.commands import Command
 from survey_flows.types import Channel
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ async def run_service(
         )
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
         dispatcher.observer = metrics.observe_dispatch
-        dispatcher.staff_commands["ringkasan"] = ringkasan_command(
+        dispatcher.staff_commands[Command.RINGKASAN] = ringkasan_command(
             storage, settings.digest_settings(), utc_now
         )
         stack.push_async_callback(dispatcher.drain)

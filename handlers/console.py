@@ -16,7 +16,8 @@ from handlers.dispatcher import Dispatcher
 from handlers.outbox import SendReceipt
 from storage.repository import PendingMessage
 from survey_flows.catalog import text as catalogue_text
-from survey_flows.types import Channel, Inbound, InboundKind, Outbound
+from survey_flows.commands import inbound_fields
+from survey_flows.types import Channel, Inbound, Outbound
 
 # A line longer than this is cut before it reaches the engine (which refuses it politely).
 MAX_LINE_CHARS = 100_000
@@ -50,26 +51,14 @@ def render(message: Outbound) -> str:
 
 
 def parse_line(line: str, contact: str, event_id: str, now: datetime) -> Inbound:
-    """A typed line as an inbound event: ``/command args`` or text."""
+    """A typed line as an inbound event: a command (``survey_flows.commands``) or text."""
     line = line.rstrip("\r\n")[:MAX_LINE_CHARS]
-    if line.startswith("/") and len(line) > 1 and " " not in line.split(maxsplit=1)[0]:
-        command, *args = line[1:].split()
-        return Inbound(
-            channel=Channel.CONSOLE,
-            contact=contact,
-            event_id=event_id,
-            kind=InboundKind.COMMAND,
-            received_at=now,
-            command=command.lower(),
-            command_args=tuple(args),
-        )
     return Inbound(
         channel=Channel.CONSOLE,
         contact=contact,
         event_id=event_id,
-        kind=InboundKind.TEXT,
         received_at=now,
-        text=line,
+        **inbound_fields(line),
     )
 
 

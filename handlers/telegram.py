@@ -37,7 +37,10 @@ from handlers.outbox import PermanentSendError, SendReceipt, TransientSendError
 from handlers.ratelimit import RateLimiter
 from handlers.telegram_api import AiohttpRequest, BotApi, InlineKeyboard
 from storage.repository import PendingMessage
+from survey_flows.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from survey_flows.catalog import text as catalogue_text
+from survey_flows.commands import inbound_fields
+from survey_flows.commands import menu as command_menu
 from survey_flows.types import Channel, Inbound, InboundKind, Outbound
 
 log = logging.getLogger(__name__)
@@ -45,25 +48,6 @@ log = logging.getLogger(__name__)
 CALLBACK_VERSION = "v1"
 MAX_CALLBACK_BYTES = 64
 ALLOWED_UPDATES = ("message", "callback_query")
-# Commands shown in Telegram's menu, per language (setMyCommands).
-COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "id": (
-        ("start", "Mulai / menu utama"),
-        ("survei", "Isi survei kepuasan"),
-        ("bahasa", "Ganti bahasa"),
-        ("batal", "Batalkan survei"),
-        ("bantuan", "Bantuan"),
-        ("hapus", "Hapus data saya"),
-    ),
-    "en": (
-        ("start", "Start / main menu"),
-        ("survei", "Take the satisfaction survey"),
-        ("bahasa", "Change language"),
-        ("batal", "Cancel the survey"),
-        ("bantuan", "Help"),
-        ("hapus", "Erase my data"),
-    ),
-}
 
 
 class TelegramConflict(Exception):
@@ -168,15 +152,7 @@ def parse_update(data: object, bot_id: int, received_at: datetime) -> ParsedUpda
         # An officer answers a complaint by replying to its notification, which names the ticket.
         common["quoted_text"] = quoted[:4096]
     if text is not None:
-        if text.startswith("/") and len(text) > 1:
-            head, *args = text.split()
-            command = head[1:].split("@", 1)[0].lower()
-            return ParsedUpdate(
-                Inbound(
-                    kind=InboundKind.COMMAND, command=command, command_args=tuple(args), **common
-                )
-            )
-        return ParsedUpdate(Inbound(kind=InboundKind.TEXT, text=text, **common))
+        return ParsedUpdate(Inbound(**inbound_fields(text), **common))
     if location is not None:
         return ParsedUpdate(Inbound(kind=InboundKind.LOCATION, location=location, **common))
     if photo is not None:
@@ -417,13 +393,21 @@ def make_bot(token: str, base_url: str, *, read_timeout_s: float = 10.0) -> Tele
     )
 
 
+def menu_commands(language: str) -> list[BotCommand]:
+    """Telegram's command menu in ``language``: the citizens' commands of the vocabulary."""
+    return [
+        BotCommand(word, catalogue_text(language, description))
+        for word, description in command_menu(language)
+    ]
+
+
 async def register_commands(bot: TelegramBot) -> None:
-    """Show /start, /survei, /bahasa, /batal, /bantuan, /hapus in Telegram's menu."""
-    for language, commands in COMMANDS.items():
+    """Show the citizens' commands (/start, /survei, /pengaduan, ...) in Telegram's menu."""
+    for language in LANGUAGES:
         await bot.set_my_commands(
-            [BotCommand(name, description) for name, description in commands],
+            menu_commands(language),
             scope=BotCommandScopeAllPrivateChats(),
-            language_code=None if language == "id" else language,
+            language_code=None if language == DEFAULT_LANGUAGE else language,
         )
 
 

@@ -33,6 +33,7 @@ from storage.models import DeliveryStatus
 from storage.repository import ClaimFor, ContactWindow, PendingMessage, Storage, event_key
 from survey_flows.catalog import DEFAULT_LANGUAGE
 from survey_flows.catalog import text as catalogue_text
+from survey_flows.commands import inbound_fields
 from survey_flows.types import Channel, Choice, Inbound, InboundKind, Outbound
 
 log = logging.getLogger(__name__)
@@ -222,8 +223,8 @@ def parse_message(
     }
     found = message.get(kind)
     body: dict[str, Any] = found if isinstance(found, dict) else {}
-    if kind == "text":
-        return Inbound(kind=InboundKind.TEXT, text=_text(body.get("body")), **common)
+    if kind == "text":  # "/tanggapi ..." or "TANGGAPI <ticket> ..." is a command here too
+        return Inbound(**inbound_fields(_text(body.get("body"))), **common)
     if kind == "button":  # a quick-reply button of a template
         text = _text(body.get("text")) or _text(body.get("payload"))
         return Inbound(kind=InboundKind.TEXT, text=text, **common)

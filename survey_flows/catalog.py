@@ -24,6 +24,7 @@ _ID: dict[str, str] = {
         "• Pilih jawaban dengan menekan tombol atau mengetik nomornya.\n"
         "• Ketik KEMBALI untuk ke pertanyaan sebelumnya, BATAL untuk berhenti, "
         "ULANG untuk mengulang survei, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
+        "• Ketik PENGADUAN untuk menyampaikan pengaduan, STATUS untuk melihat pengaduan Anda.\n"
         "• Ketik HAPUS untuk menghapus data Anda.\n"
         "• Jawaban Anda bersifat anonim dan dipakai untuk memperbaiki layanan."
     ),
@@ -278,11 +279,11 @@ _ID: dict[str, str] = {
     "officer.answer": "Tanggapi",
     "officer.reject": "Tolak",
     "officer.finish": "Selesai",
-    "officer.answer.how": "Balas (reply) pesan pengaduan {ticket} dengan tanggapan Anda, atau ketik: /tanggapi {ticket} <tanggapan>",
+    "officer.answer.how": "Balas (reply) pesan pengaduan {ticket} dengan tanggapan Anda, atau ketik: TANGGAPI {ticket} <tanggapan>",
     "officer.reject.why": "Alasan penolakan {ticket}:",
     "officer.done": "Tiket {ticket} sekarang berstatus {status}.",
     "officer.unknown": "Tiket {ticket} tidak ditemukan.",
-    "officer.usage": "Perintah petugas: /tanggapi <tiket> <tanggapan>, /verifikasi <tiket>, /selesai <tiket>, atau gunakan tombol pada pesan pengaduan.",
+    "officer.usage": "Perintah petugas (dengan atau tanpa garis miring): TANGGAPI <tiket> <tanggapan>, VERIFIKASI <tiket>, SELESAI <tiket>, TOLAK <tiket>, atau gunakan tombol pada pesan pengaduan.",
     "officer.remind": "Pengingat: pengaduan {ticket} ({unit}) harus {stage} paling lambat {due}.",
     "officer.escalate": "Eskalasi: pengaduan {ticket} ({unit}) melewati batas {stage} ({due}). Status: {status}.",
     "officer.reopened": "Pengaduan {ticket} ({unit}) dibuka kembali oleh pelapor.",
@@ -327,6 +328,15 @@ _ID: dict[str, str] = {
     "error.unsupported": "Maaf, saya hanya dapat membaca teks dan tombol pilihan.",
     "error.stale": "Tombol itu dari pertanyaan sebelumnya. Silakan jawab pertanyaan terbaru.",
     "error.text_empty": "Maaf, saran tidak boleh kosong. Tulis saran Anda, atau pilih Lewati.",
+    # --- Telegram's command menu (survey_flows.commands.menu) ------------------------------
+    "command.start": "Mulai / menu utama",
+    "command.survei": "Isi survei kepuasan",
+    "command.pengaduan": "Sampaikan pengaduan",
+    "command.status": "Status pengaduan saya",
+    "command.bahasa": "Ganti bahasa",
+    "command.batal": "Batalkan survei",
+    "command.bantuan": "Bantuan",
+    "command.hapus": "Hapus data saya",
 }
 
 _EN: dict[str, str] = {
@@ -341,6 +351,7 @@ _EN: dict[str, str] = {
         "• Choose an answer by tapping a button or typing its number.\n"
         "• Type BACK for the previous question, CANCEL to stop, RESTART to start the survey "
         "again, MENU for the main menu, LANGUAGE to change language.\n"
+        "• Type COMPLAINT to file a complaint, STATUS to see your complaints.\n"
         "• Type ERASE to erase your data.\n"
         "• Your answers are anonymous and used to improve the service."
     ),
@@ -578,11 +589,11 @@ _EN: dict[str, str] = {
     "officer.answer": "Answer",
     "officer.reject": "Reject",
     "officer.finish": "Finish",
-    "officer.answer.how": "Reply to the message of complaint {ticket} with your answer, or type: /tanggapi {ticket} <answer>",
+    "officer.answer.how": "Reply to the message of complaint {ticket} with your answer, or type: ANSWER {ticket} <answer>",
     "officer.reject.why": "Reason for rejecting {ticket}:",
     "officer.done": "Ticket {ticket} is now {status}.",
     "officer.unknown": "Ticket {ticket} was not found.",
-    "officer.usage": "Officer commands: /tanggapi <ticket> <answer>, /verifikasi <ticket>, /selesai <ticket>, or the buttons on a complaint message.",
+    "officer.usage": "Officer commands (with or without a slash): ANSWER <ticket> <answer>, VERIFY <ticket>, FINISH <ticket>, REJECT <ticket>, or the buttons on a complaint message.",
     "officer.remind": "Reminder: complaint {ticket} ({unit}) must be {stage} by {due}.",
     "officer.escalate": "Escalation: complaint {ticket} ({unit}) is past its {stage} limit ({due}). Status: {status}.",
     "officer.reopened": "Complaint {ticket} ({unit}) was reopened by the citizen.",
@@ -624,35 +635,18 @@ _EN: dict[str, str] = {
     "error.unsupported": "Sorry, I can only read text and button choices.",
     "error.stale": "That button belongs to an earlier question. Please answer the latest one.",
     "error.text_empty": "Sorry, the suggestion is empty. Write your suggestion, or choose Skip.",
+    # --- Telegram's command menu (survey_flows.commands.menu) ------------------------------
+    "command.start": "Start / main menu",
+    "command.survei": "Take the satisfaction survey",
+    "command.pengaduan": "File a complaint",
+    "command.status": "Status of my complaints",
+    "command.bahasa": "Change language",
+    "command.batal": "Cancel the survey",
+    "command.bantuan": "Help",
+    "command.hapus": "Erase my data",
 }
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {"id": _ID, "en": _EN}
-
-# Words a citizen may type at any step, in either language, mapped to an action.
-KEYWORDS: Final[dict[str, str]] = {
-    "kembali": "back",
-    "back": "back",
-    "batal": "cancel",
-    "cancel": "cancel",
-    "stop": "cancel",
-    "ulang": "restart",
-    "restart": "restart",
-    "menu": "menu",
-    "mulai": "menu",
-    "start": "menu",
-    "bantuan": "help",
-    "help": "help",
-    "bahasa": "language",
-    "language": "language",
-    "survei": "survey",
-    "survey": "survey",
-    "hapus": "erase",
-    "erase": "erase",
-    "pengaduan": "complaint",
-    "complaint": "complaint",
-    "lapor": "complaint",
-    "status": "status",
-}
 
 
 def normalise_language(language: str | None) -> str:

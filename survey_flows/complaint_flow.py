@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
+from survey_flows.commands import Command
 from survey_flows.complaints import (
     ComplaintKind,
     ComplaintStatus,
@@ -35,6 +36,7 @@ COMPLAINT_STEPS = ("c:kind", "c:desc", "c:photo", "c:location", "c:anon", "c:sec
 COMPLAINT_LINK_PREFIX = "c_"
 # Buttons sent with notifications belong to a ticket, not to a prompt of the conversation.
 TICKET_TOKEN = "t"
+_STATUS_COMMANDS = frozenset({Command.STATUS, Command.PENGADUAN})
 
 
 def local_date_text(moment: datetime, zone: tzinfo) -> str:
@@ -93,10 +95,13 @@ class ComplaintSteps:
         if inbound.kind is InboundKind.CHOICE and inbound.prompt_token == TICKET_TOKEN:
             self._on_ticket_button(inbound.choice_id or "")
             return True
-        if inbound.kind is InboundKind.COMMAND and inbound.command in {"status", "pengaduan"}:
-            ticket = find_ticket(" ".join(inbound.command_args))
-            self._show_status(ticket)
-            return True
+        if inbound.kind is InboundKind.COMMAND and inbound.command in _STATUS_COMMANDS:
+            # A ticket typed with spaces ("ADU 7K3M Q9XP") spans three words.
+            ticket = find_ticket(" ".join(inbound.command_args[:3]))
+            if inbound.command == Command.STATUS or ticket is not None:
+                # "/pengaduan" alone files a complaint; with a ticket it shows that one.
+                self._show_status(ticket)
+                return True
         if (
             inbound.kind is InboundKind.TEXT
             and inbound.text

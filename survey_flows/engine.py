@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from survey_flows.catalog import KEYWORDS, text
+from survey_flows.catalog import text
+from survey_flows.commands import KEYWORDS, drop_invisible
 from survey_flows.complaints import ComplaintView, Limits
 from survey_flows.directory import Directory
 from survey_flows.types import Choice, ChoiceRole, Inbound, InboundKind, Outbound
@@ -127,11 +128,6 @@ def _parse_dt(value: str | None) -> datetime | None:
 
 # --- reading what the citizen sent --------------------------------------------------------
 
-# Control characters, invisible formatting and lone surrogates (which no database can store).
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff"
-    r"\ud800-\udfff]"
-)
 _NUMBER = re.compile(r"[0-9]{1,3}")
 _SPACES = re.compile(r"[ \t]+")
 
@@ -139,7 +135,7 @@ _SPACES = re.compile(r"[ \t]+")
 def clean_text(raw: str) -> str:
     """Drop control and invisible formatting characters, fold spaces, trim."""
     text = unicodedata.normalize("NFC", raw)
-    text = _CONTROL.sub("", text)
+    text = drop_invisible(text)
     text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return text.strip()
 

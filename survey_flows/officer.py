@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from survey_flows.catalog import text
+from survey_flows.commands import Command, text_after_words
 from survey_flows.complaint_flow import TICKET_TOKEN, local_date_text
 from survey_flows.complaints import REJECTION_REASONS, Action, ComplaintStatus, find_ticket
 from survey_flows.types import Choice, Inbound, InboundKind, Outbound
 
 OFFICER_TOKEN = "o"
-_COMMANDS = {
-    "tanggapi": Action.ANSWER,
-    "jawab": Action.ANSWER,
-    "verifikasi": Action.VERIFY,
-    "selesai": Action.FINISH,
-    "tolak": Action.REJECT,
+_COMMANDS: dict[str, Action] = {
+    Command.TANGGAPI: Action.ANSWER,
+    Command.VERIFIKASI: Action.VERIFY,
+    Command.SELESAI: Action.FINISH,
+    Command.TOLAK: Action.REJECT,
 }
 
 
@@ -52,7 +52,8 @@ def officer_request(inbound: Inbound) -> OfficerRequest | None:
     if inbound.kind is InboundKind.COMMAND and inbound.command in _COMMANDS:
         args = list(inbound.command_args)
         ticket = find_ticket(args[0]) if args else None
-        note = " ".join(args[1:]).strip() or None
+        typed = inbound.command_text if inbound.command_text is not None else " ".join(args)
+        note = text_after_words(typed, 1) or None  # the answer as typed, lines kept
         action = _COMMANDS[inbound.command]
         if action is Action.REJECT:
             reason: str | None = note if note in REJECTION_REASONS else None

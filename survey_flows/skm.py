@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from survey_flows.catalog import text
+from survey_flows.commands import BY_WORD, Command
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import (
@@ -150,7 +151,7 @@ class _Turn(ComplaintSteps):
 
     def _entry(self) -> bool:
         code: str | None = None
-        if self.inbound.kind is InboundKind.COMMAND and self.inbound.command == "start":
+        if self.inbound.kind is InboundKind.COMMAND and self.inbound.command == Command.START:
             payload = self.inbound.command_args[0] if self.inbound.command_args else ""
             if payload.startswith(COMPLAINT_LINK_PREFIX):
                 self._start_unit(
@@ -194,22 +195,9 @@ class _Turn(ComplaintSteps):
     def _command(self) -> bool:
         if self.inbound.kind is not InboundKind.COMMAND:
             return False
-        action = {
-            "survei": "survey",
-            "survey": "survey",
-            "batal": "cancel",
-            "cancel": "cancel",
-            "bantuan": "help",
-            "help": "help",
-            "bahasa": "language",
-            "language": "language",
-            "menu": "menu",
-            "ulang": "restart",
-            "hapus": "erase",
-            "start": "menu",
-            "pengaduan": "complaint",
-            "lapor": "complaint",
-        }.get(self.inbound.command or "", "help")
+        # An officer's or unknown command reaching the survey gets help, like a lone "/".
+        spec = BY_WORD.get(self.inbound.command or "")
+        action = spec.action if spec and spec.action else "help"
         self._action(action)
         return True
 

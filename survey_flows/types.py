@@ -73,6 +73,7 @@ class Inbound:
     prompt_token: str | None = None
     command: str | None = None
     command_args: tuple[str, ...] = ()
+    command_text: str | None = None  # everything after the command word, verbatim
     media_ref: str | None = None
     location: tuple[float, float] | None = None
     message_ref: str | None = None  # the platform message a tapped button belonged to

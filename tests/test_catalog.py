@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from survey_flows.catalog import KEYWORDS, LANGUAGES, MESSAGES, text
+from survey_flows.catalog import LANGUAGES, MESSAGES, text
+from survey_flows.commands import KEYWORDS
 from survey_flows.directory import Directory
 from survey_flows.types import InboundKind, Outbound
 from tests.test_skm_flow import (

@@ -27,7 +27,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from survey_flows import skm
-from survey_flows.catalog import KEYWORDS, MESSAGES
+from survey_flows.catalog import MESSAGES
+from survey_flows.commands import KEYWORDS
 from survey_flows.directory import Directory, OpdInfo, UnitInfo
 from survey_flows.engine import FlowSettings, StepContext
 from survey_flows.types import (

@@ -173,7 +173,11 @@ async def test_polling_a_citizen_goes_from_deep_link_to_stored_response(
         await api.wait_for(lambda: len(api.answered_callbacks) == len(SURVEY_TAPS), timeout=5)
         private = {"type": "all_private_chats"}
         indonesian = [c["command"] for c in api.commands(scope=private)]
-        assert indonesian == ["start", "survei", "bahasa", "batal", "bantuan", "hapus"]
+        assert indonesian == [
+            "mulai", "survei", "pengaduan", "status", "bahasa", "batal", "bantuan", "hapus",
+        ]  # fmt: skip
+        english = [c["command"] for c in api.commands(scope=private, language_code="en")]
+        assert english[:3] == ["start", "survey", "complaint"]
         assert api.commands(scope=private, language_code="en")[-1]["description"] == (
             "Erase my data"
         )

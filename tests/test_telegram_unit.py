@@ -16,9 +16,11 @@ from handlers.telegram import (
     RateLimiter,
     callback_data,
     keyboard,
+    menu_commands,
     parse_callback,
     parse_update,
 )
+from survey_flows.catalog import text
 from survey_flows.types import Choice, ChoiceRole, InboundKind, Outbound
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
@@ -45,6 +47,22 @@ def test_a_deep_link_becomes_a_start_command() -> None:
 def test_a_command_addressed_to_the_bot_by_name_is_understood() -> None:
     inbound = parse(message(text="/Bantuan@skm_mimika_bot")).inbound
     assert inbound.command == "bantuan"
+
+
+def test_an_officer_answer_keeps_its_lines_and_the_ticket_needs_no_slash() -> None:
+    inbound = parse(message(text="/tanggapi@skm_mimika_bot ADU-7K3M-Q9XP Sudah\n\nbaik")).inbound
+    assert (inbound.kind, inbound.command) == (InboundKind.COMMAND, "tanggapi")
+    assert inbound.command_text == "ADU-7K3M-Q9XP Sudah\n\nbaik"
+    inbound = parse(message(text="JAWAB adu7k3mq9xp Sudah")).inbound
+    assert (inbound.command, inbound.command_args) == ("tanggapi", ("adu7k3mq9xp", "Sudah"))
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_command_menu_is_the_vocabularys_citizen_commands(language: str) -> None:
+    listed = {c.command: c.description for c in menu_commands(language)}
+    survey = "survei" if language == "id" else "survey"
+    assert listed[survey] == text(language, "command.survei")
+    assert "status" in listed and "tanggapi" not in listed and "ringkasan" not in listed
 
 
 def test_text_stays_text_and_keeps_its_content() -> None:

@@ -120,6 +120,29 @@ def test_text_is_keyed_by_the_business_scoped_user_id() -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "command"),
+    [("/tanggapi ADU-7K3M-Q9XP Sudah\nbaik", "tanggapi"),
+     ("Tanggapi adu7k3mq9xp Sudah\nbaik", "tanggapi"), ("/stop", "batal")],
+)  # fmt: skip
+def test_typed_commands_are_commands_with_or_without_the_slash(body: str, command: str) -> None:
+    payload = fixture("text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = body
+    [event] = parse_payload(payload, PHONE_NUMBER_ID, NOW)
+    assert isinstance(event, Inbound) and event.kind is InboundKind.COMMAND
+    assert event.command == command and event.text is None
+    if command == "tanggapi":
+        assert event.command_text is not None and event.command_text.endswith("Sudah\nbaik")
+
+
+def test_a_sentence_starting_with_a_command_word_stays_text() -> None:
+    payload = fixture("text")
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["text"]["body"] = "status saya?"
+    [event] = parse_payload(payload, PHONE_NUMBER_ID, NOW)
+    assert isinstance(event, Inbound) and event.kind is InboundKind.TEXT
+    assert event.text == "status saya?"
+
+
+@pytest.mark.parametrize(
     ("name", "choice", "token"), [("button_reply", "yes", "2"), ("list_reply", "26-35", "3")]
 )
 def test_taps_carry_choice_token_and_the_message_they_answer(
