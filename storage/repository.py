@@ -1186,3 +1186,8 @@ async def load_directory(session: AsyncSession) -> Directory:
 
 def outbound_payload(message: Outbound) -> dict[str, Any]:
     return message.to_json()
+
+
+async def directory_in(tx: Tx) -> Directory:
+    """The whole directory, read in ``tx`` (for callers that hold no session)."""
+    return await load_directory(tx.session)

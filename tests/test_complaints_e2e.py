@@ -18,12 +18,15 @@ from bot.app import import_holidays
 from bot.holidays_file import bundled_holidays
 from reports.complaints_recap import write_recap
 from reports.period import parse_period
+from bot.jobs import complaint_deadlines
 from storage import complaints_repo as repo
 from storage.complaint_models import Complaint
+from storage.complaints import apply_desk_effects, complaint_events, load_desk_context
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.models import OutboxMessage
 from storage.repository import Storage
 from survey_flows.complaints import Action
+from survey_flows.desk import officer_step
 from survey_flows.officer import OfficerRequest
 from tests.conftest import Clock, command_in, make_bot, text_in
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -165,7 +168,8 @@ async def test_a_complaint_from_filing_to_rating(
 
     async with pg_storage.sessions() as session:
         complaint = (await session.execute(select(Complaint))).scalar_one()
-        trail = await repo.complaint_events(session, ticket)
+    async with pg_storage.transaction() as tx:
+        trail = await complaint_events(tx, ticket)
     assert complaint.rating == 1 and complaint.last_answer == "Loket tambahan dibuka mulai Senin."
     assert [action for action, _, _ in trail] == ["file", "verify", "answer", "finish", "rate"]
     assert [to for _, _, to in trail] == [
@@ -211,8 +215,10 @@ async def test_reminders_and_escalation_fire_once_each(pg_storage: Storage) -> N
 
     async def run_job_at(moment: datetime) -> None:
         clock.now = moment
-        async with pg_storage.transaction() as tx:
-            await bot.dispatcher.desk.deadlines(tx, moment)
+        dispatcher = bot.dispatcher
+        await complaint_deadlines(
+            pg_storage, dispatcher.flow_settings, dispatcher.calendar, dispatcher.outbox, clock
+        )
 
     async def recipient_texts(address: str) -> list[str]:
         async with pg_storage.sessions() as session:
@@ -251,15 +257,22 @@ async def test_the_aspect_v_recap_counts_timeliness_and_withholds_identities(
             await bot.dispatcher.handle(text_in(contact, answer))
     async with pg_storage.sessions() as session:
         tickets = (await session.execute(select(Complaint.ticket).order_by(Complaint.id))).all()
-    officer = await recipient(pg_storage)
     # The first is verified in time (17 March), the second late (27 March).
     for (ticket,), day in zip(tickets, (17, 27), strict=True):
         clock.now = datetime(2026, 3, day, 2, 0, tzinfo=UTC)
         async with pg_storage.transaction() as tx:
-            request = OfficerRequest(ticket, Action.VERIFY)
-            desk = bot.dispatcher.desk
-            done = await desk.officer_action(tx, request, [officer], language="id", now=clock.now)
-            assert "Diverifikasi" in done.replies[0].text
+            context = await load_desk_context(
+                tx,
+                now=clock.now,
+                settings=bot.dispatcher.flow_settings,
+                calendar=await bot.dispatcher.calendar.get(tx),
+                channel="telegram",
+                address=str(OFFICER),
+                ticket=ticket,
+            )
+            done = officer_step(context, OfficerRequest(ticket, Action.VERIFY))
+            assert done is not None and "Diverifikasi" in done.replies[0].text
+            await apply_desk_effects(tx, done.effects, clock.now)
     start, end = parse_period("2026-03").bounds(WIT)
     async with pg_storage.sessions() as session:
         rows = await repo.complaints_between(session, start, end)
@@ -278,8 +291,3 @@ async def test_the_aspect_v_recap_counts_timeliness_and_withholds_identities(
     sheet = load_workbook(tmp_path / "recap.xlsx")["Rekap"]
     assert [c.value for c in sheet[3]][:4] == ["disdukcapil", "dukcapil-mpp", 2, 1]
 
-
-async def recipient(storage: Storage) -> repo.RecipientRecord:
-    async with storage.sessions() as session:
-        [officer] = await repo.recipients_by_address(session, "telegram", str(OFFICER))
-    return officer
