@@ -1,7 +1,8 @@
 """What officers and heads do in chat, and the messages complaints send. Pure.
 
 Officers act on a complaint by tapping the buttons of its notification (``ox:<action>:<ticket>``),
-by replying to the notification (the quoted text carries the ticket), or by commands:
+by replying to the notification (Telegram quotes its text, which names the ticket; WhatsApp only
+its id, which storage maps to the ticket), or by commands (one mapping, ``_COMMANDS``):
 ``/tanggapi <ticket> <answer>``, ``/verifikasi <ticket>``, ``/selesai <ticket>``.
 """
 
