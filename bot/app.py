@@ -279,7 +279,8 @@ async def run_service(
             complaint_cron=settings.complaint_job_cron,
             digest=settings.digest_settings() if settings.digest_enabled else None,
             storage=storage,
-            desk=dispatcher.desk,
+            flow_settings=dispatcher.flow_settings,
+            calendar=dispatcher.calendar,
             outbox=outbox,
             clock=utc_now,
         )

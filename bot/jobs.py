@@ -12,27 +12,38 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digests import DigestSettings, digest_job
-from handlers.complaints import ComplaintDesk
 from handlers.outbox import OutboxWorker
+from storage.complaints import CalendarCache, apply_desk_effects, load_deadline_context
 from storage.errors import StorageError
 from storage.repository import Storage
+from survey_flows.desk import deadline_plan
+from survey_flows.engine import FlowSettings
 
 log = logging.getLogger(__name__)
 
 
 async def complaint_deadlines(
-    storage: Storage, desk: ComplaintDesk, outbox: OutboxWorker, clock: Callable[[], datetime]
+    storage: Storage,
+    settings: FlowSettings,
+    calendar: CalendarCache,
+    outbox: OutboxWorker,
+    clock: Callable[[], datetime],
 ) -> int:
-    """Reminders, escalations and automatic closing; returns the channels woken."""
+    """Reminders, escalations and automatic closing (load -> pure plan -> apply, in one
+    transaction); returns the number of channels woken."""
+    now = clock()
     try:
         async with storage.transaction() as tx:
-            outcome = await desk.deadlines(tx, clock())
+            context = await load_deadline_context(
+                tx, now=now, settings=settings, calendar=await calendar.get(tx)
+            )
+            wake = await apply_desk_effects(tx, deadline_plan(context), now)
     except StorageError as exc:
         log.warning("complaint deadline job failed", extra={"reason": str(exc)})
         return 0
-    for channel in sorted(outcome.wake):
+    for channel in sorted(wake):
         await outbox.deliver(channel)
-    return len(outcome.wake)
+    return len(wake)
 
 
 def build_scheduler(
@@ -41,7 +52,8 @@ def build_scheduler(
     complaint_cron: str,
     digest: DigestSettings | None,
     storage: Storage,
-    desk: ComplaintDesk,
+    flow_settings: FlowSettings,
+    calendar: CalendarCache,
     outbox: OutboxWorker,
     clock: Callable[[], datetime],
 ) -> AsyncIOScheduler:
@@ -56,7 +68,7 @@ def build_scheduler(
     scheduler.add_job(
         complaint_deadlines,
         CronTrigger.from_crontab(complaint_cron, timezone=zone),
-        args=[storage, desk, outbox, clock],
+        args=[storage, flow_settings, calendar, outbox, clock],
         id="complaint-deadlines",
         replace_existing=True,
     )

@@ -18,27 +18,30 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from handlers.complaints import ComplaintDesk
 from handlers.outbox import OutboxWorker
-from storage.complaints_repo import complaints_of_contact, recipients_by_address
+from storage.complaints import (
+    CalendarCache,
+    apply_desk_effects,
+    complaints_of_contact,
+    load_desk_context,
+)
 from storage.repository import (
     ClaimFor,
     PendingMessage,
     SavedConversation,
     Storage,
     Tx,
+    directory_in,
     event_key,
-    load_directory,
 )
 from survey_flows import skm
 from survey_flows.catalog import DEFAULT_LANGUAGE
 from survey_flows.complaint_flow import TICKET_TOKEN
 from survey_flows.complaints import TICKET_BITS, format_ticket
+from survey_flows.desk import NotifyRecipient, citizen_step, filed_notices, officer_step
 from survey_flows.directory import Directory
 from survey_flows.engine import FlowSettings, StepContext
-from survey_flows.officer import officer_request
+from survey_flows.officer import officer_request, quoted_ticket_wanted
 from survey_flows.types import (
     Channel,
     CitizenComplaintAction,
@@ -114,9 +117,9 @@ class DirectoryCache:
         self._value: Directory | None = None
         self._loaded_at = 0.0
 
-    async def get(self, session: AsyncSession) -> Directory:
+    async def get(self, tx: Tx) -> Directory:
         if self._value is None or time.monotonic() - self._loaded_at > self.ttl.total_seconds():
-            self._value = await load_directory(session)
+            self._value = await directory_in(tx)
             self._loaded_at = time.monotonic()
         return self._value
 
@@ -142,7 +145,7 @@ class Dispatcher:
         self.outbox = outbox
         self.clock = clock
         self.directory = directory_cache or DirectoryCache()
-        self.desk = ComplaintDesk(flow_settings)
+        self.calendar = CalendarCache()
         # Commands for registered staff, answered outside the conversation (the composition
         # root adds them: handlers may not import the report code).
         self.staff_commands: dict[str, StaffCommand] = {}
@@ -241,28 +244,39 @@ class Dispatcher:
             )
             return _Stepped(Outcome.PROCESSED, claimed)
         request = officer_request(inbound)
-        if request is not None:
-            registrations = await recipients_by_address(tx.session, channel, inbound.contact)
-            # A citizen quoting their own ticket is not an officer: only registered people are.
-            if registrations or inbound.kind is not InboundKind.TEXT:
-                acted = await self.desk.officer_action(
-                    tx, request, registrations, language=contact.language, now=now
-                )
-                return await self._reply(tx, inbound, contact.id, acted.replies, acted.wake)
+        quoted_ref = quoted_ticket_wanted(inbound)
+        if request is not None or quoted_ref is not None:
+            # The complaint desk: load its context once, a pure step, apply its effects.
+            desk = await load_desk_context(
+                tx,
+                now=now,
+                settings=self.flow_settings,
+                calendar=await self.calendar.get(tx),
+                channel=channel,
+                language=contact.language,
+                contact_id=contact.id,
+                address=inbound.contact,
+                ticket=request.ticket if request else None,
+                quoted_ref=quoted_ref if request is None else None,
+            )
+            if request is None:
+                request = officer_request(inbound, desk.quoted_ticket)
+            acted = officer_step(desk, request)
+            if acted is not None:  # None: not staff, quoting a message; a normal message then
+                woken = await apply_desk_effects(tx, acted.effects, now)
+                return await self._reply(tx, inbound, contact.id, list(acted.replies), woken)
         state = await tx.lock_conversation(contact.id, now)
         context = StepContext(
             now=now,
-            directory=await self.directory.get(tx.session),
+            directory=await self.directory.get(tx),
             language=contact.language,
             consent_at=contact.consent_at,
             recent_units=recent,
             settings=self.flow_settings,
             fresh_ticket=format_ticket(secrets.randbits(TICKET_BITS)),
-            calendar=await self.desk.calendar.get(tx.session),
+            calendar=await self.calendar.get(tx),
             complaints=(
-                await complaints_of_contact(tx.session, contact.id)
-                if _may_need_complaints(inbound)
-                else ()
+                await complaints_of_contact(tx, contact.id) if _may_need_complaints(inbound) else ()
             ),
         )
         result = skm.step(state, inbound, context)
@@ -336,14 +350,8 @@ class Dispatcher:
     ) -> int | None:
         response_id = None
         for effect in result.effects:
-            if isinstance(effect, FileComplaint):
-                filed = await self.desk.file(
-                    tx, effect, contact_id=contact_id, channel=channel, now=now
-                )
-                wake |= filed.wake
-            elif isinstance(effect, CitizenComplaintAction):
-                acted = await self.desk.citizen_action(tx, effect, contact_id=contact_id, now=now)
-                wake |= acted.wake
+            if isinstance(effect, FileComplaint | CitizenComplaintAction):
+                wake |= await self._desk_effect(tx, effect, contact_id, channel, now)
             elif isinstance(effect, RecordConsent):
                 await tx.record_consent(contact_id, effect.at, effect.notice_version)
             elif isinstance(effect, SetLanguage):
@@ -351,3 +359,31 @@ class Dispatcher:
             elif isinstance(effect, SubmitResponse):
                 response_id = await tx.insert_response(effect, channel=channel, respondent_key=key)
         return response_id
+
+    async def _desk_effect(
+        self,
+        tx: Tx,
+        effect: FileComplaint | CitizenComplaintAction,
+        contact_id: int,
+        channel: str,
+        now: datetime,
+    ) -> set[str]:
+        """A citizen's complaint effect, through the desk: load, pure step, apply."""
+        filing = isinstance(effect, FileComplaint)
+        desk = await load_desk_context(
+            tx,
+            now=now,
+            settings=self.flow_settings,
+            calendar=await self.calendar.get(tx),
+            channel=channel,
+            contact_id=contact_id,
+            ticket=None if filing else effect.ticket,
+            unit_code=effect.unit_code if isinstance(effect, FileComplaint) else None,
+        )
+        if isinstance(effect, FileComplaint):
+            acted = filed_notices(desk, effect)
+            if not any(isinstance(e, NotifyRecipient) for e in acted.effects):
+                log.warning("complaint has no recipient", extra={"unit": effect.unit_code})
+        else:
+            acted = citizen_step(desk, effect)
+        return await apply_desk_effects(tx, acted.effects, now)

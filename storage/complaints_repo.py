@@ -1,56 +1,26 @@
-"""Every SQL statement about complaints, recipients, holidays and claims of scheduled work."""
+"""Recipients, holidays, claims of scheduled work, and the read side of complaints (digests,
+recaps). The desk's own statements (load a context, apply its effects) are in
+``storage.complaints``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.complaint_models import Complaint, ComplaintEvent, ComplaintMedia, Holiday, JobClaim
+from storage.complaint_models import Complaint, Holiday, JobClaim
 from storage.models import Opd, Recipient, Unit
 from survey_flows.complaints import (
     OPEN_STATUSES,
-    Action,
-    Actor,
-    ComplaintKind,
     ComplaintStatus,
-    ComplaintView,
 )
-from survey_flows.types import FileComplaint
 
 JOB_CLAIMS: Table = JobClaim.__table__  # type: ignore[assignment]
-
-
-@dataclass(frozen=True, slots=True)
-class ComplaintRecord:
-    """A complaint as officers and jobs handle it (never carries the citizen's platform id)."""
-
-    id: int
-    ticket: str
-    unit_code: str
-    unit_name: str
-    opd_id: int
-    opd_code: str
-    contact_id: int | None
-    channel: str
-    kind: ComplaintKind
-    description: str
-    location: tuple[float, float] | None
-    anonymous: bool
-    confidential: bool
-    language: str
-    status: ComplaintStatus
-    created_at: datetime
-    verify_by: datetime
-    answer_by: datetime
-    answered_at: datetime | None
-    reopen_until: datetime | None
-    photos: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,251 +42,6 @@ def _insert(session: AsyncSession, table: Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-# --- citizens' complaints ----------------------------------------------------------------------
-
-
-async def insert_complaint(
-    session: AsyncSession, filed: FileComplaint, *, contact_id: int, channel: str
-) -> int:
-    unit = (
-        await session.execute(select(Unit.id, Unit.opd_id).where(Unit.code == filed.unit_code))
-    ).one()
-    row = Complaint(
-        ticket=filed.ticket,
-        unit_id=unit.id,
-        opd_id=unit.opd_id,
-        contact_id=contact_id,
-        channel=channel,
-        kind=filed.kind,
-        description=filed.description,
-        latitude=filed.location[0] if filed.location else None,
-        longitude=filed.location[1] if filed.location else None,
-        anonymous=filed.anonymous,
-        confidential=filed.confidential,
-        language=filed.language,
-        status=ComplaintStatus.DITERIMA.value,
-        created_at=filed.filed_at,
-        updated_at=filed.filed_at,
-        verify_by=filed.verify_by,
-        answer_by=filed.answer_by,
-    )
-    session.add(row)
-    await session.flush()
-    session.add_all(
-        ComplaintMedia(complaint_id=row.id, channel=channel, media_ref=ref[:300], position=i)
-        for i, ref in enumerate(filed.photos)
-    )
-    session.add(
-        ComplaintEvent(
-            complaint_id=row.id,
-            at=filed.filed_at,
-            actor=Actor.CITIZEN.value,
-            action="file",
-            from_status=None,
-            to_status=ComplaintStatus.DITERIMA.value,
-        )
-    )
-    await session.flush()
-    return row.id
-
-
-def _complaints_of_contact_query() -> Any:
-    complaints: Any = Complaint.__table__
-    units: Any = Unit.__table__
-    return (
-        select(
-            complaints.c.ticket,
-            units.c.name,
-            complaints.c.kind,
-            complaints.c.status,
-            complaints.c.created_at,
-            complaints.c.verify_by,
-            complaints.c.answer_by,
-            complaints.c.last_answer,
-            complaints.c.reopen_until,
-            complaints.c.rating,
-        )
-        .join(units, units.c.id == complaints.c.unit_id)
-        .where(complaints.c.contact_id == bindparam("contact_id"))
-        .order_by(complaints.c.created_at.desc())
-        .limit(20)
-    )
-
-
-# Built once: this runs on most inbound messages (see storage.repository._HotStatements).
-_COMPLAINTS_OF_CONTACT = _complaints_of_contact_query()
-
-
-async def complaints_of_contact(
-    session: AsyncSession, contact_id: int
-) -> tuple[ComplaintView, ...]:
-    """The contact's own complaints, newest first (what /status may show them)."""
-    connection = await session.connection()
-    rows = await connection.execute(_COMPLAINTS_OF_CONTACT, {"contact_id": contact_id})
-    return tuple(
-        ComplaintView(
-            ticket=r.ticket,
-            unit_name=r.name,
-            kind=ComplaintKind(r.kind),
-            status=ComplaintStatus(r.status),
-            filed_at=r.created_at,
-            verify_by=r.verify_by,
-            answer_by=r.answer_by,
-            last_answer=r.last_answer,
-            reopen_until=r.reopen_until,
-            rated=r.rating is not None,
-        )
-        for r in rows.all()
-    )
-
-
-async def load_complaint(
-    session: AsyncSession, ticket: str, *, lock: bool = False
-) -> ComplaintRecord | None:
-    query = (
-        select(Complaint, Unit.code, Unit.name, Opd.code)
-        .join(Unit, Unit.id == Complaint.unit_id)
-        .join(Opd, Opd.id == Complaint.opd_id)
-        .where(Complaint.ticket == ticket)
-    )
-    if lock:
-        query = query.with_for_update(of=Complaint)
-    found = (await session.execute(query)).one_or_none()
-    if found is None:
-        return None
-    c, unit_code, unit_name, opd_code = found
-    photos = (
-        await session.execute(select(ComplaintMedia.id).where(ComplaintMedia.complaint_id == c.id))
-    ).all()
-    return _record(c, unit_code, unit_name, opd_code, len(photos))
-
-
-def _record(
-    c: Complaint, unit_code: str, unit_name: str, opd_code: str, photos: int
-) -> ComplaintRecord:
-    location = (
-        (c.latitude, c.longitude) if c.latitude is not None and c.longitude is not None else None
-    )
-    return ComplaintRecord(
-        id=c.id,
-        ticket=c.ticket,
-        unit_code=unit_code,
-        unit_name=unit_name,
-        opd_id=c.opd_id,
-        opd_code=opd_code,
-        contact_id=c.contact_id,
-        channel=c.channel,
-        kind=ComplaintKind(c.kind),
-        description=c.description,
-        location=location,
-        anonymous=c.anonymous,
-        confidential=c.confidential,
-        language=c.language,
-        status=ComplaintStatus(c.status),
-        created_at=c.created_at,
-        verify_by=c.verify_by,
-        answer_by=c.answer_by,
-        answered_at=c.answered_at,
-        reopen_until=c.reopen_until,
-        photos=photos,
-    )
-
-
-async def record_transition(
-    session: AsyncSession,
-    complaint: ComplaintRecord,
-    *,
-    action: Action,
-    actor: Actor,
-    to: ComplaintStatus,
-    at: datetime,
-    recipient_id: int | None = None,
-    note: str | None = None,
-    reopen_until: datetime | None = None,
-) -> None:
-    """Move a complaint and write the audit row, in the caller's transaction."""
-    row = await session.get(Complaint, complaint.id)
-    assert row is not None
-    row.status = to.value
-    row.updated_at = at
-    if action is Action.VERIFY:
-        row.verified_at = at
-    elif action is Action.ANSWER:
-        row.answered_at = at
-        row.last_answer = note
-        row.reopen_until = reopen_until
-    elif action is Action.REJECT:
-        row.rejection_reason = note
-        row.closed_at = at
-    elif action is Action.FINISH:
-        row.closed_at = at
-        row.reopen_until = reopen_until or row.reopen_until
-    elif action is Action.REOPEN:
-        row.closed_at = None
-        row.rating = None
-        row.rated_at = None
-    session.add(
-        ComplaintEvent(
-            complaint_id=complaint.id,
-            at=at,
-            actor=actor.value,
-            recipient_id=recipient_id,
-            action=action.value,
-            from_status=complaint.status.value,
-            to_status=to.value,
-            note=note,
-        )
-    )
-    await session.flush()
-
-
-async def rate_complaint(session: AsyncSession, ticket: str, good: bool, at: datetime) -> bool:
-    """Record the citizen's verdict once; False when already rated or not finished."""
-    row = (
-        await session.execute(select(Complaint).where(Complaint.ticket == ticket))
-    ).scalar_one_or_none()
-    if row is None or row.rating is not None or row.status != ComplaintStatus.SELESAI.value:
-        return False
-    row.rating = 1 if good else 0
-    row.rated_at = at
-    session.add(
-        ComplaintEvent(
-            complaint_id=row.id,
-            at=at,
-            actor=Actor.CITIZEN.value,
-            action="rate",
-            from_status=row.status,
-            to_status=row.status,
-            note="good" if good else "poor",
-        )
-    )
-    await session.flush()
-    return True
-
-
-async def open_complaints(session: AsyncSession) -> list[ComplaintRecord]:
-    """Complaints still in progress, for the deadline job."""
-    rows = await session.execute(
-        select(Complaint, Unit.code, Unit.name, Opd.code)
-        .join(Unit, Unit.id == Complaint.unit_id)
-        .join(Opd, Opd.id == Complaint.opd_id)
-        .where(Complaint.status.in_([s.value for s in OPEN_STATUSES]))
-        .order_by(Complaint.id)
-    )
-    return [_record(c, uc, un, oc, 0) for c, uc, un, oc in rows.all()]
-
-
-async def complaint_events(session: AsyncSession, ticket: str) -> list[tuple[str, str | None, str]]:
-    """(action, from, to) of a complaint's audit trail, oldest first."""
-    rows = await session.execute(
-        select(ComplaintEvent.action, ComplaintEvent.from_status, ComplaintEvent.to_status)
-        .join(Complaint, Complaint.id == ComplaintEvent.complaint_id)
-        .where(Complaint.ticket == ticket)
-        .order_by(ComplaintEvent.id)
-    )
-    return [(a, f, t) for a, f, t in rows.all()]
-
-
 # --- recipients --------------------------------------------------------------------------------
 
 
@@ -328,18 +53,6 @@ async def recipients_by_address(
         select(Recipient, Opd.code)
         .join(Opd, Opd.id == Recipient.opd_id)
         .where(Recipient.channel == channel, Recipient.address == address, Recipient.active)
-    )
-    return [_recipient(r, code) for r, code in rows.all()]
-
-
-async def recipients_of(
-    session: AsyncSession, opd_id: int, roles: Iterable[str]
-) -> list[RecipientRecord]:
-    rows = await session.execute(
-        select(Recipient, Opd.code)
-        .join(Opd, Opd.id == Recipient.opd_id)
-        .where(Recipient.opd_id == opd_id, Recipient.role.in_(list(roles)), Recipient.active)
-        .order_by(Recipient.id)
     )
     return [_recipient(r, code) for r, code in rows.all()]
 

@@ -1149,3 +1149,8 @@ async def load_directory(session: AsyncSession) -> Directory:
             for u in units
         ),
     )
+
+
+async def directory_in(tx: Tx) -> Directory:
+    """The whole directory, read in ``tx`` (for callers that hold no session)."""
+    return await load_directory(tx.session)

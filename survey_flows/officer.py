@@ -1,8 +1,10 @@
 """What officers and heads do in chat, and the messages complaints send. Pure.
 
 Officers act on a complaint by tapping the buttons of its notification (``ox:<action>:<ticket>``),
-by replying to the notification (the quoted text carries the ticket), or by commands:
-``/tanggapi <ticket> <answer>``, ``/verifikasi <ticket>``, ``/selesai <ticket>``.
+by replying to the notification (Telegram quotes its text, which names the ticket; WhatsApp only
+its id, which storage maps to the ticket), or by commands (one mapping, ``_COMMANDS``):
+``TANGGAPI <ticket> <answer>``, ``VERIFIKASI <ticket>``, ``SELESAI <ticket>``, ``TOLAK <ticket>``
+(with or without a slash, on every channel: see ``survey_flows.commands``).
 """
 
 from __future__ import annotations
@@ -33,10 +35,15 @@ class OfficerRequest:
     action: Action | None
     note: str | None = None
     ask: str | None = None  # "answer" (how to answer) or "reason" (choose a rejection reason)
+    quoted: bool = False  # a reply quoting a notification: a normal message unless from staff
 
 
-def officer_request(inbound: Inbound) -> OfficerRequest | None:
-    """The officer action in ``inbound``, or None when it is not one (a normal chat message)."""
+def officer_request(inbound: Inbound, quoted_ticket: str | None = None) -> OfficerRequest | None:
+    """The officer action in ``inbound``, or None when it is not one (a normal chat message).
+
+    ``quoted_ticket`` is the ticket of the notification a reply quotes when the channel names
+    only the quoted message (WhatsApp: storage finds it through the outbox row that carried it).
+    """
     if inbound.kind is InboundKind.CHOICE and inbound.prompt_token == OFFICER_TOKEN:
         head, _, rest = (inbound.choice_id or "").partition(":")
         action_name, _, ticket_part = rest.partition(":")
@@ -64,25 +71,36 @@ def officer_request(inbound: Inbound) -> OfficerRequest | None:
                 ask=None if reason else "reason",
             )
         return OfficerRequest(ticket, action, note=note)
-    if inbound.kind is InboundKind.TEXT and inbound.quoted_text and inbound.text:
-        ticket = find_ticket(inbound.quoted_text)
+    if inbound.kind is InboundKind.TEXT and inbound.text:
+        ticket = find_ticket(inbound.quoted_text) if inbound.quoted_text else quoted_ticket
         if ticket is not None:
-            return OfficerRequest(ticket, Action.ANSWER, note=inbound.text.strip())
+            return OfficerRequest(ticket, Action.ANSWER, note=inbound.text.strip(), quoted=True)
     return None
 
 
-def officer_buttons(ticket: str, status: ComplaintStatus, language: str) -> tuple[Choice, ...]:
-    """The actions that make sense for the complaint's current status."""
+def quoted_ticket_wanted(inbound: Inbound) -> str | None:
+    """The platform id of the message a text replies to, when only storage can tell its ticket."""
+    if inbound.kind is InboundKind.TEXT and inbound.message_ref and not inbound.quoted_text:
+        return inbound.message_ref
+    return None
+
+
+def officer_buttons(
+    ticket: str, status: ComplaintStatus, language: str, *, may_answer: bool = True
+) -> tuple[Choice, ...]:
+    """The actions that make sense for the complaint's current status (and for the reader: a
+    head whose OPD has officers does not answer citizens)."""
 
     def button(action: str) -> Choice:
         return Choice(f"ox:{action}:{ticket}", text(language, f"officer.{action}"))
 
+    answer = (button("answer"),) if may_answer else ()
     if status is ComplaintStatus.DITERIMA:
         return (button("verify"), button("reject"))
     if status is ComplaintStatus.DIVERIFIKASI:
-        return (button("answer"), button("reject"))
+        return (*answer, button("reject"))
     if status is ComplaintStatus.DITINDAKLANJUTI:
-        return (button("answer"), button("finish"))
+        return (*answer, button("finish"))
     return ()
 
 

@@ -16,16 +16,20 @@ from sqlalchemy import select
 
 from bot.app import import_holidays
 from bot.holidays_file import bundled_holidays
+from bot.jobs import complaint_deadlines
 from reports.complaints_recap import write_recap
 from reports.period import parse_period
 from storage import complaints_repo as repo
 from storage.complaint_models import Complaint
+from storage.complaints import apply_desk_effects, complaint_events, load_desk_context
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.models import OutboxMessage
 from storage.repository import Storage
 from survey_flows.complaints import Action
+from survey_flows.desk import officer_step
 from survey_flows.officer import OfficerRequest
-from tests.conftest import Clock, command_in, make_bot, text_in
+from survey_flows.types import Channel, Inbound, InboundKind
+from tests.conftest import Clock, RecordingSender, command_in, make_bot, text_in
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.test_telegram_e2e import TOKEN, Service, service_settings
 
@@ -165,7 +169,8 @@ async def test_a_complaint_from_filing_to_rating(
 
     async with pg_storage.sessions() as session:
         complaint = (await session.execute(select(Complaint))).scalar_one()
-        trail = await repo.complaint_events(session, ticket)
+    async with pg_storage.transaction() as tx:
+        trail = await complaint_events(tx, ticket)
     assert complaint.rating == 1 and complaint.last_answer == "Loket tambahan dibuka mulai Senin."
     assert [action for action, _, _ in trail] == ["file", "verify", "answer", "finish", "rate"]
     assert [to for _, _, to in trail] == [
@@ -211,8 +216,10 @@ async def test_reminders_and_escalation_fire_once_each(pg_storage: Storage) -> N
 
     async def run_job_at(moment: datetime) -> None:
         clock.now = moment
-        async with pg_storage.transaction() as tx:
-            await bot.dispatcher.desk.deadlines(tx, moment)
+        dispatcher = bot.dispatcher
+        await complaint_deadlines(
+            pg_storage, dispatcher.flow_settings, dispatcher.calendar, dispatcher.outbox, clock
+        )
 
     async def recipient_texts(address: str) -> list[str]:
         async with pg_storage.sessions() as session:
@@ -251,15 +258,22 @@ async def test_the_aspect_v_recap_counts_timeliness_and_withholds_identities(
             await bot.dispatcher.handle(text_in(contact, answer))
     async with pg_storage.sessions() as session:
         tickets = (await session.execute(select(Complaint.ticket).order_by(Complaint.id))).all()
-    officer = await recipient(pg_storage)
     # The first is verified in time (17 March), the second late (27 March).
     for (ticket,), day in zip(tickets, (17, 27), strict=True):
         clock.now = datetime(2026, 3, day, 2, 0, tzinfo=UTC)
         async with pg_storage.transaction() as tx:
-            request = OfficerRequest(ticket, Action.VERIFY)
-            desk = bot.dispatcher.desk
-            done = await desk.officer_action(tx, request, [officer], language="id", now=clock.now)
-            assert "Diverifikasi" in done.replies[0].text
+            context = await load_desk_context(
+                tx,
+                now=clock.now,
+                settings=bot.dispatcher.flow_settings,
+                calendar=await bot.dispatcher.calendar.get(tx),
+                channel="telegram",
+                address=str(OFFICER),
+                ticket=ticket,
+            )
+            done = officer_step(context, OfficerRequest(ticket, Action.VERIFY))
+            assert done is not None and "Diverifikasi" in done.replies[0].text
+            await apply_desk_effects(tx, done.effects, clock.now)
     start, end = parse_period("2026-03").bounds(WIT)
     async with pg_storage.sessions() as session:
         rows = await repo.complaints_between(session, start, end)
@@ -279,7 +293,65 @@ async def test_the_aspect_v_recap_counts_timeliness_and_withholds_identities(
     assert [c.value for c in sheet[3]][:4] == ["disdukcapil", "dukcapil-mpp", 2, 1]
 
 
-async def recipient(storage: Storage) -> repo.RecipientRecord:
-    async with storage.sessions() as session:
-        [officer] = await repo.recipients_by_address(session, "telegram", str(OFFICER))
-    return officer
+async def test_on_whatsapp_replying_to_a_notification_answers_it(pg_storage: Storage) -> None:
+    """WhatsApp names only the quoted message's id: the outbox row that carried the notice
+    tells its ticket, for the staff it was sent to; a citizen quoting it just chats."""
+    whatsapp_directory = (
+        OpdSpec(
+            code="disdukcapil",
+            name="Dinas Kependudukan dan Pencatatan Sipil",
+            recipients=(
+                RecipientSpec("officer", "whatsapp", "6281200000001", "Petugas"),
+                RecipientSpec("head", "whatsapp", "6281200000002", "Kepala"),
+            ),
+            units=(UnitSpec("dukcapil-mpp", "Loket Disdukcapil MPP", ("KTP-el",)),),
+        ),
+    )
+    async with pg_storage.transaction() as tx:
+        await apply_directory(tx.session, whatsapp_directory, datetime.now(UTC))
+    sender = RecordingSender(channel="whatsapp")
+    bot = make_bot(pg_storage, clock=Clock(datetime(2026, 3, 16, 1, 0, tzinfo=UTC)), sender=sender)
+    counter = iter(range(1, 1000))
+
+    def whatsapp(contact: str, kind: InboundKind, **fields: Any) -> Inbound:
+        return Inbound(Channel.WHATSAPP, contact, f"wamid.in-{next(counter)}", kind,
+                       bot.clock.now, **fields)  # fmt: skip
+
+    citizen = "6281300000009"
+    await bot.dispatcher.handle(
+        whatsapp(citizen, InboundKind.COMMAND, command="start", command_args=("c_dukcapil-mpp",))
+    )
+    for answer in ["1", DESCRIPTION, "1", "1", "2", "2", "1"]:
+        await bot.dispatcher.handle(whatsapp(citizen, InboundKind.TEXT, text=answer))
+    [notice] = [m for m in sender.sent if m.address == "6281200000001"]
+    ticket = re.search(r"ADU-[0-9A-Z]{4}-[0-9A-Z]{4}", notice.payload["text"])[0]  # type: ignore[index]
+    notice_id = str(sender.sent.index(notice) + 1)  # RecordingSender's platform ids
+    await bot.dispatcher.handle(
+        whatsapp(
+            "6281200000001", InboundKind.CHOICE, choice_id=f"ox:verify:{ticket}", prompt_token="o"
+        )  # fmt: skip
+    )
+    # The citizen quoting the notice's id (never sent to them) is an ordinary message.
+    await bot.dispatcher.handle(
+        whatsapp(citizen, InboundKind.TEXT, text="Halo", message_ref=notice_id)
+    )
+    # So is the head quoting a message that was not sent to them.
+    await bot.dispatcher.handle(
+        whatsapp("6281200000002", InboundKind.TEXT, text="Sudah?", message_ref=notice_id)
+    )
+    async with pg_storage.transaction() as tx:
+        assert [a for a, _, _ in await complaint_events(tx, ticket)] == ["file", "verify"]
+    await bot.dispatcher.handle(
+        whatsapp(
+            "6281200000001",
+            InboundKind.TEXT,
+            text="Loket tambahan dibuka mulai Senin.",
+            message_ref=notice_id,
+        )  # fmt: skip
+    )
+    async with pg_storage.transaction() as tx:
+        assert [a for a, _, _ in await complaint_events(tx, ticket)] == [
+            "file", "verify", "answer",
+        ]  # fmt: skip
+    to_citizen = [str(m.payload.get("text")) for m in sender.sent if m.address == citizen]
+    assert any("Loket tambahan dibuka mulai Senin." in t for t in to_citizen)

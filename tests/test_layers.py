@@ -31,18 +31,7 @@ def imported_modules(package: str) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        "bot",
-        pytest.param(
-            "handlers",
-            marks=pytest.mark.xfail(strict=True, reason="the complaint desk still holds a session"),
-        ),
-        "survey_flows",
-        "reports",
-    ],
-)
+@pytest.mark.parametrize("package", ["bot", "handlers", "survey_flows", "reports"])
 def test_only_storage_speaks_sql(package: str) -> None:
     offenders = {
         path: sorted(names & {"sqlalchemy", "asyncpg", "aiosqlite", "alembic"})
