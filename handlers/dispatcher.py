@@ -7,6 +7,7 @@ is written in one transaction; only after the commit are the messages handed to 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -221,13 +222,19 @@ class Dispatcher:
             language=DEFAULT_LANGUAGE,
             respondent_key=key,
             answered_since=today - timedelta(days=window - 1) if window > 0 else None,
+            phone=inbound.phone,
+            parent=inbound.parent_id,
+            pseudonym=functools.partial(respondent_key, self.secret, channel),
         )
         if begun is None:
             return _Stepped(Outcome.DUPLICATE)
         contact, recent = begun
+        # The pseudonym follows the person when their address changes (WhatsApp's BSUID).
+        key = contact.respondent_key or key
+        reply_to = contact.reply_address  # the phone number whenever one is known
         # On WhatsApp a head's reply opens their 24-hour window: a waiting digest goes out now.
         if inbound.channel is Channel.WHATSAPP and await tx.wake_waiting_staff_messages(
-            channel, inbound.contact, now
+            channel, inbound.contact, now, phone=inbound.phone
         ):
             self.outbox.wake()
         if prepared is not None:
@@ -237,12 +244,14 @@ class Dispatcher:
                 dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
                 now=now,
                 contact_id=contact.id,
-                claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
+                claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
             )
             return _Stepped(Outcome.PROCESSED, claimed)
         request = officer_request(inbound)
         if request is not None:
-            registrations = await recipients_by_address(tx.session, channel, inbound.contact)
+            registrations = await recipients_by_address(
+                tx.session, channel, inbound.contact, phone=inbound.phone
+            )
             # A citizen quoting their own ticket is not an officer: only registered people are.
             if registrations or inbound.kind is not InboundKind.TEXT:
                 acted = await self.desk.officer_action(
@@ -272,7 +281,7 @@ class Dispatcher:
             # Nothing may keep the identity: the goodbye is sent from memory, not the outbox.
             await tx.forget_contact(contact.id)
             direct = [
-                PendingMessage(0, channel, inbound.contact, "message", m.to_json(), 1, None)
+                PendingMessage(0, channel, reply_to, "message", m.to_json(), 1, None)
                 for m in result.outbound
             ]
             return _Stepped(Outcome.PROCESSED, direct=direct)
@@ -302,7 +311,7 @@ class Dispatcher:
             dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
             now=now,
             contact_id=contact.id,
-            claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
+            claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
             save=save,
         )
         rejected = any(isinstance(e, InputRejected) for e in result.effects)
@@ -320,7 +329,7 @@ class Dispatcher:
             dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
             now=self.clock(),
             contact_id=contact_id,
-            claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
+            claim=ClaimFor(address=inbound.phone or inbound.contact, lease=self.outbox.lease),
         )
         return _Stepped(Outcome.PROCESSED, claimed, wake=wake)
 
