@@ -202,7 +202,7 @@ def _sender(message: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]) -
     its entry in ``value.contacts`` (``user_id``, ``wa_id``, ``parent_user_id``)."""
     user_id = _text(message.get("from_user_id")).strip()
     wa_id = _text(message.get("from")).strip()
-    parent = _text(message.get("from_parent_user_id")).strip()
+    parent = ""
     matching = [
         c
         for c in contacts
