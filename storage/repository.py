@@ -158,9 +158,9 @@ class ContactRecord:
 # storage keeps no secret, so whoever merges contacts passes it.
 Pseudonym = Callable[[str], str]
 
-# Contacts a phone-only payload belongs to, once settled: phone -> the contact's address (a
-# business-scoped user id). Only a fact that erasure can end, and erasure is handled (the
-# next payload with the phone settles again).
+# Storage remembers, per process, which contact a phone-only payload belongs to once settled:
+# (channel, phone) -> that contact's address (its BSUID), so such payloads do not settle again
+# on every message. Erasure clears it, and a number that moves to another BSUID leaves it.
 _PHONE_OWNERS_MAX = 10_000
 
 
@@ -947,7 +947,7 @@ class Tx:
             return contact
         others = (
             await self.connection.execute(
-                select(Contact.id, Contact.address, Contact.created_at)
+                select(Contact.id, Contact.address)
                 .where(
                     Contact.channel == contact.channel,
                     Contact.id != contact.id,
@@ -957,23 +957,26 @@ class Tx:
                 .with_for_update()
             )
         ).all()
+        if not others:  # the first payload of someone new that shows their phone
+            await self.connection.execute(
+                update(Contact).where(Contact.id == contact.id).values(phone=phone)
+            )
+            return _replace(contact, phone=phone)
         keep_id, address = contact.id, contact.address
-        for other_id, other_address, _created in others:
+        for other_id, other_address in others:
             if not is_phone(other_address) and not is_phone(address):
                 await self.connection.execute(
                     update(Contact).where(Contact.id == other_id).values(phone=None)
                 )
+                self._phone_owners.pop((contact.channel, phone), None)
                 continue
+            # Into the older contact (ids only grow): the one the earlier history belongs to.
             keep, gone = (other_id, keep_id) if other_id < keep_id else (keep_id, other_id)
             await self.merge_contacts(keep, gone, pseudonym)
             keep_id = keep
             address = address if not is_phone(address) else other_address
         await self.connection.execute(
-            update(Contact)
-            .where(Contact.id == keep_id)
-            .values(address=address, phone=phone, respondent_key=bindparam("key"))
-            .execution_options(synchronize_session=False),
-            {"key": await self._respondent_key(keep_id, pseudonym)},
+            update(Contact).where(Contact.id == keep_id).values(address=address, phone=phone)
         )
         if is_phone(contact.address) and not is_phone(address):
             self._remember_phone_owner(contact.channel, phone, address)
@@ -998,15 +1001,6 @@ class Tx:
         owners.move_to_end((channel, phone))
         while len(owners) > _PHONE_OWNERS_MAX:
             owners.popitem(last=False)
-
-    async def _respondent_key(self, contact_id: int, pseudonym: Pseudonym) -> str:
-        """The contact's stored respondent key, or the HMAC of its address it has had."""
-        stored, address = (
-            await self.connection.execute(
-                select(Contact.respondent_key, Contact.address).where(Contact.id == contact_id)
-            )
-        ).one()
-        return str(stored) if stored else pseudonym(address)
 
     async def merge_contacts(self, keep: int, gone: int, pseudonym: Pseudonym) -> None:
         """Make contact ``gone`` part of contact ``keep`` (one person seen under two
@@ -1429,6 +1423,8 @@ class Tx:
     async def forget_contact(self, contact_id: int) -> None:
         """Erase a contact's platform identity; cascades to conversation and pending outbox."""
         await self.session.execute(delete(Contact).where(Contact.id == contact_id))
+        # Nothing in memory may link their phone number and BSUID any more (erasure is rare).
+        self._phone_owners.clear()
 
 
 async def load_directory(session: AsyncSession) -> Directory:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
@@ -39,16 +38,15 @@ from survey_flows.types import Inbound, Outbound, SubmitResponse
 from tests.conftest import (
     PSEUDONYM_SECRET,
     T0,
-    TEST_DATABASE_URL,
     Bot,
     Clock,
     RecordingSender,
-    _admin_dsn,
     load_small_directory,
     make_bot,
 )
 from tests.fakes.graph_api import Citizen, FakeGraphApi, fixture
 from tests.test_whatsapp_e2e import TOKEN, Service, service_settings, settled_rows
+from tests.test_whatsapp_storage import _downgrade, columns, indexes
 
 PHONE = "6281234567890"
 BSUID = "ID.1349120865530274"
@@ -452,26 +450,6 @@ async def test_a_server_error_is_retried_for_a_phone_but_not_for_a_bsuid(
 # --- migration 0005 -------------------------------------------------------------------------
 
 
-def columns(connection: sa.Connection, table: str) -> set[str]:
-    return {c["name"] for c in sa.inspect(connection).get_columns(table)}
-
-
-def indexes(connection: sa.Connection, table: str) -> set[str]:
-    return {str(i["name"]) for i in sa.inspect(connection).get_indexes(table)}
-
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    from alembic import command
-
-    def run(connection: sa.Connection) -> None:
-        config = db.alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
-
-
 async def upgrade_0004_to_0005(engine: AsyncEngine) -> None:
     await db.upgrade(engine, "0004")
     insert_contact = sa.text(
@@ -492,8 +470,8 @@ async def upgrade_0004_to_0005(engine: AsyncEngine) -> None:
         )
     await db.upgrade(engine, "0005")
     async with engine.begin() as connection:
-        assert {"phone", "parent_address", "respondent_key"} <= await connection.run_sync(
-            columns, "contacts"
+        assert {"phone", "parent_address", "respondent_key"} <= set(
+            await connection.run_sync(columns, "contacts")
         )
         assert "bsuid" in await connection.run_sync(columns, "recipients")
         assert "uq_contacts_channel_phone" in await connection.run_sync(indexes, "contacts")
@@ -529,24 +507,6 @@ async def test_migration_0005_on_sqlite(tmp_path: Path) -> None:
         await upgrade_0004_to_0005(engine)
     finally:
         await engine.dispose()
-
-
-@pytest_asyncio.fixture
-async def scratch_pg() -> AsyncIterator[str]:
-    dsn, database = _admin_dsn(TEST_DATABASE_URL)
-    scratch = f"{database}_m0005"
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{scratch}"')
-    finally:
-        await connection.close()
-    yield TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{scratch}"
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 async def test_migration_0005_on_postgresql(scratch_pg: str) -> None:
