@@ -185,10 +185,10 @@ class Driver:
         raise RuntimeError(f"the webhook refused an update {REDELIVERIES} times")
 
     async def send(self, who: Citizen, build: Callable[[], JsonDict]) -> None:
-        before = self.replies.count(who.user_id)
+        before = self.replies.count(who.reply_address)
         started = await self.post(build())
         self.updates += 1
-        replied = await self.replies.reply(who.user_id, before, REPLY_TIMEOUT_S)
+        replied = await self.replies.reply(who.reply_address, before, REPLY_TIMEOUT_S)
         self.latencies_ms.append((replied - started) * 1000)
 
     def steps(self, who: Citizen) -> list[Callable[[], JsonDict]]:
@@ -199,7 +199,7 @@ class Driver:
 
         def tapper(choice_id: str) -> Callable[[], JsonDict]:
             def tap() -> JsonDict:
-                message = self.replies.last[who.user_id]
+                message = self.replies.last[who.reply_address]
                 kind = "button" if message.interactive.get("type") == "button" else "list"
                 return who.tap(option(message, choice_id), message.wamid, kind=kind)
 

@@ -244,7 +244,7 @@ def ringkasan_command(
     async def handle(inbound: Inbound) -> list[tuple[str, dict[str, object]]]:
         async with storage.sessions() as session:
             registrations = await complaints_repo.recipients_by_address(
-                session, inbound.channel.value, inbound.contact
+                session, inbound.channel.value, inbound.contact, phone=inbound.phone, remember=False
             )
         if not registrations:
             refusal = Outbound(text("id", "digest.not_registered"))

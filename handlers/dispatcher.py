@@ -7,6 +7,7 @@ is written in one transaction; only after the commit are the messages handed to 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -224,13 +225,19 @@ class Dispatcher:
             language=DEFAULT_LANGUAGE,
             respondent_key=key,
             answered_since=today - timedelta(days=window - 1) if window > 0 else None,
+            phone=inbound.phone,
+            parent=inbound.parent_id,
+            pseudonym=functools.partial(respondent_key, self.secret, channel),
         )
         if begun is None:
             return _Stepped(Outcome.DUPLICATE)
         contact, recent = begun
+        # The pseudonym follows the person when their address changes (WhatsApp's BSUID).
+        key = contact.respondent_key or key
+        reply_to = contact.reply_address  # the phone number whenever one is known
         # On WhatsApp a head's reply opens their 24-hour window: a waiting digest goes out now.
         if inbound.channel is Channel.WHATSAPP and await tx.wake_waiting_staff_messages(
-            channel, inbound.contact, now
+            channel, inbound.contact, now, phone=inbound.phone
         ):
             self.outbox.wake()
         if prepared is not None:
@@ -240,7 +247,7 @@ class Dispatcher:
                 dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
                 now=now,
                 contact_id=contact.id,
-                claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
+                claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
             )
             return _Stepped(Outcome.PROCESSED, claimed)
         request = officer_request(inbound)
@@ -256,6 +263,7 @@ class Dispatcher:
                 language=contact.language,
                 contact_id=contact.id,
                 address=inbound.contact,
+                phone=inbound.phone,
                 ticket=request.ticket if request else None,
                 quoted_ref=quoted_ref if request is None else None,
             )
@@ -264,7 +272,9 @@ class Dispatcher:
             acted = officer_step(desk, request)
             if acted is not None:  # None: not staff, quoting a message; a normal message then
                 woken = await apply_desk_effects(tx, acted.effects, now)
-                return await self._reply(tx, inbound, contact.id, list(acted.replies), woken)
+                return await self._reply(
+                    tx, inbound, contact.id, reply_to, list(acted.replies), woken
+                )
         state = await tx.lock_conversation(contact.id, now)
         context = StepContext(
             now=now,
@@ -286,7 +296,7 @@ class Dispatcher:
             # Nothing may keep the identity: the goodbye is sent from memory, not the outbox.
             await tx.forget_contact(contact.id)
             direct = [
-                PendingMessage(0, channel, inbound.contact, "message", m.to_json(), 1, None)
+                PendingMessage(0, channel, reply_to, "message", m.to_json(), 1, None)
                 for m in result.outbound
             ]
             return _Stepped(Outcome.PROCESSED, direct=direct)
@@ -316,7 +326,7 @@ class Dispatcher:
             dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
             now=now,
             contact_id=contact.id,
-            claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
+            claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
             save=save,
         )
         rejected = any(isinstance(e, InputRejected) for e in result.effects)
@@ -324,7 +334,13 @@ class Dispatcher:
         return _Stepped(outcome, claimed, response_id, wake=wake)
 
     async def _reply(
-        self, tx: Tx, inbound: Inbound, contact_id: int, replies: list[Outbound], wake: set[str]
+        self,
+        tx: Tx,
+        inbound: Inbound,
+        contact_id: int,
+        address: str,
+        replies: list[Outbound],
+        wake: set[str],
     ) -> _Stepped:
         """Queue replies to the sender of ``inbound`` outside the conversation flow."""
         channel = inbound.channel.value
@@ -334,7 +350,7 @@ class Dispatcher:
             dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
             now=self.clock(),
             contact_id=contact_id,
-            claim=ClaimFor(address=inbound.contact, lease=self.outbox.lease),
+            claim=ClaimFor(address=address, lease=self.outbox.lease),
         )
         return _Stepped(Outcome.PROCESSED, claimed, wake=wake)
 

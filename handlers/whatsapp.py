@@ -6,9 +6,11 @@ button or list messages; Graph error codes become our own exceptions, which the 
 retry, template or failure. State stays in our database, like every channel.
 
 The contact key is the business-scoped user id (BSUID, ``user_id`` / ``from_user_id``), which
-Meta sends for every user since 2026 and which stays stable when a user adopts a username and
-hides their phone number. ``wa_id`` (the phone number) is used only when a payload has no
-BSUID; such contacts are sent to with ``to``, BSUID contacts with ``recipient``.
+Meta sends for every user since April 2026 and which stays stable when a user adopts a
+username and hides their phone number; ``wa_id`` (the phone number) is the key only when a
+payload has no BSUID. Every event carries both when the payload shows both, and storage keeps
+one contact per person (docs/whatsapp.md). Messages go to the phone number (``to``) whenever
+one is known, to the BSUID (``recipient``) only for a user whose phone Meta never showed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ from handlers.dispatcher import DispatchResult, Outcome, utc_now
 from handlers.outbox import OutboxWorker, PermanentSendError, SendReceipt, TransientSendError
 from handlers.ratelimit import RateLimiter
 from storage.models import DeliveryStatus
-from storage.repository import ClaimFor, ContactWindow, PendingMessage, Storage, event_key
+from storage.repository import (
+    ClaimFor,
+    ContactWindow,
+    PendingMessage,
+    Storage,
+    event_key,
+    is_phone,
+)
 from survey_flows.catalog import DEFAULT_LANGUAGE
 from survey_flows.catalog import text as catalogue_text
 from survey_flows.commands import inbound_fields
@@ -121,6 +130,8 @@ class PageRequest:
     prompt_token: str | None
     context_id: str | None  # the wamid of the list that was tapped
     received_at: datetime
+    phone: str | None = None
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,18 +189,35 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _sender(message: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]) -> str:
-    """The contact key: the BSUID when the payload has one, else the phone number (wa_id)."""
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Who sent a message, with every identifier the payload shows."""
+
+    contact: str  # the key: the BSUID when the payload has one, else the phone number
+    phone: str | None  # the phone number (wa_id), when shown
+    parent_id: str | None  # the parent BSUID, when Meta sends one
+
+
+def _sender(message: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]]) -> Sender:
+    """The sender of ``message``: ``from_user_id`` and ``from`` on the message, completed by
+    its entry in ``value.contacts`` (``user_id``, ``wa_id``, ``parent_user_id``)."""
     user_id = _text(message.get("from_user_id")).strip()
     wa_id = _text(message.get("from")).strip()
-    if not user_id:
-        matching = [c for c in contacts if wa_id and c.get("wa_id") == wa_id]
-        if not matching and not wa_id and len(contacts) == 1:
-            matching = list(contacts)
-        if matching:
-            user_id = _text(matching[0].get("user_id")).strip()
-            wa_id = wa_id or _text(matching[0].get("wa_id")).strip()
-    return user_id or wa_id
+    parent = ""
+    matching = [
+        c
+        for c in contacts
+        if (wa_id and c.get("wa_id") == wa_id) or (user_id and c.get("user_id") == user_id)
+    ]
+    if not matching and not wa_id and not user_id and len(contacts) == 1:
+        matching = list(contacts)
+    if matching:
+        entry = matching[0]
+        user_id = user_id or _text(entry.get("user_id")).strip()
+        wa_id = wa_id or _text(entry.get("wa_id")).strip()
+        parent = parent or _text(entry.get("parent_user_id")).strip()
+    phone = wa_id if is_phone(wa_id) and len(wa_id) <= 32 else None
+    return Sender(user_id or wa_id, phone, parent if 0 < len(parent) <= 160 else None)
 
 
 def _timestamp(value: Any, default: datetime) -> datetime:
@@ -204,7 +232,8 @@ def parse_message(
 ) -> Inbound | PageRequest | Ignored:
     """One entry of ``value.messages`` as an event."""
     event_id = _text(message.get("id"))
-    contact = _sender(message, contacts)
+    sender = _sender(message, contacts)
+    contact = sender.contact
     kind = _text(message.get("type"))
     if not event_id:
         return Ignored("message without an id")
@@ -220,6 +249,8 @@ def parse_message(
         "event_id": event_id,
         "received_at": received_at,
         "message_ref": context_id,
+        "phone": sender.phone,
+        "parent_id": sender.parent_id,
     }
     found = message.get(kind)
     body: dict[str, Any] = found if isinstance(found, dict) else {}
@@ -233,7 +264,16 @@ def parse_message(
         if _text(body.get("type")) in {"button_reply", "list_reply"} and isinstance(reply, dict):
             what, token, value = parse_reply_id(_text(reply.get("id")))
             if what == "page":
-                return PageRequest(contact, event_id, int(value), token, context_id, received_at)
+                return PageRequest(
+                    contact,
+                    event_id,
+                    int(value),
+                    token,
+                    context_id,
+                    received_at,
+                    sender.phone,
+                    sender.parent_id,
+                )
             return Inbound(kind=InboundKind.CHOICE, choice_id=value, prompt_token=token, **common)
     if kind in {"image", "document"} and _text(body.get("id")):
         return Inbound(kind=InboundKind.MEDIA, media_ref=_text(body.get("id")), **common)
@@ -626,8 +666,11 @@ def graph_error(http_status: int, body: Any) -> GraphError:
 
 
 def recipient_fields(address: str) -> dict[str, str]:
-    """``to`` for a phone number (wa_id), ``recipient`` for a business-scoped user id."""
-    return {"to": address} if address.isdigit() else {"recipient": address}
+    """``to`` for a phone number (wa_id), ``recipient`` for a business-scoped user id.
+
+    Storage gives the phone number whenever Meta has shown one (Meta recommends sending to
+    it); a BSUID only for a user whose phone was never shown (docs/whatsapp.md)."""
+    return {"to": address} if is_phone(address) else {"recipient": address}
 
 
 class GraphClient:
@@ -820,7 +863,7 @@ class WhatsAppSender:
         except ReEngagementRequired as exc:
             return await self._outside_window(message, exc.reason, window)
         except GraphError as exc:
-            raise self._translate(exc, message.attempts) from exc
+            raise self._translate(exc, message.attempts, message.address) from exc
 
     async def _send_digest(self, message: PendingMessage) -> SendReceipt:
         """A weekly digest to an OPD head.
@@ -853,7 +896,7 @@ class WhatsAppSender:
         try:
             return SendReceipt(await self._send(message.address, content))
         except GraphError as exc:
-            raise self._translate(exc, message.attempts) from exc
+            raise self._translate(exc, message.attempts, message.address) from exc
 
     async def _chart_image(self, message: PendingMessage) -> dict[str, Any]:
         try:
@@ -861,7 +904,7 @@ class WhatsAppSender:
                 base64.b64decode(str(message.payload["png_base64"])), "image/png", "skm-digest.png"
             )
         except GraphError as exc:
-            raise self._translate(exc, message.attempts) from exc
+            raise self._translate(exc, message.attempts, message.address) from exc
         caption = str(message.payload.get("caption", ""))[:1024]
         return {"type": "image", "image": {"id": media_id, "caption": caption}}
 
@@ -870,10 +913,24 @@ class WhatsAppSender:
         return await self.client.send(address, content)
 
     def _translate(
-        self, error: GraphError, attempts: int
+        self, error: GraphError, attempts: int, address: str = ""
     ) -> TransientSendError | PermanentSendError:
-        """Our error for a Graph error: retry (with the delay the limit needs) or give up."""
+        """Our error for a Graph error: retry (with the delay the limit needs) or give up.
+
+        A send to a business-scoped user id that Meta refuses (e.g. 131062: BSUIDs are not
+        supported for this message) fails at once: only the limits and an absent answer,
+        which say nothing about the id, are retried."""
         exponent = max(attempts - 1, 0)
+        if (
+            address
+            and not is_phone(address)
+            and not isinstance(error, GraphRateLimited | GraphUnavailable | AccessTokenInvalid)
+        ):
+            log.warning(
+                "WhatsApp refused a send to a business-scoped user id",
+                extra={"code": error.code, "http_status": error.http_status},
+            )
+            return PermanentSendError(error.reason)
         if isinstance(error, ThroughputReached):
             # Messages per second: every send of this process waits a moment.
             delay = min(2.0**exponent, 60.0)
@@ -920,7 +977,7 @@ class WhatsAppSender:
         try:
             wamid = await self._send(message.address, content)
         except GraphError as exc:
-            raise self._translate(exc, message.attempts) from exc
+            raise self._translate(exc, message.attempts, message.address) from exc
         if self.windows is not None:
             if message.contact_id is not None:
                 await self.windows.mark_template_sent(message.contact_id, self.clock())
@@ -1005,6 +1062,7 @@ class WhatsAppUpdates:
             if not await tx.record_inbound(CHANNEL, request.event_id, now):
                 return
             contact = await tx.contact_for(CHANNEL, request.contact, DEFAULT_LANGUAGE, now)
+            reply_to = contact.phone or request.phone or request.contact
             payload = (
                 await tx.prompt_payload(CHANNEL, contact.id, request.prompt_token)
                 if request.prompt_token
@@ -1018,7 +1076,7 @@ class WhatsAppUpdates:
                     dedupe_prefix=f"in:{CHANNEL}:{event_key(request.event_id)}",
                     now=now,
                     contact_id=contact.id,
-                    claim=ClaimFor(address=request.contact, lease=self.outbox.lease),
+                    claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
                 )
         if not found:
             # The list is unknown (or not this citizen's): the engine re-asks politely.
@@ -1031,6 +1089,8 @@ class WhatsAppUpdates:
                     received_at=request.received_at,
                     choice_id=f"page:{request.page}",
                     prompt_token=request.prompt_token or "invalid",
+                    phone=request.phone,
+                    parent_id=request.parent_id,
                 )
             )
             return

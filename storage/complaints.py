@@ -178,20 +178,22 @@ async def load_desk_context(
     language: str = "id",
     contact_id: int | None = None,
     address: str | None = None,
+    phone: str | None = None,
     ticket: str | None = None,
     unit_code: str | None = None,
     quoted_ref: str | None = None,
 ) -> DeskContext:
     """Everything one desk step needs, read once; the complaint is locked for the step.
 
-    ``address``: the sender's chat address, whose staff registrations are loaded.
+    ``address``: the sender's chat address, whose staff registrations are loaded (with
+    ``phone``, the WhatsApp number the payload showed, for staff registered by phone).
     ``quoted_ref``: the platform id of a message the sender's text replies to.
     """
     sender: tuple[Staff, ...] = ()
     if address is not None:
         sender = tuple(
             Staff(r.id, r.opd_id, r.role, r.channel, r.language)
-            for r in await recipients_by_address(tx.session, channel, address)
+            for r in await recipients_by_address(tx.session, channel, address, phone=phone)
         )
     found_quote = None
     if ticket is None and quoted_ref is not None and sender:

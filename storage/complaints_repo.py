@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select
+from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,13 +46,40 @@ def _insert(session: AsyncSession, table: Table) -> Any:
 
 
 async def recipients_by_address(
-    session: AsyncSession, channel: str, address: str
+    session: AsyncSession,
+    channel: str,
+    address: str,
+    *,
+    phone: str | None = None,
+    remember: bool = True,
 ) -> list[RecipientRecord]:
-    """Every active registration of this chat address (one person may serve several OPDs)."""
+    """Every active registration of this chat address (one person may serve several OPDs).
+
+    ``address`` is the sender's key (``Inbound.contact``: on WhatsApp the business-scoped
+    user id when the payload has one) and ``phone`` the phone number the payload shows
+    (``Inbound.phone``). Staff registered by phone number are found by ``phone``, or by the
+    BSUID remembered from an earlier payload that showed both; the BSUID is remembered here
+    (unless ``remember`` is False: a read outside a write transaction).
+    """
+    same_person = [Recipient.address == address, Recipient.bsuid == address]
+    if phone is not None and phone != address:
+        same_person.append(Recipient.address == phone)
+    if phone is not None and phone != address and remember:
+        await session.execute(
+            update(Recipient)
+            .where(
+                Recipient.channel == channel,
+                Recipient.address == phone,
+                or_(Recipient.bsuid.is_(None), Recipient.bsuid != address),
+            )
+            .values(bsuid=address)
+            .execution_options(synchronize_session=False)
+        )
     rows = await session.execute(
         select(Recipient, Opd.code)
         .join(Opd, Opd.id == Recipient.opd_id)
-        .where(Recipient.channel == channel, Recipient.address == address, Recipient.active)
+        .where(Recipient.channel == channel, or_(*same_person), Recipient.active)
+        .order_by(Recipient.id)
     )
     return [_recipient(r, code) for r, code in rows.all()]
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -165,6 +166,9 @@ class Recipient(Base):
     name: Mapped[str] = mapped_column(String(120))
     language: Mapped[str] = mapped_column(String(5), default="id")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # WhatsApp: the business-scoped user id of someone registered by phone number, learnt
+    # from the first payload that showed both; recognises them once Meta hides the phone.
+    bsuid: Mapped[str | None] = mapped_column(String(160), index=True)
 
     __table_args__ = (
         UniqueConstraint("opd_id", "role", "channel", "address", name="uq_recipients_identity"),
@@ -173,7 +177,14 @@ class Recipient(Base):
 
 
 class Contact(Base):
-    """A citizen's platform identity: the only table with raw platform ids."""
+    """A citizen's platform identity: the only table with raw platform ids.
+
+    ``address`` is the primary key the channel chose (on WhatsApp the business-scoped user id
+    when Meta has shown one, else the phone number); ``phone`` is the WhatsApp phone number
+    whenever Meta has shown it, so the person is found by either and never split in two
+    (docs/whatsapp.md). ``respondent_key`` is the pseudonym of their survey responses, kept
+    when the address changes.
+    """
 
     __tablename__ = "contacts"
 
@@ -189,8 +200,21 @@ class Contact(Base):
     # WhatsApp: when the approved template last went out because the 24-hour window had
     # closed; one invitation per closed window, however many messages were waiting.
     template_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    parent_address: Mapped[str | None] = mapped_column(String(160))  # WhatsApp parent BSUID
+    respondent_key: Mapped[str | None] = mapped_column(String(32))
 
-    __table_args__ = (UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),
+        Index(
+            "uq_contacts_channel_phone",
+            "channel",
+            "phone",
+            unique=True,
+            postgresql_where=text("phone IS NOT NULL"),
+            sqlite_where=text("phone IS NOT NULL"),
+        ),
+    )
 
 
 class Conversation(Base):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from storage.complaint_models import Complaint
 from storage.errors import StorageUnavailable, translated
 from storage.models import (
     Contact,
@@ -68,6 +71,7 @@ AT_MOST_ONCE_KINDS = ("digest", "digest_photo")
 UNCONFIRMED = "unconfirmed: the send started but was never confirmed; not resent (at most once)"
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+COMPLAINTS: Table = Complaint.__table__  # type: ignore[assignment]
 
 
 _CONTACT_WINDOW = select(Contact.last_inbound_at, Contact.template_sent_at).where(
@@ -106,6 +110,30 @@ class ContactRecord:
     language: str
     consent_at: datetime | None
     blocked: bool
+    phone: str | None = None  # WhatsApp: the phone number, when Meta has shown it
+    respondent_key: str | None = None  # the pseudonym of the contact's responses, once stored
+    parent_address: str | None = None  # WhatsApp: the parent BSUID, when Meta sends one
+
+    @property
+    def reply_address(self) -> str:
+        """Where replies go: the phone number whenever one is known (Meta's advice), else
+        the address (a business-scoped user id on WhatsApp)."""
+        return self.phone or self.address
+
+
+# A respondent key for an address (HMAC with the deployment's secret, handlers/dispatcher.py):
+# storage keeps no secret, so whoever merges contacts passes it.
+Pseudonym = Callable[[str], str]
+
+# Storage remembers, per process, which contact a phone-only payload belongs to once settled:
+# (channel, phone) -> that contact's address (its BSUID), so such payloads do not settle again
+# on every message. Erasure clears it, and a number that moves to another BSUID leaves it.
+_PHONE_OWNERS_MAX = 10_000
+
+
+def is_phone(address: str) -> bool:
+    """True for a WhatsApp phone number (wa_id: digits only); a BSUID is ``CC.<id>``."""
+    return address.isascii() and address.isdigit()
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +230,7 @@ class Storage:
         self._writer = asyncio.Lock() if self.dialect == "sqlite" else None
         self._receipts_lock = asyncio.Lock()
         self._open_receipts: _ReceiptBatch | None = None
+        self._phone_owners: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -219,7 +248,7 @@ class Storage:
     @asynccontextmanager
     async def _session(self) -> AsyncIterator[Tx]:
         async with translated(), self.engine.begin() as connection:
-            tx = Tx(connection, self.dialect, self.sessions)
+            tx = Tx(connection, self.dialect, self.sessions, self._phone_owners)
             try:
                 yield tx
                 await tx.finish()
@@ -451,9 +480,13 @@ class Storage:
         async with self.sessions() as session:
             row = (
                 await session.execute(
-                    select(Contact.last_inbound_at, Contact.template_sent_at).where(
-                        Contact.channel == channel, Contact.address == address
+                    select(Contact.last_inbound_at, Contact.template_sent_at)
+                    .where(
+                        Contact.channel == channel,
+                        or_(Contact.address == address, Contact.phone == address),
                     )
+                    .order_by(Contact.address != address)
+                    .limit(1)
                 )
             ).one_or_none()
         return None if row is None else ContactWindow(row[0], row[1])
@@ -514,11 +547,8 @@ class _HotStatements:
         contact_insert = insert(contacts)
         self.contact_for = contact_insert.on_conflict_do_update(
             index_elements=["channel", "address"],
-            # A message from someone who had blocked the bot means they are back.
-            set_={"last_inbound_at": contact_insert.excluded.last_inbound_at, "blocked_at": None},
-        ).returning(
-            contacts.c.id, contacts.c.language, contacts.c.consent_at, contacts.c.blocked_at
-        )
+            set_=_contact_upsert(contacts, contact_insert),
+        ).returning(*_contact_columns(contacts))
         self.lock_conversation = (
             select(conversations.c.state)
             .where(conversations.c.contact_id == bindparam("contact_id"))
@@ -553,7 +583,9 @@ class _HotStatements:
         self.begin_event = _begin_event(inbound, contacts, units, responses)
         recipients: Any = Recipient.__table__
         # Runs on every WhatsApp message (a head's reply opens their window for a digest).
-        self.wake_staff_messages = (
+        # The head is found by the address they are registered with (a phone number), or by
+        # the business-scoped user id learnt from an earlier payload that showed both.
+        wake: Any = (
             update(OUTBOX)
             .where(
                 OUTBOX.c.status == OutboxStatus.PENDING.value,
@@ -561,12 +593,30 @@ class _HotStatements:
                 OUTBOX.c.recipient_id.in_(
                     select(recipients.c.id).where(
                         recipients.c.channel == bindparam("on_channel"),
-                        recipients.c.address == bindparam("address"),
+                        or_(
+                            recipients.c.address == bindparam("sender"),
+                            recipients.c.address == bindparam("phone"),
+                            recipients.c.bsuid == bindparam("sender"),
+                        ),
                     )
                 ),
             )
             .values(next_attempt_at=bindparam("now", type_=UTCDateTime()))
         )
+        # Staff registered by phone: remember the BSUID the payload carries with the phone.
+        self.remember_staff_bsuid = (
+            update(recipients)
+            .where(
+                recipients.c.channel == bindparam("on_channel"),
+                recipients.c.address == bindparam("phone"),
+                recipients.c.address != bindparam("sender"),
+                or_(recipients.c.bsuid.is_(None), recipients.c.bsuid != bindparam("sender")),
+            )
+            .values(bsuid=bindparam("sender"))
+        )
+        if dialect == "postgresql":  # both in one round trip
+            wake = wake.add_cte(self.remember_staff_bsuid.returning(recipients.c.id).cte("learnt"))
+        self.wake_staff_messages = wake
 
 
 def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Select[Any]:
@@ -589,33 +639,52 @@ def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Sel
         bindparam("language", type_=String()),
         bindparam("received_at", type_=UTCDateTime()),
         bindparam("received_at", type_=UTCDateTime()),
+        bindparam("respondent_key", type_=String()),
     ).where(exists(select(event.c.id)))
     insert = postgresql.insert(contacts).from_select(
-        ["channel", "address", "language", "created_at", "last_inbound_at"], new_contact
+        ["channel", "address", "language", "created_at", "last_inbound_at", "respondent_key"],
+        new_contact,
     )
     contact = (
         insert.on_conflict_do_update(
-            index_elements=["channel", "address"],
-            set_={"last_inbound_at": insert.excluded.last_inbound_at, "blocked_at": None},
+            index_elements=["channel", "address"], set_=_contact_upsert(contacts, insert)
         )
-        .returning(contacts.c.id, contacts.c.language, contacts.c.consent_at, contacts.c.blocked_at)
+        .returning(*_contact_columns(contacts))
         .cte("contact")
     )
+    # The contact's stored key: the pseudonym follows the person when the address changes.
     recent = (
         select(func.array_agg(distinct(units.c.code)))
         .select_from(units.join(responses, responses.c.unit_id == units.c.id))
         .where(
-            responses.c.respondent_key == bindparam("respondent_key"),
+            responses.c.respondent_key == contact.c.respondent_key,
             responses.c.local_date >= bindparam("since"),
         )
         .scalar_subquery()
     )
-    return select(
-        contact.c.id,
-        contact.c.language,
-        contact.c.consent_at,
-        contact.c.blocked_at,
-        recent.label("recent"),
+    return select(*contact.c, recent.label("recent"))
+
+
+def _contact_upsert(contacts: Any, insert: Any) -> dict[str, Any]:
+    """What a message from a known contact changes: they wrote now; a message from someone
+    who had blocked the bot means they are back; a contact from before the respondent key
+    was stored gets it (the HMAC of its address, as it always was)."""
+    return {
+        "last_inbound_at": insert.excluded.last_inbound_at,
+        "blocked_at": None,
+        "respondent_key": func.coalesce(contacts.c.respondent_key, insert.excluded.respondent_key),
+    }
+
+
+def _contact_columns(contacts: Any) -> tuple[Any, ...]:
+    return (
+        contacts.c.id,
+        contacts.c.language,
+        contacts.c.consent_at,
+        contacts.c.blocked_at,
+        contacts.c.phone,
+        contacts.c.respondent_key,
+        contacts.c.parent_address,
     )
 
 
@@ -690,12 +759,14 @@ class Tx:
         connection: AsyncConnection,
         dialect: str,
         sessions: async_sessionmaker[AsyncSession],
+        phone_owners: OrderedDict[tuple[str, str], str] | None = None,
     ) -> None:
         self.connection = connection
         self.dialect = dialect
         self._hot = _hot(dialect)
         self._sessions = sessions
         self._session: AsyncSession | None = None
+        self._phone_owners = phone_owners if phone_owners is not None else OrderedDict()
 
     @property
     def session(self) -> AsyncSession:
@@ -727,9 +798,17 @@ class Tx:
         return result.scalar_one_or_none() is not None
 
     async def contact_for(
-        self, channel: str, address: str, language: str, now: datetime
+        self,
+        channel: str,
+        address: str,
+        language: str,
+        now: datetime,
+        *,
+        respondent_key: str | None = None,
     ) -> ContactRecord:
-        """The contact for a platform address, created on first contact (one round trip)."""
+        """The contact for a platform address, created on first contact (one round trip).
+
+        ``respondent_key`` is stored on a new contact (and on an old one that has none)."""
         connection = self.connection
         values = {
             "channel": channel,
@@ -737,16 +816,10 @@ class Tx:
             "language": language,
             "created_at": now,
             "last_inbound_at": now,
+            "respondent_key": respondent_key,
         }
         row = (await connection.execute(self._hot.contact_for, values)).one()
-        return ContactRecord(
-            id=row.id,
-            channel=channel,
-            address=address,
-            language=row.language,
-            consent_at=row.consent_at,
-            blocked=row.blocked_at is not None,
-        )
+        return _contact_record(row, channel, address)
 
     async def begin_event(
         self,
@@ -758,19 +831,36 @@ class Tx:
         language: str,
         respondent_key: str,
         answered_since: date | None,
+        phone: str | None = None,
+        parent: str | None = None,
+        pseudonym: Pseudonym | None = None,
     ) -> tuple[ContactRecord, frozenset[str]] | None:
         """Record an inbound event and find (or create) its contact; None for a redelivery.
 
-        Also returns the codes of the units ``respondent_key`` answered on or after
-        ``answered_since`` (none when it is None). One round trip on PostgreSQL.
+        Also returns the codes of the units the contact answered on or after
+        ``answered_since`` (none when it is None), by the contact's stored respondent key;
+        ``respondent_key`` (the HMAC of ``address``) is stored on a new contact. One round
+        trip on PostgreSQL.
+
+        WhatsApp: ``phone`` is the phone number the payload shows besides ``address`` (a
+        business-scoped user id, or the phone itself), ``parent`` the parent BSUID. The
+        person stays one contact: a contact keyed by the phone earlier is promoted to the
+        BSUID, two contacts already split are merged (:meth:`merge_contacts`, which needs
+        ``pseudonym``). That costs more statements only when the contact's stored phone
+        differs from ``phone`` (the first such payload), never on the common path.
         """
+        if phone is not None and address == phone:  # a phone-only payload
+            address = self._phone_owners.get((channel, phone), address)
         if self.dialect != "postgresql":
             if not await self.record_inbound(channel, event_id, now):
                 return None
-            contact = await self.contact_for(channel, address, language, now)
+            contact = await self.contact_for(
+                channel, address, language, now, respondent_key=respondent_key
+            )
+            contact = await self._settle(contact, phone, parent, pseudonym)
             recent: frozenset[str] = frozenset()
-            if answered_since is not None:
-                recent = await self.units_answered_since(respondent_key, answered_since)
+            if answered_since is not None and contact.respondent_key is not None:
+                recent = await self.units_answered_since(contact.respondent_key, answered_since)
             return contact, recent
         row = (
             await self.connection.execute(
@@ -789,15 +879,181 @@ class Tx:
         ).one_or_none()
         if row is None:
             return None
-        contact = ContactRecord(
-            id=row.id,
-            channel=channel,
-            address=address,
-            language=row.language,
-            consent_at=row.consent_at,
-            blocked=row.blocked_at is not None,
+        contact = _contact_record(row, channel, address)
+        settled = await self._settle(contact, phone, parent, pseudonym)
+        if settled is contact:
+            return contact, frozenset(row.recent or ())
+        recent = frozenset[str]()
+        if answered_since is not None and settled.respondent_key is not None:
+            recent = await self.units_answered_since(settled.respondent_key, answered_since)
+        return settled, recent
+
+    # --- one person, one contact (WhatsApp: phone number and business-scoped user id) ------
+
+    async def _settle(
+        self,
+        contact: ContactRecord,
+        phone: str | None,
+        parent: str | None,
+        pseudonym: Pseudonym | None,
+    ) -> ContactRecord:
+        """``contact`` once its stored phone and parent BSUID match the payload's.
+
+        The contact itself when they already match (the common case: no statement). Else
+        any other contact holding the phone is the same person and merged (a contact keyed
+        by the phone earlier, or split by an older version), unless both are keyed by
+        different business-scoped user ids: then the number moved to someone else (Meta
+        gives a changed number a new BSUID) and only the phone moves.
+        """
+        if parent is not None and parent != contact.parent_address:
+            await self.connection.execute(
+                update(Contact).where(Contact.id == contact.id).values(parent_address=parent)
+            )
+            contact = _replace(contact, parent_address=parent)
+        if phone is None or phone == contact.phone or pseudonym is None:
+            return contact
+        others = (
+            await self.connection.execute(
+                select(Contact.id, Contact.address)
+                .where(
+                    Contact.channel == contact.channel,
+                    Contact.id != contact.id,
+                    or_(Contact.address == phone, Contact.phone == phone),
+                )
+                .order_by(Contact.id)
+                .with_for_update()
+            )
+        ).all()
+        if not others:  # the first payload of someone new that shows their phone
+            await self.connection.execute(
+                update(Contact).where(Contact.id == contact.id).values(phone=phone)
+            )
+            return _replace(contact, phone=phone)
+        keep_id, address = contact.id, contact.address
+        for other_id, other_address in others:
+            if not is_phone(other_address) and not is_phone(address):
+                await self.connection.execute(
+                    update(Contact).where(Contact.id == other_id).values(phone=None)
+                )
+                self._phone_owners.pop((contact.channel, phone), None)
+                continue
+            # Into the older contact (ids only grow): the one the earlier history belongs to.
+            keep, gone = (other_id, keep_id) if other_id < keep_id else (keep_id, other_id)
+            await self.merge_contacts(keep, gone, pseudonym)
+            keep_id = keep
+            address = address if not is_phone(address) else other_address
+        await self.connection.execute(
+            update(Contact).where(Contact.id == keep_id).values(address=address, phone=phone)
         )
-        return contact, frozenset(row.recent or ())
+        if is_phone(contact.address) and not is_phone(address):
+            self._remember_phone_owner(contact.channel, phone, address)
+        row = (
+            await self.connection.execute(
+                select(
+                    Contact.id,
+                    Contact.language,
+                    Contact.consent_at,
+                    Contact.blocked_at,
+                    Contact.phone,
+                    Contact.respondent_key,
+                    Contact.parent_address,
+                ).where(Contact.id == keep_id)
+            )
+        ).one()
+        return _contact_record(row, contact.channel, address)
+
+    def _remember_phone_owner(self, channel: str, phone: str, address: str) -> None:
+        owners = self._phone_owners
+        owners[(channel, phone)] = address
+        owners.move_to_end((channel, phone))
+        while len(owners) > _PHONE_OWNERS_MAX:
+            owners.popitem(last=False)
+
+    async def merge_contacts(self, keep: int, gone: int, pseudonym: Pseudonym) -> None:
+        """Make contact ``gone`` part of contact ``keep`` (one person seen under two
+        addresses), then delete ``gone``.
+
+        Its complaints and outbox rows move to ``keep``; its survey responses take ``keep``'s
+        respondent key (so the once-a-day limit and the reports see one respondent); the
+        conversation with the latest activity stays; the earliest consent and the language
+        of the most recently active contact are kept. ``keep``'s address is unchanged (the
+        caller sets the one it wants).
+        """
+        connection = self.connection
+        columns = (
+            Contact.id,
+            Contact.address,
+            Contact.respondent_key,
+            Contact.language,
+            Contact.consent_at,
+            Contact.consent_version,
+            Contact.last_inbound_at,
+            Contact.template_sent_at,
+            Contact.blocked_at,
+            Contact.parent_address,
+        )
+        rows = {
+            row.id: row
+            for row in await connection.execute(
+                select(*columns).where(Contact.id.in_([keep, gone])).with_for_update()
+            )
+        }
+        kept, merged = rows[keep], rows[gone]
+        keep_key = kept.respondent_key or pseudonym(kept.address)
+        gone_key = merged.respondent_key or pseudonym(merged.address)
+        if gone_key != keep_key:
+            await connection.execute(
+                update(SurveyResponse)
+                .where(SurveyResponse.respondent_key == gone_key)
+                .values(respondent_key=keep_key)
+            )
+        for table in (COMPLAINTS, OUTBOX):
+            await connection.execute(
+                update(table).where(table.c.contact_id == gone).values(contact_id=keep)
+            )
+        await self._keep_latest_conversation(keep, gone)
+        latest = max((kept, merged), key=lambda r: _sort_time(r.last_inbound_at))
+        consents = [r for r in (kept, merged) if r.consent_at is not None]
+        earliest = min(consents, key=lambda r: r.consent_at) if consents else None
+        await connection.execute(delete(Contact).where(Contact.id == gone))
+        await connection.execute(
+            update(Contact)
+            .where(Contact.id == keep)
+            .values(
+                respondent_key=keep_key,
+                language=latest.language,
+                consent_at=earliest.consent_at if earliest else None,
+                consent_version=earliest.consent_version if earliest else None,
+                last_inbound_at=latest.last_inbound_at,
+                template_sent_at=max(
+                    (kept.template_sent_at, merged.template_sent_at), key=_sort_time
+                ),
+                blocked_at=latest.blocked_at,
+                parent_address=kept.parent_address or merged.parent_address,
+            )
+        )
+
+    async def _keep_latest_conversation(self, keep: int, gone: int) -> None:
+        """The conversation last written stays, as ``keep``'s."""
+        connection = self.connection
+        found = dict(
+            (
+                await connection.execute(
+                    select(Conversation.contact_id, Conversation.updated_at).where(
+                        Conversation.contact_id.in_([keep, gone])
+                    )
+                )
+            ).all()
+        )
+        if gone not in found:
+            return
+        if keep in found and _sort_time(found[keep]) >= _sort_time(found[gone]):
+            await connection.execute(delete(Conversation).where(Conversation.contact_id == gone))
+            return
+        await connection.execute(delete(Conversation).where(Conversation.contact_id == keep))
+        await connection.execute(
+            update(Conversation).where(Conversation.contact_id == gone).values(contact_id=keep)
+        )
 
     async def lock_conversation(self, contact_id: int, now: datetime) -> dict[str, Any] | None:
         """Take the conversation row's lock (PostgreSQL ``FOR UPDATE``) and read its state.
@@ -1033,14 +1289,19 @@ class Tx:
         ]
 
     async def _addresses(self, rows: Sequence[OutboxMessage]) -> dict[int, str]:
-        """Each row's platform address: its contact's, or its recipient's (officers, heads)."""
+        """Each row's platform address: its contact's (the phone number whenever one is
+        known, else the address), or its recipient's (officers, heads: as registered)."""
         addresses: dict[int, str] = {}
-        for owner, model in (("contact_id", Contact), ("recipient_id", Recipient)):
+        owners: tuple[tuple[str, Any, Any], ...] = (
+            ("contact_id", Contact.id, func.coalesce(Contact.phone, Contact.address)),
+            ("recipient_id", Recipient.id, Recipient.address),
+        )
+        for owner, id_column, address_column in owners:
             ids = {getattr(r, owner) for r in rows} - {None}
             if not ids:
                 continue
             found = await self.session.execute(
-                select(model.id, model.address).where(model.id.in_(ids))
+                select(id_column, address_column).where(id_column.in_(ids))
             )
             by_id: dict[int, str] = {row_id: address for row_id, address in found.all()}
             addresses.update(
@@ -1110,18 +1371,27 @@ class Tx:
                 return dict(payload)
         return None
 
-    async def wake_waiting_staff_messages(self, channel: str, address: str, now: datetime) -> int:
+    async def wake_waiting_staff_messages(
+        self, channel: str, address: str, now: datetime, *, phone: str | None = None
+    ) -> int:
         """Someone who is a recipient just wrote: messages waiting for their 24-hour window
-        (digests on WhatsApp) are due now. Returns how many."""
-        result = await self.connection.execute(
-            self._hot.wake_staff_messages,
-            {"on_channel": channel, "address": address, "now": now},
-        )
+        (digests on WhatsApp) are due now. Returns how many.
+
+        ``address`` is the sender's key (a BSUID on WhatsApp when the payload has one) and
+        ``phone`` the phone number the payload shows: staff registered by phone are found
+        by it, and the BSUID is remembered for when Meta hides the phone (one round trip
+        on PostgreSQL)."""
+        values = {"on_channel": channel, "sender": address, "phone": phone, "now": now}
+        if self.dialect != "postgresql" and phone is not None:
+            await self.connection.execute(self._hot.remember_staff_bsuid, values)
+        result = await self.connection.execute(self._hot.wake_staff_messages, values)
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def forget_contact(self, contact_id: int) -> None:
         """Erase a contact's platform identity; cascades to conversation and pending outbox."""
         await self.session.execute(delete(Contact).where(Contact.id == contact_id))
+        # Nothing in memory may link their phone number and BSUID any more (erasure is rare).
+        self._phone_owners.clear()
 
 
 async def load_directory(session: AsyncSession) -> Directory:
@@ -1154,3 +1424,25 @@ async def load_directory(session: AsyncSession) -> Directory:
 async def directory_in(tx: Tx) -> Directory:
     """The whole directory, read in ``tx`` (for callers that hold no session)."""
     return await load_directory(tx.session)
+
+
+def _contact_record(row: Any, channel: str, address: str) -> ContactRecord:
+    return ContactRecord(
+        id=row.id,
+        channel=channel,
+        address=address,
+        language=row.language,
+        consent_at=row.consent_at,
+        blocked=row.blocked_at is not None,
+        phone=row.phone,
+        respondent_key=row.respondent_key,
+        parent_address=row.parent_address,
+    )
+
+
+def _replace(contact: ContactRecord, **changes: Any) -> ContactRecord:
+    return dataclasses.replace(contact, **changes)
+
+
+def _sort_time(value: datetime | None) -> datetime:
+    return value if value is not None else datetime.min.replace(tzinfo=UTC)

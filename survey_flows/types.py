@@ -59,6 +59,11 @@ class Inbound:
     """One thing a citizen did, in channel-neutral form.
 
     ``contact`` is the raw platform address; only handlers and ``storage.contacts`` read it.
+    It is the primary key the adapter chose: on WhatsApp the business-scoped user id (BSUID)
+    when the payload has one, else the phone number. ``phone`` is the WhatsApp phone number
+    (``wa_id``) when the payload shows it (so a contact first known by phone stays one
+    contact when the BSUID appears, and replies go to the phone); ``parent_id`` is the
+    parent BSUID Meta sends for linked business portfolios. Both None elsewhere.
     ``prompt_token`` identifies the prompt a tapped button belonged to, so that a tap on an
     old keyboard can be recognised as stale.
     """
@@ -78,6 +83,8 @@ class Inbound:
     location: tuple[float, float] | None = None
     message_ref: str | None = None  # the platform message a tapped button belonged to
     quoted_text: str | None = None  # the text of the message this one replies to
+    phone: str | None = None  # WhatsApp: the wa_id, when the payload shows it
+    parent_id: str | None = None  # WhatsApp: the parent BSUID, when Meta sends one
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,25 @@ async def pg_url() -> AsyncIterator[str]:
         await connection.close()
 
 
+@pytest_asyncio.fixture
+async def scratch_pg() -> AsyncIterator[str]:
+    """An empty PostgreSQL database of its own, not migrated (for migration tests)."""
+    dsn, database = _admin_dsn(TEST_DATABASE_URL)
+    scratch = f"{database}_scratch"
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{scratch}"')
+    finally:
+        await connection.close()
+    yield TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{scratch}"
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
 async def _truncate(storage: Storage) -> None:
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with storage.engine.begin() as connection:

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import pytest_asyncio
 from sqlalchemy import select
 
-from storage import complaints_repo as repo
 from storage.complaint_models import Complaint
+from storage.complaints import complaint_events
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.repository import Storage
 from tests.fakes.graph_api import Citizen, FakeGraphApi, SentMessage
@@ -25,7 +25,7 @@ DIRECTORY = (
     OpdSpec(
         code="disdukcapil",
         name="Dinas Kependudukan dan Pencatatan Sipil",
-        recipients=(RecipientSpec("officer", "whatsapp", OFFICER.user_id, "Petugas (contoh)"),),
+        recipients=(RecipientSpec("officer", "whatsapp", OFFICER.wa_id, "Petugas (contoh)"),),
         units=(UnitSpec("dukcapil-mpp", "Loket Disdukcapil MPP", ("KTP-el", "KK")),),
     ),
 )
@@ -44,7 +44,7 @@ async def service(pg_storage: Storage, pg_url: str) -> AsyncIterator[Service]:
 
 async def wait_text(service: Service, who: Citizen, fragment: str) -> SentMessage:
     def found() -> SentMessage | None:
-        messages = service.api.messages_to(who.user_id)
+        messages = service.api.messages_to(who.wa_id)
         return next((m for m in reversed(messages) if fragment in m.text), None)
 
     await service.api.wait_for(found, timeout=10)
@@ -100,15 +100,16 @@ async def test_a_whatsapp_officer_verifies_and_answers_by_typed_commands(
     await wait_text(service, CITIZEN, "Jam layanan diperpanjang.")
 
     # A citizen's sentence that starts with a command word is still just text to the survey.
-    before = len(service.api.messages_to(CITIZEN.user_id))
+    before = len(service.api.messages_to(CITIZEN.wa_id))
     await type_text(service, CITIZEN, "selesai juga akhirnya, terima kasih")
-    await service.api.wait_for(lambda: len(service.api.messages_to(CITIZEN.user_id)) > before)
-    assert "Silakan pilih" in service.api.messages_to(CITIZEN.user_id)[before].text
-    assert not any("tidak ditemukan" in m.text for m in service.api.messages_to(OFFICER.user_id))
+    await service.api.wait_for(lambda: len(service.api.messages_to(CITIZEN.wa_id)) > before)
+    assert "Silakan pilih" in service.api.messages_to(CITIZEN.wa_id)[before].text
+    assert not any("tidak ditemukan" in m.text for m in service.api.messages_to(OFFICER.wa_id))
 
     async with pg_storage.sessions() as session:
         complaint = (await session.execute(select(Complaint))).scalar_one()
-        trail = await repo.complaint_events(session, ticket)
+    async with pg_storage.transaction() as tx:
+        trail = await complaint_events(tx, ticket)
     assert complaint.last_answer == "Jam layanan diperpanjang."
     assert [action for action, _, _ in trail] == ["file", "verify", "answer", "answer"]
     assert [to for _, _, to in trail] == [

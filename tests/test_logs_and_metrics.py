@@ -134,7 +134,7 @@ async def test_json_logs_of_two_whole_surveys_name_no_one_and_metrics_count_them
             await telegram.wait_for(lambda: len(telegram.sent_messages(CHAT)) > before, 15)
 
         async def whatsapp_says(payload: dict[str, Any]) -> str:
-            address = WA_CITIZEN.user_id
+            address = WA_CITIZEN.reply_address
             before = len(graph.messages_to(address))
             body = json.dumps(payload).encode()
             headers = signature_header(APP_SECRET, body)
@@ -169,7 +169,7 @@ async def test_json_logs_of_two_whole_surveys_name_no_one_and_metrics_count_them
         for _ in range(30):
             if "Ringkasan" in text:
                 break
-            labels = numbered(graph.last_to(WA_CITIZEN.user_id))  # type: ignore[arg-type]
+            labels = numbered(graph.last_to(WA_CITIZEN.reply_address))  # type: ignore[arg-type]
             if "Pertanyaan" in text:
                 typed = "2"
             elif "saran" in text.lower() and len(labels) == 1:
@@ -178,7 +178,7 @@ async def test_json_logs_of_two_whole_surveys_name_no_one_and_metrics_count_them
                 typed = labels[1]
             text = await whatsapp_says(WA_CITIZEN.text(typed))
         assert "Terima kasih" in await whatsapp_says(WA_CITIZEN.text("kirim"))
-        last = graph.last_to(WA_CITIZEN.user_id)
+        last = graph.last_to(WA_CITIZEN.reply_address)
         assert last is not None
         report = json.dumps(status_payload(last.wamid, "read", recipient=WA_CITIZEN)).encode()
         assert await post(port, "/whatsapp/webhook", report, signature_header(APP_SECRET, report))

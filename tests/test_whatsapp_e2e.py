@@ -139,7 +139,7 @@ class Service:
 
     async def say(self, citizen: Citizen, payload: dict[str, Any], replies: int = 1) -> SentMessage:
         """Post a citizen's message and wait for the bot's replies; returns the last one."""
-        address = citizen.user_id
+        address = citizen.reply_address
         before = len(self.api.messages_to(address))
         assert await self.post(payload) == 200
         await self.api.wait_for(
@@ -151,7 +151,7 @@ class Service:
 
     async def tap(self, citizen: Citizen, choice_id: str, replies: int = 1) -> SentMessage:
         """Tap the row or button of the bot's latest message whose choice is ``choice_id``."""
-        message = self.api.last_to(citizen.user_id)
+        message = self.api.last_to(citizen.reply_address)
         assert message is not None
         reply = option(message, choice_id)
         kind = "button" if message.interactive.get("type") == "button" else "list"
@@ -216,7 +216,8 @@ async def test_a_citizen_taps_from_skm_code_to_a_stored_response(
     consent = await service.say(MARIA, MARIA.text("SKM dukcapil-mpp"))
     assert "Sebelum mulai" in consent.text
     assert consent.interactive["type"] == "button"  # agree, decline, cancel
-    assert consent.body["recipient"] == MARIA.user_id and "to" not in consent.body
+    # Meta showed her phone number: replies go to it (``to``), not to her BSUID.
+    assert consent.body["to"] == MARIA.wa_id and "recipient" not in consent.body
     for choice in SURVEY_CHOICES:
         reply = await service.tap(MARIA, choice)
     assert "Terima kasih" in reply.text
@@ -233,11 +234,12 @@ async def test_a_citizen_taps_from_skm_code_to_a_stored_response(
     assert response.profile == {"age": "26-35", "gender": "P", "occupation": "WIRAUSAHA"}
     assert response.service_type == "Kartu Keluarga"
     assert response.respondent_key and MARIA.user_id not in response.respondent_key
+    assert MARIA.wa_id not in response.respondent_key
     async with pg_storage.sessions() as session:
-        [(address, last_inbound)] = (
-            await session.execute(select(Contact.address, Contact.last_inbound_at))
+        [(address, phone, last_inbound)] = (
+            await session.execute(select(Contact.address, Contact.phone, Contact.last_inbound_at))
         ).all()
-    assert address == MARIA.user_id and last_inbound is not None
+    assert (address, phone) == (MARIA.user_id, MARIA.wa_id) and last_inbound is not None
 
 
 async def test_typed_numbers_and_labels_work_like_taps(
@@ -298,7 +300,7 @@ async def test_images_locations_and_keywords_never_crash(
 ) -> None:
     await service.say(MARIA, MARIA.text("SKM rsud-igd"))
     reply = await service.say(MARIA, MARIA.image(), replies=2)
-    texts = [m.text for m in api.messages_to(MARIA.user_id)[-2:]]
+    texts = [m.text for m in api.messages_to(MARIA.reply_address)[-2:]]
     assert texts[0].startswith("Maaf, saya hanya dapat membaca teks")
     assert "Sebelum mulai" in reply.text  # the same question again
     await service.say(MARIA, MARIA.location(), replies=2)
@@ -374,12 +376,12 @@ async def test_a_batch_with_several_entries_changes_messages_and_statuses(
     service: Service, api: FakeGraphApi, pg_storage: Storage
 ) -> None:
     batch = fixture("batch")
-    yohanes = "ID.8820417736501122"
+    yohanes = "6281398765432"  # his phone number: Meta shows it, so replies go to it
     assert await service.post(batch) == 200
     # Maria gets the consent of rsud-igd; Yohanes the menu, then help and the menu again.
     await api.wait_for(lambda: len(api.messages_to(yohanes)) >= 3)
-    await api.wait_for(lambda: len(api.messages_to(MARIA.user_id)) >= 1)
-    assert "Sebelum mulai" in api.messages_to(MARIA.user_id)[0].text
+    await api.wait_for(lambda: len(api.messages_to(MARIA.reply_address)) >= 1)
+    assert "Sebelum mulai" in api.messages_to(MARIA.reply_address)[0].text
     assert await count(pg_storage, InboundEvent) == 3
     assert await count(pg_storage, Contact) == 2
     assert await service.post(batch) == 200  # redelivered whole: nothing twice
@@ -394,6 +396,7 @@ async def test_a_user_with_a_username_and_no_phone_number(
     await api.wait_for_sent(1)
     [menu] = api.sent
     assert menu.body["recipient"] == KELLY.user_id and "to" not in menu.body
+    assert menu.field == "recipient"
     reply = await service.say(KELLY, KELLY.text("SKM rsud-igd"))
     assert "Sebelum mulai" in reply.text
     async with pg_storage.sessions() as session:
@@ -450,7 +453,7 @@ async def test_throughput_limit_backs_off_then_succeeds(
 async def test_re_engagement_error_sends_the_template_instead(
     service: Service, api: FakeGraphApi, pg_storage: Storage
 ) -> None:
-    api.closed_windows.add(MARIA.user_id)  # Meta says the window closed; we thought it open
+    api.closed_windows.add(MARIA.reply_address)  # Meta says the window closed; we thought it open
     invitation = await service.say(MARIA, MARIA.text("SKM dukcapil-mpp"))
     assert invitation.type == "template"
     assert invitation.body["template"] == {"name": TEMPLATE, "language": {"code": "id"}}
@@ -514,7 +517,7 @@ async def test_outside_the_window_the_template_goes_out_directly(
 async def test_undeliverable_fails_with_the_reason_and_is_not_retried(
     service: Service, api: FakeGraphApi, pg_storage: Storage
 ) -> None:
-    api.undeliverable.add(MARIA.user_id)
+    api.undeliverable.add(MARIA.reply_address)
     assert await service.post(MARIA.text("SKM dukcapil-mpp")) == 200
     await api.wait_for(lambda: len(api.message_calls()) == 1)
     [row] = await settled_rows(pg_storage)

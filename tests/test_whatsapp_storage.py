@@ -4,13 +4,10 @@ and the settings that must come together. Storage tests run on SQLite and Postgr
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
-import pytest_asyncio
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
@@ -20,7 +17,7 @@ from bot.settings import ConfigError, load_settings
 from storage import db
 from storage.models import DeliveryStatus
 from storage.repository import ClaimFor, Storage
-from tests.conftest import T0, TEST_DATABASE_URL, _admin_dsn
+from tests.conftest import T0
 
 WAMID = "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEkE4QjcyRjlFNTQzMkQwQTEwQgA="
 BSUID = "ID.1349120865530274"
@@ -158,24 +155,6 @@ async def test_migration_0003_up_down_up_on_sqlite(tmp_path: Path) -> None:
         await run_up_down_up(engine)
     finally:
         await engine.dispose()
-
-
-@pytest_asyncio.fixture
-async def scratch_pg() -> AsyncIterator[str]:
-    dsn, database = _admin_dsn(TEST_DATABASE_URL)
-    scratch = f"{database}_m0003"
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{scratch}"')
-    finally:
-        await connection.close()
-    yield TEST_DATABASE_URL.rsplit("/", 1)[0] + f"/{scratch}"
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 async def test_migration_0003_up_down_up_on_postgresql(scratch_pg: str) -> None:

@@ -111,11 +111,12 @@ def parse(name: str) -> list[Any]:
     return parse_payload(fixture(name), PHONE_NUMBER_ID, NOW)
 
 
-def test_text_is_keyed_by_the_business_scoped_user_id() -> None:
+def test_text_is_keyed_by_the_business_scoped_user_id_and_carries_the_phone() -> None:
     [event] = parse("text")
     assert isinstance(event, Inbound)
     assert event.kind is InboundKind.TEXT and event.text == "SKM dukcapil-mpp"
     assert event.contact == "ID.1349120865530274"
+    assert event.phone == "6281234567890" and event.parent_id is None
     assert event.event_id.startswith("wamid.")
 
 
@@ -184,13 +185,18 @@ def test_a_batch_yields_every_message_and_status_in_order() -> None:
     events = parse("batch")
     kinds = [type(e).__name__ for e in events]
     assert kinds == ["Inbound", "Inbound", "StatusReport", "Inbound", "StatusReport", "Ignored"]
-    contacts = [e.contact for e in events if isinstance(e, Inbound)]
-    assert contacts == ["ID.1349120865530274", "ID.8820417736501122", "ID.8820417736501122"]
+    contacts = [(e.contact, e.phone) for e in events if isinstance(e, Inbound)]
+    assert contacts == [
+        ("ID.1349120865530274", "6281234567890"),
+        ("ID.8820417736501122", "6281398765432"),
+        ("ID.8820417736501122", "6281398765432"),
+    ]
 
 
 def test_a_user_without_a_phone_number() -> None:
     [event] = parse("bsuid_only")
     assert isinstance(event, Inbound) and event.contact == "ID.5512093384410076"
+    assert event.phone is None
 
 
 def test_older_payloads_fall_back_to_contacts_then_to_wa_id() -> None:
@@ -199,9 +205,11 @@ def test_older_payloads_fall_back_to_contacts_then_to_wa_id() -> None:
     del message["from_user_id"]  # the BSUID only in contacts[]
     [event] = parse_payload(payload, PHONE_NUMBER_ID, NOW)
     assert isinstance(event, Inbound) and event.contact == "ID.1349120865530274"
+    assert event.phone == "6281234567890"
     del payload["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"]
     [event] = parse_payload(payload, PHONE_NUMBER_ID, NOW)
     assert isinstance(event, Inbound) and event.contact == "6281234567890"
+    assert event.phone == "6281234567890"
 
 
 def test_other_phone_numbers_objects_and_fields_are_ignored() -> None:

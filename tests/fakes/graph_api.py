@@ -122,6 +122,11 @@ KNOWN_ERRORS: Final[dict[int, tuple[int, str, str]]] = {
         "Message failed to send because there were too many messages sent from this phone "
         "number to the same phone number in a short period of time.",
     ),
+    131062: (
+        400,
+        "(#131062) Business-scoped User ID recipients are not supported for this message.",
+        "Business-scoped User ID recipients are not supported for this message.",
+    ),
     132001: (
         404,
         "(#132001) Template name does not exist in the translation",
@@ -165,12 +170,14 @@ class GraphCall:
 
 @dataclass(frozen=True, slots=True)
 class SentMessage:
-    """An accepted message: its wamid, who it went to (``to`` or ``recipient``), the body."""
+    """An accepted message: its wamid, who it went to, the body, and the request field that
+    named the recipient: ``to`` (a phone number) or ``recipient`` (a business-scoped id)."""
 
     wamid: str
     address: str
     body: JsonDict
     at: float
+    field: str = "to"
 
     @property
     def type(self) -> str:
@@ -463,7 +470,7 @@ class FakeGraphApi:
         if address in self.closed_windows and body.get("type") != "template":
             return self._known(131047)
         wamid = self._new_wamid()
-        self.sent.append(SentMessage(wamid, address, body, time.monotonic()))
+        self.sent.append(SentMessage(wamid, address, body, time.monotonic(), field_name))
         if self.messages_per_s is not None:
             self._throughput.append(time.monotonic())
         contact: JsonDict = {"input": address}
@@ -773,6 +780,12 @@ class Citizen:
         self.wa_id = wa_id
         self.name = name
         self.phone_number_id = phone_number_id
+
+    @property
+    def reply_address(self) -> str:
+        """Where the bot's messages to this user go: the phone number when Meta shows it
+        (``to``), else the business-scoped user id (``recipient``)."""
+        return self.wa_id or self.user_id
 
     def _personalise(self, payload: JsonDict) -> JsonDict:
         value = _value(payload)
