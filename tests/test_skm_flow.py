@@ -11,9 +11,7 @@ them, then read the diff before committing it.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
-import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -43,6 +41,7 @@ from survey_flows.types import (
     StepResult,
     SubmitResponse,
 )
+from tests.golden_files import match_golden
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -347,19 +346,7 @@ def check_golden(name: str, chat: Chat) -> None:
         f"{chat.settings.page_size}\n"
     )
     transcript = header + "\n".join(chat.transcript) + "\n"
-    path = GOLDEN_DIR / f"{name}.txt"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(transcript, encoding="utf-8")
-        return
-    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 and review it"
-    expected = path.read_text(encoding="utf-8")
-    diff = "\n".join(
-        difflib.unified_diff(
-            expected.splitlines(), transcript.splitlines(), "golden", "actual", lineterm=""
-        )
-    )
-    assert transcript == expected, f"transcript differs from {path.name}:\n{diff}"
+    match_golden(GOLDEN_DIR / f"{name}.txt", transcript)
 
 
 # --- getting a conversation to a step ---------------------------------------------------------
