@@ -38,7 +38,8 @@ from handlers.dispatcher import DirectoryCache, Dispatcher
 from handlers.outbox import OutboxWorker, Sender, SendReceipt
 from handlers.telegram import RateLimiter, TelegramSender, TelegramUpdates, make_bot
 from handlers.whatsapp import GraphClient, WhatsAppSender, WhatsAppUpdates, whatsapp_limiter
-from storage import complaints_repo, db
+from storage import db
+from storage.complaints import complaint_events, load_complaint
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.repository import PendingMessage, Storage
 from survey_flows.engine import FlowSettings
@@ -274,9 +275,9 @@ async def complaint_state(url: str, ticket: str | None) -> dict[str, Any] | None
         return None
     storage = Storage(db.create_engine(url))
     try:
-        async with storage.sessions() as session:
-            complaint = await complaints_repo.load_complaint(session, ticket)
-            events = await complaints_repo.complaint_events(session, ticket)
+        async with storage.transaction() as tx:
+            complaint = await load_complaint(tx, ticket)
+            events = await complaint_events(tx, ticket)
     finally:
         await storage.dispose()
     if complaint is None:
