@@ -25,7 +25,7 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.web import build_web_app
 from bot.workers import WorkerRole
-from handlers.console import ConsoleChannel, ConsoleSender
+from handlers.console import ConsoleChannel, ConsoleKeys, ConsoleSender
 from handlers.dispatcher import Dispatcher, utc_now
 from handlers.outbox import OutboxWorker, Sender
 from handlers.telegram import (
@@ -134,10 +134,13 @@ async def run_console(
     async with open_storage(settings) as storage:
         await seed_if_empty(storage, settings)
         await seed_holidays_if_empty(storage)
-        senders: dict[str, Sender] = {"console": ConsoleSender(out)}
+        keys = ConsoleKeys()  # the terminal's "buttons": shared by what it prints and reads
+        senders: dict[str, Sender] = {"console": ConsoleSender(out, keys)}
         outbox = OutboxWorker(storage, senders, utc_now)
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
-        channel = ConsoleChannel(dispatcher, contact=options.contact, stdin=stdin, stdout=out)
+        channel = ConsoleChannel(
+            dispatcher, contact=options.contact, stdin=stdin, stdout=out, keys=keys
+        )
         first = f"/start u_{options.unit}" if options.unit else "/start"
         await channel.run(first_command=first)
 

@@ -1,7 +1,10 @@
 """The console channel: a survey in the terminal, choices shown as numbers.
 
 Works interactively and with piped standard input (one line per message), which is how the
-end-to-end tests drive it.
+end-to-end tests drive it. A conversation's question is answered by its number because the
+engine knows the question being asked; the numbers of a message outside the conversation (a
+complaint's notification to officers, the citizen's rating question) are resolved here, as a
+chat app resolves a tap on its buttons (:class:`ConsoleKeys`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,45 @@ from handlers.outbox import SendReceipt
 from storage.repository import PendingMessage
 from survey_flows.catalog import text as catalogue_text
 from survey_flows.commands import inbound_fields
-from survey_flows.types import Channel, Inbound, Outbound
+from survey_flows.complaint_flow import TICKET_TOKEN
+from survey_flows.officer import OFFICER_TOKEN
+from survey_flows.types import Channel, Choice, Inbound, InboundKind, Outbound
 
 # A line longer than this is cut before it reaches the engine (which refuses it politely).
 MAX_LINE_CHARS = 100_000
+
+
+# Prompts that live outside the conversation: the engine cannot read their numbers.
+SIDE_PROMPT_TOKENS = frozenset({OFFICER_TOKEN, TICKET_TOKEN})
+
+
+class ConsoleKeys:
+    """The numbered choices a terminal last showed each contact, like a chat app's buttons.
+
+    Only prompts outside the conversation are kept; a conversation question shown afterwards
+    takes the numbers back (the engine reads those against the question it asked).
+    """
+
+    def __init__(self) -> None:
+        self._shown: dict[str, tuple[str, tuple[Choice, ...]]] = {}
+
+    def show(self, address: str, message: Outbound) -> None:
+        if not message.choices:
+            return
+        if message.prompt_token in SIDE_PROMPT_TOKENS:
+            self._shown[address] = (message.prompt_token, message.answer_choices())
+        else:
+            self._shown.pop(address, None)
+
+    def tap(self, address: str, line: str) -> tuple[str, str] | None:
+        """(prompt token, choice id) when ``line`` is the number of a kept choice."""
+        shown = self._shown.get(address)
+        number = line.strip()
+        if shown is None or not (number.isascii() and number.isdigit()) or len(number) > 3:
+            return None
+        token, choices = shown
+        index = int(number) - 1
+        return (token, choices[index].id) if 0 <= index < len(choices) else None
 
 
 class ConsoleSender:
@@ -28,12 +66,16 @@ class ConsoleSender:
 
     channel = Channel.CONSOLE.value
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, keys: ConsoleKeys | None = None) -> None:
         self.stream = stream
+        self.keys = keys
 
     async def send(self, message: PendingMessage) -> SendReceipt:
         if message.kind == "message":
-            self.stream.write(render(Outbound.from_json(message.payload)))
+            outbound = Outbound.from_json(message.payload)
+            if self.keys is not None and message.address is not None:
+                self.keys.show(message.address, outbound)
+            self.stream.write(render(outbound))
             self.stream.flush()
         # No "answered" rows are queued for the console (Channel.edits_answered_prompts);
         # any other kind has nothing to show here.
@@ -50,9 +92,24 @@ def render(message: Outbound) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def parse_line(line: str, contact: str, event_id: str, now: datetime) -> Inbound:
-    """A typed line as an inbound event: a command (``survey_flows.commands``) or text."""
+def parse_line(
+    line: str, contact: str, event_id: str, now: datetime, keys: ConsoleKeys | None = None
+) -> Inbound:
+    """A typed line as an inbound event: a tap on a kept choice (``keys``), a command
+    (``survey_flows.commands``) or text."""
     line = line.rstrip("\r\n")[:MAX_LINE_CHARS]
+    tapped = keys.tap(contact, line) if keys is not None else None
+    if tapped is not None:
+        token, choice_id = tapped
+        return Inbound(
+            channel=Channel.CONSOLE,
+            contact=contact,
+            event_id=event_id,
+            kind=InboundKind.CHOICE,
+            received_at=now,
+            choice_id=choice_id,
+            prompt_token=token,
+        )
     return Inbound(
         channel=Channel.CONSOLE,
         contact=contact,
@@ -72,8 +129,10 @@ class ConsoleChannel:
         contact: str = "local",
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
+        keys: ConsoleKeys | None = None,
     ) -> None:
         self.dispatcher = dispatcher
+        self.keys = keys
         self.contact = contact
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -83,7 +142,7 @@ class ConsoleChannel:
     async def _send_line(self, line: str) -> None:
         self.count += 1
         event_id = f"{self.session}:{self.count}"
-        inbound = parse_line(line, self.contact, event_id, self.dispatcher.clock())
+        inbound = parse_line(line, self.contact, event_id, self.dispatcher.clock(), self.keys)
         await self.dispatcher.handle(inbound)
 
     async def run(self, first_command: str = "/start") -> None:

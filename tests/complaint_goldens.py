@@ -33,7 +33,7 @@ from aiohttp.test_utils import TestServer
 from bot.app import import_holidays
 from bot.holidays_file import bundled_holidays
 from bot.web import TELEGRAM_WEBHOOK_PATH, WHATSAPP_WEBHOOK_PATH, build_web_app
-from handlers.console import ConsoleChannel, ConsoleSender
+from handlers.console import ConsoleChannel, ConsoleKeys, ConsoleSender
 from handlers.dispatcher import DirectoryCache, Dispatcher
 from handlers.outbox import OutboxWorker, Sender, SendReceipt
 from handlers.telegram import RateLimiter, TelegramSender, TelegramUpdates, make_bot
@@ -141,12 +141,6 @@ SCRIPT: tuple[Step, ...] = (
     Step(OFFICER, "verifies it with the notification's button", Tap("Verifikasi", on=TICKET)),
     Step(
         OFFICER,
-        "verifies it with the typed command, as the console has no buttons",
-        Say(f"/verifikasi {TICKET}"),
-        only=("console",),
-    ),
-    Step(
-        OFFICER,
         "answers with the typed command",
         Say(f"/tanggapi {TICKET} Loket tambahan dibuka mulai Senin pukul 08.00 WIT."),
     ),
@@ -154,7 +148,6 @@ SCRIPT: tuple[Step, ...] = (
         OFFICER,
         "answers with the typed command without a slash",
         Say(f"TANGGAPI {TICKET} Petugas tambahan juga disiapkan pada jam sibuk."),
-        only=("whatsapp",),
     ),
     Step(
         OFFICER,
@@ -162,12 +155,6 @@ SCRIPT: tuple[Step, ...] = (
         Quote(f"Pengaduan baru {TICKET}", "Nomor antrean kini dapat diambil lewat WhatsApp."),
     ),
     Step(OFFICER, "finishes it with the button", Tap("Selesai", on=TICKET)),
-    Step(
-        OFFICER,
-        "finishes it with the typed command, as the console has no buttons",
-        Say(f"/selesai {TICKET}"),
-        only=("console",),
-    ),
     Step(CITIZEN, "rates the handling as good", Tap("Ya, baik")),
     Step(CITIZEN, "reopens it within the limit", Tap("Buka kembali")),
     # The refusals: each must leave the complaint as it was.
@@ -338,12 +325,13 @@ class _ConsoleRouter:
 
     channel = "console"
 
-    def __init__(self) -> None:
+    def __init__(self, keys: ConsoleKeys) -> None:
         self.printed: list[tuple[str, str]] = []
+        self.keys = keys
 
     async def send(self, message: PendingMessage) -> SendReceipt:
         screen = io.StringIO()
-        receipt = await ConsoleSender(screen).send(message)
+        receipt = await ConsoleSender(screen, self.keys).send(message)
         if screen.getvalue():
             self.printed.append((message.address or "", screen.getvalue()))
         return receipt
@@ -355,7 +343,9 @@ class ConsoleDriver:
     channel = "console"
     notes: tuple[str, ...] = (
         "Each party is a console contact; officers and the head are registered on 'console'.",
-        "The console has no buttons: a tap is typing the number printed before the label.",
+        "The console has no buttons: a tap is typing the number printed before the label; the "
+        "numbers of a complaint's notification or rating question are kept by the terminal "
+        "(ConsoleKeys), the only state carried between steps, as a chat app keeps its buttons.",
         "It cannot send a photo or a location, quote a message or forge a button: those steps "
         "are skipped (the location question is skipped by typing the number of 'Lewati').",
     )
@@ -370,7 +360,8 @@ class ConsoleDriver:
             HEAD: "kepala-dukcapil",
             RSUD_OFFICER: "petugas-rsud",
         }
-        self.router = _ConsoleRouter()
+        self.keys = ConsoleKeys()  # the terminals' own memory, not the service's
+        self.router = _ConsoleRouter(self.keys)
         self._seen = 0
         self._history: list[tuple[str, str]] = []  # (party, printed message), oldest first
 
@@ -416,6 +407,7 @@ class ConsoleDriver:
                 contact=self.contacts[actor],
                 stdin=io.StringIO(""),
                 stdout=io.StringIO(),
+                keys=self.keys,
             )
             await console.run(first_command=sent["line"])
         return sent
