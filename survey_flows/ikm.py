@@ -1,6 +1,6 @@
 """Pure arithmetic of the SKM satisfaction index (IKM), PermenPANRB No. 14 Tahun 2017.
 
-Implements ``/work/shared/SKM.md`` sections 1.4 (the index) and 1.5 (sample size).
+Implements PermenPANRB 14/2017's index and Krejcie & Morgan's sample size (docs/regulation.md).
 
 * Elements (unsur) are keyed by code (``"U1"`` .. ``"U9"`` plus any unit-specific extra
   codes), never by position.

@@ -57,3 +57,20 @@ def test_the_checker_sees_imports() -> None:
     storage = imported_modules("storage")
     assert any("sqlalchemy" in names for names in storage.values())
     assert FIRST_PARTY & set().union(*imported_modules("bot").values())
+
+
+def test_the_project_never_points_to_the_founders_notes() -> None:
+    """Users do not have the maintainers' shared notes: facts and sources live in docs/."""
+    pattern = "shared" + "/"  # spelled apart so this file does not match itself
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*")
+        if path.is_file()
+        and path.suffix in {".py", ".md", ".yaml", ".yml", ".toml", ".txt", ".json", ".env"}
+        and not {".git", ".venv", ".ci-venv", "node_modules"} & set(path.parts)
+        and any(
+            marker in path.read_text(errors="replace")
+            for marker in ("../" + pattern, "/work/" + pattern, " " + pattern + "SKM")
+        )
+    ]
+    assert offenders == []
