@@ -266,6 +266,7 @@ _ID: dict[str, str] = {
     "complaint.error.forbidden": "Maaf, Anda tidak berwenang menangani pengaduan ini.",
     "complaint.error.reason": "Pilih alasan penolakan dari daftar.",
     "complaint.error.answer_empty": "Tanggapan tidak boleh kosong.",
+    "officer.answer.too_long": "Tanggapan untuk {ticket} terlalu panjang ({length} karakter; paling banyak {max}). Mohon diringkas atau dibagi menjadi beberapa tanggapan; belum ada yang dikirim kepada pelapor.",
     # --- officers ----------------------------------------------------------------------------
     "officer.new": (
         "Pengaduan baru {ticket} untuk {unit}\nJenis: {kind}\nPelapor: {reporter}\n"
@@ -579,6 +580,7 @@ _EN: dict[str, str] = {
     "complaint.error.forbidden": "Sorry, you are not authorised to handle this complaint.",
     "complaint.error.reason": "Choose a reason for the rejection from the list.",
     "complaint.error.answer_empty": "The answer must not be empty.",
+    "officer.answer.too_long": "The answer to {ticket} is too long ({length} characters; at most {max}). Please shorten it or send it as several answers; nothing was sent to the citizen.",
     "officer.new": (
         "New complaint {ticket} about {unit}\nKind: {kind}\nReporter: {reporter}\n"
         "Verification due: {verify_by}\n\n{description}"

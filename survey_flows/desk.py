@@ -256,6 +256,16 @@ def officer_step(ctx: DeskContext, request: OfficerRequest | None) -> DeskResult
         return DeskResult(replies=(reason_prompt(complaint.ticket, language),))
     if request.action is None:
         return _say(language, "officer.usage")
+    limit = ctx.settings.complaint_max_chars
+    if request.action is Action.ANSWER and request.note and len(request.note) > limit:
+        # Cut nothing silently: the citizen must read the whole answer (WhatsApp's 4,096).
+        return _say(
+            language,
+            "officer.answer.too_long",
+            ticket=complaint.ticket,
+            length=len(request.note),
+            max=limit,
+        )
     actor = Actor.HEAD if acting.role == HEAD else Actor.OFFICER
     moved = transition(complaint.status, request.action, actor, note=request.note)
     if moved.to is None:

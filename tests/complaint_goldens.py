@@ -202,6 +202,12 @@ SCRIPT: tuple[Step, ...] = (
     ),
     Step(OFFICER, "types the command without its arguments", Say("/tanggapi"), refusal=True),
     Step(
+        OFFICER,
+        "answers with a text over the limit (2,000 characters)",
+        Say(f"TANGGAPI {TICKET} " + "Antrean akan kami tata ulang. " * 70),
+        refusal=True,
+    ),
+    Step(
         HEAD,
         "answers where the OPD has officers (officers' work)",
         Say(f"/tanggapi {TICKET} Jawaban langsung dari kepala dinas."),

@@ -263,6 +263,21 @@ def test_the_prompts_usage_and_refused_inputs_change_nothing() -> None:
     assert bad_reason is not None and bad_reason.effects == ()
 
 
+def test_an_answer_over_the_limit_is_refused_whole_and_nothing_moves() -> None:
+    found = complaint(ComplaintStatus.DIVERIFIKASI)
+    limit = SETTINGS.complaint_max_chars
+    too_long = officer_step(
+        desk((OFFICER,), found), OfficerRequest(TICKET, Action.ANSWER, note="x" * (limit + 1))
+    )
+    assert too_long is not None and too_long.effects == ()
+    assert f"({limit + 1} karakter; paling banyak {limit})" in reply_text(too_long)
+    at_limit = officer_step(
+        desk((OFFICER,), found), OfficerRequest(TICKET, Action.ANSWER, note="x" * limit)
+    )
+    assert at_limit is not None
+    assert [type(e).__name__ for e in at_limit.effects] == ["MoveComplaint"]
+
+
 def test_a_rejection_command_without_a_valid_reason_asks_for_one() -> None:
     typed = inbound(InboundKind.COMMAND, command="tolak", command_args=(TICKET, "malas"))
     assert officer_request(typed) == OfficerRequest(TICKET, None, ask="reason")
