@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -51,7 +51,6 @@ from survey_flows.types import (
     Inbound,
     InboundKind,
     InputRejected,
-    Outbound,
     RecordConsent,
     SetLanguage,
     StepResult,
@@ -61,6 +60,9 @@ from survey_flows.types import (
 log = logging.getLogger(__name__)
 
 StaffCommand = Callable[[Inbound], Awaitable[list[tuple[str, dict[str, Any]]]]]
+
+# The page of a long list to show, in a queued prompt's payload (WhatsApp's renderer reads it).
+LIST_PAGE = "wa_page"
 
 
 class Outcome(StrEnum):
@@ -250,6 +252,17 @@ class Dispatcher:
                 claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
             )
             return _Stepped(Outcome.PROCESSED, claimed)
+        if inbound.kind is InboundKind.PAGE:
+            paged = await self._list_page(tx, inbound, contact.id, reply_to)
+            if paged is not None:
+                return paged
+            # The list is unknown (or another contact's): the engine re-asks politely.
+            inbound = replace(
+                inbound,
+                kind=InboundKind.CHOICE,
+                choice_id=f"page:{inbound.page}",
+                prompt_token=inbound.prompt_token or "invalid",
+            )
         request = officer_request(inbound)
         quoted_ref = quoted_ticket_wanted(inbound)
         if request is not None or quoted_ref is not None:
@@ -272,9 +285,8 @@ class Dispatcher:
             acted = officer_step(desk, request)
             if acted is not None:  # None: not staff, quoting a message; a normal message then
                 woken = await apply_desk_effects(tx, acted.effects, now)
-                return await self._reply(
-                    tx, inbound, contact.id, reply_to, list(acted.replies), woken
-                )
+                replies = [("message", m.to_json()) for m in acted.replies]
+                return await self._reply(tx, inbound, contact.id, reply_to, replies, woken)
         state = await tx.lock_conversation(contact.id, now)
         context = StepContext(
             now=now,
@@ -339,20 +351,33 @@ class Dispatcher:
         inbound: Inbound,
         contact_id: int,
         address: str,
-        replies: list[Outbound],
+        replies: list[tuple[str, dict[str, Any]]],
         wake: set[str],
     ) -> _Stepped:
         """Queue replies to the sender of ``inbound`` outside the conversation flow."""
         channel = inbound.channel.value
         claimed = await tx.enqueue(
             channel=channel,
-            messages=[("message", m.to_json()) for m in replies],
+            messages=replies,
             dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
             now=self.clock(),
             contact_id=contact_id,
             claim=ClaimFor(address=address, lease=self.outbox.lease),
         )
         return _Stepped(Outcome.PROCESSED, claimed, wake=wake)
+
+    async def _list_page(
+        self, tx: Tx, inbound: Inbound, contact_id: int, address: str
+    ) -> _Stepped | None:
+        """The same prompt again at another page, so its rows stay valid (a long list on
+        WhatsApp); None when the contact has no recent prompt with that token."""
+        if not inbound.prompt_token:
+            return None
+        payload = await tx.prompt_payload(inbound.channel.value, contact_id, inbound.prompt_token)
+        if payload is None:
+            return None
+        page = [("message", {**payload, LIST_PAGE: inbound.page})]
+        return await self._reply(tx, inbound, contact_id, address, page, set())
 
     async def _apply_effects(
         self,

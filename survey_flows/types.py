@@ -36,6 +36,9 @@ class InboundKind(StrEnum):
     MEDIA = "media"  # photo, document (kept as a platform reference)
     LOCATION = "location"
     UNSUPPORTED = "unsupported"  # sticker, voice, contact card, ...
+    # Another page of a long list the platform shows in pages (WhatsApp's ten rows): the
+    # same prompt again (``prompt_token``), at ``page``. The dispatcher serves it.
+    PAGE = "page"
 
 
 class ChoiceRole(StrEnum):
@@ -85,6 +88,7 @@ class Inbound:
     quoted_text: str | None = None  # the text of the message this one replies to
     phone: str | None = None  # WhatsApp: the wa_id, when the payload shows it
     parent_id: str | None = None  # WhatsApp: the parent BSUID, when Meta sends one
+    page: int = 0  # InboundKind.PAGE: the page of the list to show, from 0
 
 
 @dataclass(frozen=True, slots=True)

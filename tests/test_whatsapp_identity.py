@@ -28,7 +28,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.dispatcher import respondent_key
 from handlers.outbox import PermanentSendError, TransientSendError
-from handlers.whatsapp import GraphClient, WhatsAppSender, WhatsAppUpdates, parse_payload
+from handlers.whatsapp import (
+    GraphClient,
+    WhatsAppSender,
+    WhatsAppUpdates,
+    page_id,
+    parse_payload,
+    reply_id,
+)
 from storage import db
 from storage.complaint_models import Complaint
 from storage.complaints_repo import recipients_by_address
@@ -178,6 +185,46 @@ async def test_a_phone_only_payload_finds_the_contact_keyed_by_its_bsuid(
     assert "usia" in harness.sender.texts()[-1], "the same conversation went on"
     await harness.say(phone_only(MARIA.text("2")))
     assert [(a, p) for _, a, p, _ in await contacts(harness.storage)] == [(BSUID, PHONE)]
+
+
+async def test_a_page_of_a_long_list_follows_the_identity_rules_and_is_sent_once(
+    harness: Harness,
+) -> None:
+    """Maria answered by phone only; her tap on "Berikutnya" carries the BSUID too. The page
+    goes to the same contact (promoted, not a new one), and a redelivered tap sends nothing."""
+    for answer in ["SKM dukcapil-mpp", *SURVEY[:-1]]:
+        await harness.say(phone_only(MARIA.text(answer)))
+    summary = Outbound.from_json(harness.sender.sent[-1].payload)
+    assert "edit" in [c.id for c in summary.choices]
+    edit_tap = {"id": reply_id(summary.prompt_token, "edit"), "title": "Ubah"}
+    await harness.say(phone_only(MARIA.tap(edit_tap, None, kind="button")))
+    edit_list = harness.sender.sent[-1].payload
+    token = Outbound.from_json(edit_list).prompt_token
+    assert len(Outbound.from_json(edit_list).choices) > 10, "a list WhatsApp shows in pages"
+    page_tap = MARIA.tap({"id": page_id(token, 1), "title": "Berikutnya"}, None)
+    sent_before = len(harness.sender.sent)
+    report = await harness.updates.process(page_tap)
+    assert (report.pages, report.duplicates) == (1, 0)
+    [page] = harness.sender.sent[sent_before:]
+    assert page.payload == {**edit_list, "wa_page": 1}, "the same prompt, at page two"
+    assert page.address == PHONE
+    [(contact_id, address, phone, _)] = await contacts(harness.storage)
+    assert (address, phone) == (BSUID, PHONE), "promoted in place, not a second contact"
+    assert page.contact_id == contact_id
+    again = await harness.updates.process(page_tap)  # Meta redelivers the webhook
+    assert (again.pages, again.duplicates) == (1, 1)
+    assert len(harness.sender.sent) == sent_before + 1, "the page went out once"
+
+
+async def test_a_page_of_an_unknown_list_re_asks_the_current_question(harness: Harness) -> None:
+    await harness.say(MARIA.text("SKM dukcapil-mpp"))
+    consent = harness.sender.sent[-1].payload
+    foreign = MARIA.tap({"id": page_id("not-a-token", 1), "title": "Berikutnya"}, None)
+    sent_before = len(harness.sender.sent)
+    await harness.updates.process(foreign)
+    replies = harness.sender.sent[sent_before:]
+    assert not any("wa_page" in m.payload for m in replies), "no page of a list never shown"
+    assert replies[-1].payload["prompt_token"] == consent["prompt_token"], "asked again"
 
 
 async def split_pair(harness: Harness) -> tuple[int, int]:

@@ -25,7 +25,6 @@ from handlers.whatsapp import (
     GraphRateLimited,
     GraphServerError,
     Ignored,
-    PageRequest,
     PairRateLimited,
     ReEngagementRequired,
     StatusReport,
@@ -235,6 +234,7 @@ def test_other_phone_numbers_objects_and_fields_are_ignored() -> None:
         ("v1|7|a|b", ("choice", "7", "a|b")),
         ("wp1|7|2", ("page", "7", "2")),
         ("wp1|7|x", ("choice", "invalid", "wp1|7|x")),
+        ("wp1|7|²", ("choice", "invalid", "wp1|7|²")),  # a digit int() refuses
         ("drop table", ("choice", "invalid", "drop table")),
         ("", ("choice", "invalid", "")),
     ],
@@ -248,9 +248,9 @@ def test_a_page_row_tap_is_a_page_request() -> None:
     message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
     message["interactive"]["list_reply"] = {"id": "wp1|17|1", "title": "Berikutnya"}
     [event] = parse_payload(payload, PHONE_NUMBER_ID, NOW)
-    assert isinstance(event, PageRequest)
+    assert isinstance(event, Inbound) and event.kind is InboundKind.PAGE
     assert (event.page, event.prompt_token) == (1, "17")
-    assert event.context_id == message["context"]["id"]
+    assert event.message_ref == message["context"]["id"]
 
 
 # --- rendering -------------------------------------------------------------------------------
