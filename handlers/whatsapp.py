@@ -31,15 +31,11 @@ import aiohttp
 from handlers.dispatcher import DispatchResult, Outcome, utc_now
 from handlers.outbox import OutboxWorker, PermanentSendError, SendReceipt, TransientSendError
 from handlers.ratelimit import RateLimiter
+from storage import Storage
+from storage.base import event_key
+from storage.contacts import is_phone
 from storage.models import DeliveryStatus
-from storage.repository import (
-    ClaimFor,
-    ContactWindow,
-    PendingMessage,
-    Storage,
-    event_key,
-    is_phone,
-)
+from storage.outbox import ClaimFor, ContactWindow, PendingMessage
 from survey_flows.catalog import DEFAULT_LANGUAGE
 from survey_flows.catalog import text as catalogue_text
 from survey_flows.commands import inbound_fields
