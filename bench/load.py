@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from pg import fresh_database  # noqa: E402
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect  # noqa: E402
 
-from storage.statements import hot_path_statements  # noqa: E402
+from storage import hot_path_statements  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 from tests.processes import wait_ready  # noqa: E402
 

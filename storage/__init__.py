@@ -9,14 +9,14 @@ handled inside this package and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 from storage.contacts import ContactsStorage, ContactsTx
 from storage.conversations import ConversationsTx
 from storage.directory import DirectoryStorage
 from storage.outbox import OutboxStorage, OutboxTx
 from storage.responses import ResponsesStorage, ResponsesTx
+from storage.statements import hot_path_statements
 
 
 class Tx(ContactsTx, ConversationsTx, ResponsesTx, OutboxTx):
@@ -26,17 +26,14 @@ class Tx(ContactsTx, ConversationsTx, ResponsesTx, OutboxTx):
 class Storage(ContactsStorage, ResponsesStorage, DirectoryStorage, OutboxStorage):
     """The database: the engine, units of work, and the operations outside them."""
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    # Plain methods returning the context manager: no extra generator layer on the hot path.
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """One unit of work: commits on success, rolls back on any exception."""
-        async with self._unit_of_work(Tx) as tx:
-            yield tx
+        return self._unit_of_work(Tx)
 
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Tx]:
+    def reading(self) -> AbstractAsyncContextManager[Tx]:
         """Reads outside a write: no SQLite writer lock; nothing is committed."""
-        async with self._read(Tx) as tx:
-            yield tx
+        return self._read(Tx)
 
 
-__all__ = ["Storage", "Tx"]
+__all__ = ["Storage", "Tx", "hot_path_statements"]

@@ -81,7 +81,8 @@ def database_session_uses(source: str) -> list[str]:
                 if opens_tx and isinstance(item.optional_vars, ast.Name):
                     transactions.add(item.optional_vars.id)
         elif isinstance(node, ast.arg) and node.annotation is not None:
-            if ast.unparse(node.annotation).strip("'\"") in {"Tx", "storage.Tx", "TxBase"}:
+            annotation = ast.unparse(node.annotation).strip("'\"")
+            if annotation in {"Tx", "storage.Tx", "TxBase"}:
                 transactions.add(node.arg)
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
