@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from pg import fresh_database  # noqa: E402
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect  # noqa: E402
 
-from storage.repository import hot_path_statements  # noqa: E402
+from storage import hot_path_statements  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 from tests.processes import wait_ready  # noqa: E402
 
@@ -329,7 +329,7 @@ def arguments(statement: Compiled, values: dict[str, Any]) -> list[Any]:
 
 
 # The statements one survey tap costs on PostgreSQL, compiled from the very objects
-# storage.repository executes: the dispatcher's transaction (begin_event, the conversation
+# storage executes: the dispatcher's transaction (begin_event, the conversation
 # lock, enqueue-and-save), then "mark sent" in autocommit.
 HOT = hot_path_statements()
 BEGIN_EVENT = compiled(HOT["begin_event"])

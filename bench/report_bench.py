@@ -40,9 +40,8 @@ from reports.build import assemble, request_scope
 from reports.json_report import report_json
 from reports.model import ReportRequest
 from reports.period import parse_period
-from storage import db
+from storage import Storage, db
 from storage.reports import ReportStore
-from storage.repository import Storage
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/skm_report_bench"
 PERIOD = "2026"

@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from bot.app import bundled_example, import_directory
 from handlers.dispatcher import Dispatcher
 from handlers.outbox import OutboxWorker, Sender, SendReceipt
-from storage import db
-from storage.repository import PendingMessage, Storage
+from storage import Storage, db
+from storage.outbox import PendingMessage
 from survey_flows.engine import FlowSettings
 from survey_flows.types import Channel, Inbound, InboundKind
 

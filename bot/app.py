@@ -45,11 +45,10 @@ from handlers.whatsapp import (
     check_credentials,
     whatsapp_limiter,
 )
-from storage import db
-from storage.complaints_repo import holidays, upsert_holidays
+from storage import Storage, db
+from storage.directory import holidays, upsert_holidays
 from storage.directory_import import ImportReport, apply_directory
 from storage.errors import ConstraintViolation
-from storage.repository import Storage
 from survey_flows.commands import Command
 from survey_flows.types import Channel
 
@@ -84,7 +83,7 @@ async def import_directory(storage: Storage, path: Path) -> ImportReport:
     """Validate ``path`` completely, then upsert it in one transaction."""
     specs = read_directory_file(path)
     async with storage.transaction() as tx:
-        return await apply_directory(tx.session, specs, utc_now())
+        return await apply_directory(tx, specs, utc_now())
 
 
 async def seed_if_empty(storage: Storage, settings: Settings) -> ImportReport | None:
@@ -101,13 +100,13 @@ async def import_holidays(storage: Storage, path: Path) -> int:
     """Validate a holiday calendar file completely, then add it; returns the new days."""
     days = read_holidays(path)
     async with storage.transaction() as tx:
-        return await upsert_holidays(tx.session, days)
+        return await upsert_holidays(tx, days)
 
 
 async def seed_holidays_if_empty(storage: Storage) -> None:
     """Working-day deadlines need the calendar: load the shipped years on first run."""
-    async with storage.sessions() as session:
-        if await holidays(session):
+    async with storage.reading() as tx:
+        if await holidays(tx):
             return
     for path in bundled_holidays():
         try:

@@ -30,8 +30,8 @@ from bot.workers import WorkerRole, supervise
 from handlers.telegram import ALLOWED_UPDATES, TelegramConflict, make_bot
 from handlers.whatsapp import WhatsAppRejected
 from storage import db
-from storage.complaints_repo import holidays
-from storage.directory_import import ImportReport, list_units
+from storage.directory import holidays, list_units
+from storage.directory_import import ImportReport
 from storage.errors import StorageUnavailable
 
 DESCRIPTION = """\
@@ -186,8 +186,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 added = await import_holidays(storage, args.file)
                 print(f"{added} holidays added from {args.file}.")
                 return 0
-            async with storage.sessions() as session:
-                days = sorted(await holidays(session))
+            async with storage.reading() as tx:
+                days = sorted(await holidays(tx))
             for day in days:
                 print(day.isoformat())
             if not days:
@@ -199,8 +199,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 report = await import_directory(storage, args.file)
                 _print_report(report)
                 return 0
-            async with storage.sessions() as session:
-                rows = await list_units(session)
+            async with storage.reading() as tx:
+                rows = await list_units(tx)
             if not rows:
                 print("No units yet: import a directory with `skm-bot units import FILE.yaml`.")
             for opd, code, name, active, services in rows:

@@ -10,7 +10,7 @@ from bot.app import open_storage
 from bot.settings import ConfigError, Settings
 from reports.complaints_recap import write_recap
 from reports.period import PeriodError, parse_period
-from storage.complaints_repo import complaints_between
+from storage.complaints import complaints_between
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,8 +34,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         raise ConfigError(f"--period: {exc}") from None
     start, end = period.bounds(settings.zone)
     output = args.output or Path(f"pengaduan-{period.label}.{args.format}")
-    async with open_storage(settings) as storage, storage.sessions() as session:
-        rows = await complaints_between(session, start, end, args.opd)
+    async with open_storage(settings) as storage, storage.reading() as tx:
+        rows = await complaints_between(tx, start, end, args.opd)
     write_recap(output, args.format, rows, datetime.now(UTC), settings.zone, period.label)
     print(f"{output}: {len(rows)} complaints")
     return 0

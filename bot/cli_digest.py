@@ -11,12 +11,7 @@ from bot.digests import due_week, opd_digest, send_digests
 from bot.settings import ConfigError, Settings
 from handlers.outbox import OutboxWorker, Sender
 from reports.period import Period, PeriodError, PeriodKind, parse_period
-from storage.recipients_admin import (
-    UnknownOpd,
-    add_recipient,
-    deactivate_recipient,
-    list_recipients,
-)
+from storage.directory import UnknownOpd, add_recipient, deactivate_recipient, list_recipients
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

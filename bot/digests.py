@@ -25,9 +25,10 @@ from reports.build import build_report
 from reports.digest import ComplaintFigures, Digest, compose, week_of
 from reports.model import OpdReport, ReportRequest
 from reports.period import Period
-from storage import complaints_repo
-from storage.complaints_repo import RecipientRecord
-from storage.repository import Storage
+from storage import Storage
+from storage.claims import claim_job, job_claimed
+from storage.complaints import opd_complaint_counts
+from storage.directory import RecipientRecord, digest_recipients, recipients_by_address
 from survey_flows.catalog import text
 from survey_flows.types import Inbound, Outbound
 
@@ -118,8 +119,8 @@ async def complaint_figures(
     storage: Storage, opd_code: str, week: Period, now: datetime, zone: ZoneInfo
 ) -> ComplaintFigures:
     start, end = week.bounds(zone)
-    async with storage.sessions() as session:
-        counts = await complaints_repo.opd_complaint_counts(session, opd_code, start, end, now)
+    async with storage.reading() as tx:
+        counts = await opd_complaint_counts(tx, opd_code, start, end, now)
     return ComplaintFigures(*counts)
 
 
@@ -138,8 +139,8 @@ async def send_digests(
         week, due = due_week(now, settings)
         if now - due > LATE_AFTER:
             late_since = now.astimezone(settings.zone)
-    async with storage.sessions() as session:
-        heads = await complaints_repo.digest_recipients(session, opd_code)
+    async with storage.reading() as tx:
+        heads = await digest_recipients(tx, opd_code)
     outcomes: list[SendOutcome] = []
     channels: set[str] = set()
     for recipient in heads:
@@ -164,10 +165,8 @@ async def _send_one(
     now: datetime,
     late_since: datetime | None,
 ) -> str:
-    async with storage.sessions() as session:
-        if await complaints_repo.job_claimed(
-            session, "digest", f"{recipient.opd_code}:{recipient.id}", week.label
-        ):
+    async with storage.reading() as tx:
+        if await job_claimed(tx, "digest", f"{recipient.opd_code}:{recipient.id}", week.label):
             return "already sent"
     digest = await opd_digest(
         storage,
@@ -179,8 +178,8 @@ async def _send_one(
         late_since=late_since,
     )
     async with storage.transaction() as tx:
-        claimed = await complaints_repo.claim_job(
-            tx.session, "digest", f"{recipient.opd_code}:{recipient.id}", week.label, now
+        claimed = await claim_job(
+            tx, "digest", f"{recipient.opd_code}:{recipient.id}", week.label, now
         )
         if not claimed:  # another process got there first
             return "already sent"
@@ -242,9 +241,9 @@ def ringkasan_command(
     """``/ringkasan [unit-code]``: the current week's digest, for registered staff only."""
 
     async def handle(inbound: Inbound) -> list[tuple[str, dict[str, object]]]:
-        async with storage.sessions() as session:
-            registrations = await complaints_repo.recipients_by_address(
-                session, inbound.channel.value, inbound.contact, phone=inbound.phone, remember=False
+        async with storage.reading() as tx:
+            registrations = await recipients_by_address(
+                tx, inbound.channel.value, inbound.contact, phone=inbound.phone, remember=False
             )
         if not registrations:
             refusal = Outbound(text("id", "digest.not_registered"))

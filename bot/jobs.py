@@ -13,9 +13,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digests import DigestSettings, digest_job
 from handlers.outbox import OutboxWorker
+from storage import Storage
 from storage.complaints import CalendarCache, apply_desk_effects, load_deadline_context
 from storage.errors import StorageError
-from storage.repository import Storage
 from survey_flows.desk import deadline_plan
 from survey_flows.engine import FlowSettings
 

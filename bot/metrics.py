@@ -35,13 +35,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from handlers.dispatcher import DispatchResult
+from storage import Storage
 from storage.errors import StorageError
-from storage.repository import (
-    AT_MOST_ONCE_KINDS,
-    OutboxBacklog,
-    PendingMessage,
-    Storage,
-)
+from storage.outbox import AT_MOST_ONCE_KINDS, OutboxBacklog, PendingMessage
 from survey_flows.types import Inbound
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST

@@ -18,9 +18,8 @@ from handlers.whatsapp import (
     challenge_answer,
     signature_valid,
 )
-from storage import db
+from storage import Storage, db
 from storage.errors import StorageUnavailable
-from storage.repository import Storage
 
 log = logging.getLogger(__name__)
 

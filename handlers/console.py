@@ -17,7 +17,7 @@ from typing import TextIO
 
 from handlers.dispatcher import Dispatcher
 from handlers.outbox import SendReceipt
-from storage.repository import PendingMessage
+from storage.outbox import PendingMessage
 from survey_flows.catalog import text as catalogue_text
 from survey_flows.commands import inbound_fields
 from survey_flows.complaint_flow import TICKET_TOKEN

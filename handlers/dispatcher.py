@@ -20,21 +20,17 @@ from enum import StrEnum
 from typing import Any
 
 from handlers.outbox import OutboxWorker
+from storage import Storage, Tx
+from storage.base import event_key
 from storage.complaints import (
     CalendarCache,
     apply_desk_effects,
     complaints_of_contact,
     load_desk_context,
 )
-from storage.repository import (
-    ClaimFor,
-    PendingMessage,
-    SavedConversation,
-    Storage,
-    Tx,
-    directory_in,
-    event_key,
-)
+from storage.conversations import SavedConversation
+from storage.directory import directory_in
+from storage.outbox import ClaimFor, PendingMessage
 from survey_flows import skm
 from survey_flows.catalog import DEFAULT_LANGUAGE
 from survey_flows.complaint_flow import TICKET_TOKEN

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from storage import Storage
 from storage.errors import StorageError, StorageUnavailable
-from storage.repository import PendingMessage, Storage
+from storage.outbox import PendingMessage
 
 log = logging.getLogger(__name__)
 

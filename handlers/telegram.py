@@ -36,7 +36,7 @@ from telegram.error import (
 from handlers.outbox import PermanentSendError, SendReceipt, TransientSendError
 from handlers.ratelimit import RateLimiter
 from handlers.telegram_api import AiohttpRequest, BotApi, InlineKeyboard
-from storage.repository import PendingMessage
+from storage.outbox import PendingMessage
 from survey_flows.catalog import DEFAULT_LANGUAGE, LANGUAGES
 from survey_flows.catalog import text as catalogue_text
 from survey_flows.commands import inbound_fields

@@ -27,6 +27,7 @@ from reports.model import (
     UnitReport,
 )
 from reports.period import Period, PeriodError, parse_period
+from storage import Storage
 from storage.reports import (
     BREAKDOWN_DIMENSIONS,
     PROFILE_FIELDS,
@@ -35,7 +36,6 @@ from storage.reports import (
     ReportScope,
     ReportStore,
 )
-from storage.repository import Storage
 from survey_flows.ikm import STANDARD_ELEMENTS, ElementTally, IkmResult, compute_ikm, sample_size
 from survey_flows.skm import PROFILE_ITEMS
 

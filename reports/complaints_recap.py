@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
-from storage.complaints_repo import ComplaintRow
+from storage.complaints import ComplaintRow
 from survey_flows.complaints import ComplaintStatus
 
 

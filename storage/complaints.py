@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
+from storage import Tx
+from storage.claims import claim_job
 from storage.complaint_models import Complaint, ComplaintEvent, ComplaintMedia
-from storage.complaints_repo import claim_job, holidays, recipients_by_address
-from storage.models import OutboxMessage, Recipient, Unit
-from storage.repository import Tx
+from storage.directory import holidays, recipients_by_address
+from storage.models import Opd, OutboxMessage, Recipient, Unit
 from survey_flows.complaints import (
     OPEN_STATUSES,
     Action,
@@ -68,7 +70,7 @@ class CalendarCache:
 
     async def get(self, tx: Tx) -> WorkCalendar:
         if self._value is None or time.monotonic() - self._at > self.ttl_s:
-            self._value = WorkCalendar.of(await holidays(tx.session))
+            self._value = WorkCalendar.of(await holidays(tx))
             self._at = time.monotonic()
         return self._value
 
@@ -193,7 +195,7 @@ async def load_desk_context(
     if address is not None:
         sender = tuple(
             Staff(r.id, r.opd_id, r.role, r.channel, r.language)
-            for r in await recipients_by_address(tx.session, channel, address, phone=phone)
+            for r in await recipients_by_address(tx, channel, address, phone=phone)
         )
     found_quote = None
     if ticket is None and quoted_ref is not None and sender:
@@ -255,7 +257,7 @@ async def apply_desk_effects(tx: Tx, effects: Iterable[DeskEffect], now: datetim
         elif isinstance(effect, RateComplaint):
             await rate_complaint(tx, effect.ticket, effect.good, effect.at)
         elif isinstance(effect, ClaimOnce):
-            if await claim_job(tx.session, effect.kind, effect.target, effect.period, effect.at):
+            if await claim_job(tx, effect.kind, effect.target, effect.period, effect.at):
                 wake |= await apply_desk_effects(tx, effect.then, now)
         elif isinstance(effect, NotifyRecipient | NotifyCitizen) and await _notify(tx, effect, now):
             wake.add(effect.channel)
@@ -438,7 +440,7 @@ def _complaints_of_contact_query() -> Any:
     )
 
 
-# Built once: this runs on most inbound messages (see storage.repository._HotStatements).
+# Built once: this runs on most inbound messages (see storage.statements.HotStatements).
 _COMPLAINTS_OF_CONTACT = _complaints_of_contact_query()
 
 
@@ -471,3 +473,88 @@ async def complaint_events(tx: Tx, ticket: str) -> list[tuple[str, str | None, s
         .order_by(EVENTS.c.id)
     )
     return [(a, f, t) for a, f, t in rows.all()]
+
+
+# --- the read side: digests and recaps ----------------------------------------------------------
+
+
+async def opd_complaint_counts(
+    tx: Tx, opd_code: str, start: datetime, end: datetime, now: datetime
+) -> tuple[int, int, int]:
+    """(received in [start, end), open now, overdue now) for one OPD, in one query."""
+    open_statuses = [s.value for s in OPEN_STATUSES]
+    overdue = or_(
+        and_(Complaint.status == ComplaintStatus.DITERIMA.value, Complaint.verify_by < now),
+        and_(Complaint.status == ComplaintStatus.DIVERIFIKASI.value, Complaint.answer_by < now),
+    )
+    row = (
+        await tx.session.execute(
+            select(
+                func.count().filter(
+                    and_(Complaint.created_at >= start, Complaint.created_at < end)
+                ),
+                func.count().filter(Complaint.status.in_(open_statuses)),
+                func.count().filter(overdue),
+            )
+            .select_from(Complaint)
+            .join(Opd, Opd.id == Complaint.opd_id)
+            .where(Opd.code == opd_code)
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintRow:
+    """A complaint for exports: timing and outcome, never the citizen's platform id."""
+
+    ticket: str
+    opd_code: str
+    unit_code: str
+    kind: str
+    status: ComplaintStatus
+    anonymous: bool
+    confidential: bool
+    channel: str
+    description: str
+    created_at: datetime
+    verify_by: datetime
+    verified_at: datetime | None
+    answer_by: datetime
+    answered_at: datetime | None
+    rating: int | None
+
+
+async def complaints_between(
+    tx: Tx, start: datetime, end: datetime, opd_code: str | None = None
+) -> list[ComplaintRow]:
+    """Complaints filed in [start, end), oldest first."""
+    query = (
+        select(Complaint, Unit.code, Opd.code)
+        .join(Unit, Unit.id == Complaint.unit_id)
+        .join(Opd, Opd.id == Complaint.opd_id)
+        .where(Complaint.created_at >= start, Complaint.created_at < end)
+        .order_by(Opd.position, Unit.position, Complaint.created_at)
+    )
+    if opd_code is not None:
+        query = query.where(Opd.code == opd_code)
+    return [
+        ComplaintRow(
+            c.ticket,
+            opd,
+            unit,
+            c.kind,
+            ComplaintStatus(c.status),
+            c.anonymous,
+            c.confidential,
+            c.channel,
+            c.description,
+            c.created_at,
+            c.verify_by,
+            c.verified_at,
+            c.answer_by,
+            c.answered_at,
+            c.rating,
+        )  # fmt: skip
+        for c, unit, opd in (await tx.session.execute(query)).all()
+    ]

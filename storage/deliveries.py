@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from storage import Storage
+from storage.base import event_key
 from storage.models import DeliveryStatus
-from storage.repository import Storage, event_key
 
 
 async def record_delivery_report(

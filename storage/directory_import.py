@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.base import TxBase
 from storage.models import Opd, Recipient, Unit, UnitPopulation
 
 
@@ -55,14 +56,13 @@ class ImportReport:
         return bool(self.added or self.changed or self.deactivated)
 
 
-async def apply_directory(
-    session: AsyncSession, opds: tuple[OpdSpec, ...], now: datetime
-) -> ImportReport:
+async def apply_directory(tx: TxBase, opds: tuple[OpdSpec, ...], now: datetime) -> ImportReport:
     """Make the database's directory match ``opds``.
 
     OPDs and units missing from the file are deactivated, never deleted: responses refer to
     them. Recipients are synchronised per OPD (missing ones deactivated).
     """
+    session = tx.session
     report = ImportReport()
     existing_opds = {o.code: o for o in (await session.execute(select(Opd))).scalars()}
     existing_units = {u.code: u for u in (await session.execute(select(Unit))).scalars()}
@@ -199,13 +199,3 @@ async def _sync_recipients(
             row.active = False
             report.deactivated.append(f"recipient {opd_code}/{row.role}/{row.channel}")
     await session.flush()
-
-
-async def list_units(session: AsyncSession) -> list[tuple[str, str, str, bool, int]]:
-    """(OPD code, unit code, unit name, active, number of service types) in display order."""
-    rows = await session.execute(
-        select(Opd.code, Unit.code, Unit.name, Unit.active, Unit.service_types)
-        .join(Opd, Opd.id == Unit.opd_id)
-        .order_by(Opd.position, Unit.position)
-    )
-    return [(o, u, n, bool(a), len(s)) for o, u, n, a, s in rows.all()]

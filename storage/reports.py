@@ -38,9 +38,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import Storage
 from storage.errors import translated
 from storage.models import Opd, ResponseScore, SurveyResponse, Unit, UnitPopulation
-from storage.repository import Storage
 from survey_flows.skm import PROFILE_ITEMS
 from survey_flows.types import Channel
 
@@ -197,7 +197,7 @@ class PaperResponse:
 
 
 class ReportStore:
-    """Report queries over a :class:`~storage.repository.Storage`."""
+    """Report queries over a :class:`~storage.Storage`."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage

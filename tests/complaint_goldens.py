@@ -38,10 +38,10 @@ from handlers.dispatcher import DirectoryCache, Dispatcher
 from handlers.outbox import OutboxWorker, Sender, SendReceipt
 from handlers.telegram import RateLimiter, TelegramSender, TelegramUpdates, make_bot
 from handlers.whatsapp import GraphClient, WhatsAppSender, WhatsAppUpdates, whatsapp_limiter
-from storage import db
+from storage import Storage, db
 from storage.complaints import complaint_events, load_complaint
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
-from storage.repository import PendingMessage, Storage
+from storage.outbox import PendingMessage
 from survey_flows.engine import FlowSettings
 from tests.conftest import PSEUDONYM_SECRET, T0, Clock
 from tests.fakes.graph_api import Citizen, FakeGraphApi, SentMessage, signature_header
@@ -255,7 +255,7 @@ async def prepare_database(url: str, specs: tuple[OpdSpec, ...]) -> None:
     try:
         await db.upgrade(storage.engine)
         async with storage.transaction() as tx:
-            await apply_directory(tx.session, specs, T0)
+            await apply_directory(tx, specs, T0)
         for path in bundled_holidays():
             await import_holidays(storage, path)
     finally:

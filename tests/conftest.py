@@ -20,10 +20,10 @@ from sqlalchemy.engine import make_url
 
 from handlers.dispatcher import DirectoryCache, Dispatcher
 from handlers.outbox import OutboxWorker, Sender, SendReceipt
-from storage import db
+from storage import Storage, db
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.models import Base
-from storage.repository import PendingMessage, Storage
+from storage.outbox import PendingMessage
 from survey_flows.engine import FlowSettings
 from survey_flows.types import Channel, Inbound, InboundKind
 
@@ -157,7 +157,7 @@ def storage(request: pytest.FixtureRequest) -> Storage:
 
 async def load_small_directory(storage: Storage) -> None:
     async with storage.transaction() as tx:
-        await apply_directory(tx.session, SMALL_DIRECTORY, T0)
+        await apply_directory(tx, SMALL_DIRECTORY, T0)
 
 
 class RecordingSender:

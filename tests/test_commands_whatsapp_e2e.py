@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest_asyncio
 from sqlalchemy import select
 
+from storage import Storage
 from storage.complaint_models import Complaint
 from storage.complaints import complaint_events
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
-from storage.repository import Storage
 from tests.fakes.graph_api import Citizen, FakeGraphApi, SentMessage
 from tests.test_whatsapp_e2e import TOKEN, Service, service_settings
 
@@ -34,7 +34,7 @@ DIRECTORY = (
 @pytest_asyncio.fixture
 async def service(pg_storage: Storage, pg_url: str) -> AsyncIterator[Service]:
     async with pg_storage.transaction() as tx:
-        await apply_directory(tx.session, DIRECTORY, datetime.now(UTC))
+        await apply_directory(tx, DIRECTORY, datetime.now(UTC))
     async with (
         FakeGraphApi(access_token=TOKEN) as api,
         Service(service_settings(api, pg_url), api) as running,

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from storage import Storage
+from storage.claims import claim_job
 from storage.complaints import (
     apply_desk_effects,
     complaint_events,
@@ -21,10 +23,8 @@ from storage.complaints import (
     load_deadline_context,
     load_desk_context,
 )
-from storage.complaints_repo import claim_job
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.models import OutboxMessage
-from storage.repository import Storage
 from survey_flows.complaints import Action, Actor, ComplaintStatus
 from survey_flows.desk import (
     ClaimOnce,
@@ -74,7 +74,7 @@ async def prepared(storage: Storage) -> int:
     """The directory (one officer has left since), and the citizen's contact id."""
     for with_leaver in (True, False):
         async with storage.transaction() as tx:
-            await apply_directory(tx.session, directory(with_leaver=with_leaver), T0)
+            await apply_directory(tx, directory(with_leaver=with_leaver), T0)
     async with storage.transaction() as tx:
         return (await tx.contact_for("whatsapp", CITIZEN, "id", T0)).id
 
@@ -237,11 +237,11 @@ async def test_a_claim_runs_its_effects_once(storage: Storage) -> None:
 async def test_two_concurrent_claims_one_wins(pg_storage: Storage) -> None:
     await prepared(pg_storage)
     async with pg_storage.transaction() as first:
-        assert await claim_job(first.session, "complaint-escalate", TICKET, "verify", T0)
+        assert await claim_job(first, "complaint-escalate", TICKET, "verify", T0)
 
         async def second() -> bool:
             async with pg_storage.transaction() as tx:
-                return await claim_job(tx.session, "complaint-escalate", TICKET, "verify", T0)
+                return await claim_job(tx, "complaint-escalate", TICKET, "verify", T0)
 
         # The second waits on the unique key until the first commits, then loses.
         racing = asyncio.create_task(second())

@@ -19,12 +19,16 @@ from bot.holidays_file import bundled_holidays
 from bot.jobs import complaint_deadlines
 from reports.complaints_recap import write_recap
 from reports.period import parse_period
-from storage import complaints_repo as repo
+from storage import Storage
 from storage.complaint_models import Complaint
-from storage.complaints import apply_desk_effects, complaint_events, load_desk_context
+from storage.complaints import (
+    apply_desk_effects,
+    complaint_events,
+    complaints_between,
+    load_desk_context,
+)
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
-from storage.models import OutboxMessage
-from storage.repository import Storage
+from storage.models import OutboxMessage, Recipient
 from survey_flows.complaints import Action
 from survey_flows.desk import officer_step
 from survey_flows.officer import OfficerRequest
@@ -65,7 +69,7 @@ PHOTO = {"photo": [{"file_id": "AgAD-photo-1", "file_unique_id": "p1", "width": 
 
 async def load_directory(storage: Storage) -> None:
     async with storage.transaction() as tx:
-        await apply_directory(tx.session, DIRECTORY, datetime.now(UTC))
+        await apply_directory(tx, DIRECTORY, datetime.now(UTC))
     for path in bundled_holidays():
         await import_holidays(storage, path)
 
@@ -225,8 +229,8 @@ async def test_reminders_and_escalation_fire_once_each(pg_storage: Storage) -> N
         async with pg_storage.sessions() as session:
             rows = await session.execute(
                 select(OutboxMessage.payload)
-                .join(repo.Recipient, repo.Recipient.id == OutboxMessage.recipient_id)
-                .where(repo.Recipient.address == address)
+                .join(Recipient, Recipient.id == OutboxMessage.recipient_id)
+                .where(Recipient.address == address)
                 .order_by(OutboxMessage.id)
             )
             return [str(p["text"]) for p in rows.scalars()]
@@ -275,8 +279,8 @@ async def test_the_aspect_v_recap_counts_timeliness_and_withholds_identities(
             assert done is not None and "Diverifikasi" in done.replies[0].text
             await apply_desk_effects(tx, done.effects, clock.now)
     start, end = parse_period("2026-03").bounds(WIT)
-    async with pg_storage.sessions() as session:
-        rows = await repo.complaints_between(session, start, end)
+    async with pg_storage.reading() as tx:
+        rows = await complaints_between(tx, start, end)
     now = datetime(2026, 4, 10, 1, 0, tzinfo=UTC)
     path = tmp_path / "recap.json"
     write_recap(path, "json", rows, now, WIT, "2026-03")
@@ -308,7 +312,7 @@ async def test_on_whatsapp_replying_to_a_notification_answers_it(pg_storage: Sto
         ),
     )
     async with pg_storage.transaction() as tx:
-        await apply_directory(tx.session, whatsapp_directory, datetime.now(UTC))
+        await apply_directory(tx, whatsapp_directory, datetime.now(UTC))
     sender = RecordingSender(channel="whatsapp")
     bot = make_bot(pg_storage, clock=Clock(datetime(2026, 3, 16, 1, 0, tzinfo=UTC)), sender=sender)
     counter = iter(range(1, 1000))

@@ -17,9 +17,8 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from handlers.dispatcher import DispatchResult, Outcome
-from storage import db
+from storage import Storage, db
 from storage.models import Contact, Conversation, InboundEvent, OutboxMessage
-from storage.repository import Storage
 from tests.conftest import Bot, Clock, command_in, load_small_directory, make_bot, text_in
 
 pytestmark = pytest.mark.postgres

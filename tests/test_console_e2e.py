@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import db
-from storage.repository import Storage
+from storage import Storage, db
 
 pytestmark = pytest.mark.slow
 

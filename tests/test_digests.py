@@ -17,11 +17,10 @@ from handlers.outbox import OutboxWorker, Sender
 from reports.build import build_report
 from reports.digest import chart_data, week_of
 from reports.model import ReportRequest
-from storage import db
+from storage import Storage, db
 from storage.complaint_models import JobClaim
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.models import OutboxMessage
-from storage.repository import Storage
 from survey_flows.types import Channel, Inbound, InboundKind, SubmitResponse
 from tests.conftest import RecordingSender
 
@@ -60,7 +59,7 @@ async def seed(
     """Directory plus ``responses[unit]`` responses on ``week`` (a Tuesday), seeded scores."""
     rng = random.Random(7)
     async with storage.transaction() as tx:
-        await apply_directory(tx.session, DIRECTORY, DUE)
+        await apply_directory(tx, DIRECTORY, DUE)
         for unit, count in responses.items():
             for n in range(count):
                 moment = datetime.combine(week, datetime.min.time(), tzinfo=WIT) + timedelta(
@@ -248,7 +247,7 @@ async def test_a_whatsapp_head_outside_the_window_gets_the_chart_then_the_text_o
         ),
     )
     async with pg_storage.transaction() as tx:
-        await apply_directory(tx.session, whatsapp_head, DUE)
+        await apply_directory(tx, whatsapp_head, DUE)
     async with FakeGraphApi(access_token="t") as api, aiohttp.ClientSession() as http:
         api.approved_templates["skm_ringkasan"] = ("id",)
         client = GraphClient(http, access_token="t", phone_number_id=api.phone_number_id,

@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import bundled_example, import_directory
 from bot.directory_file import DirectoryFileError, parse_directory, read_directory_file
-from storage.repository import Storage
+from storage import Storage
 
 VALID = """\
 opds:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.dispatcher import Outcome
+from storage import Storage
 from storage.models import (
     Contact,
     Conversation,
@@ -23,7 +24,6 @@ from storage.models import (
     ResponseScore,
     SurveyResponse,
 )
-from storage.repository import Storage
 from survey_flows.catalog import text
 from survey_flows.types import Channel, Inbound, InboundKind
 from tests.conftest import T0, Bot, command_in, load_small_directory, make_bot, text_in

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.repository import Storage
+from storage import Storage
 from tests.conftest import command_in, load_small_directory, make_bot, text_in
 
 # consent, 4 profile items, service type, 9 questions, suggestion skipped, submit

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from storage import Storage
 from storage.models import Contact, Conversation, OutboxMessage
-from storage.repository import Storage
 from tests.conftest import command_in, load_small_directory, make_bot, text_in
 from tests.test_dispatcher_smoke import FULL_SURVEY
 

@@ -41,9 +41,8 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from handlers.telegram import parse_callback
-from storage import db
+from storage import Storage, db
 from storage.models import Contact, OutboxMessage
-from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.processes import wait_ready

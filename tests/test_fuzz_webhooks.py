@@ -31,7 +31,8 @@ from handlers.dispatcher import Dispatcher, DispatchResult, utc_now
 from handlers.outbox import OutboxWorker, Sender, SendReceipt
 from handlers.telegram import TelegramUpdates, answered_text, keyboard, make_bot
 from handlers.whatsapp import WhatsAppUpdates, render, sign
-from storage.repository import PendingMessage, Storage
+from storage import Storage
+from storage.outbox import PendingMessage
 from survey_flows.engine import FlowSettings
 from survey_flows.types import Inbound, Outbound
 from tests.conftest import PSEUDONYM_SECRET, load_small_directory

@@ -74,3 +74,77 @@ def test_the_project_never_points_to_the_founders_notes() -> None:
         )
     ]
     assert offenders == []
+
+
+def database_session_uses(source: str) -> list[str]:
+    """Where ``source`` opens a database session (``storage.sessions()``) or reaches into a
+    transaction's ORM session (``tx.session``), as ``line: code``.
+
+    A transaction is a name bound by ``async with storage.transaction() as tx`` (or
+    ``reading()``), or a parameter annotated ``Tx``; other objects' ``.session`` (aiohttp's
+    ``ClientSession`` kept as ``self.session``, say) are not the database's.
+    """
+    tree = ast.parse(source)
+    transactions: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.With | ast.AsyncWith):
+            for item in node.items:
+                call = item.context_expr
+                opens_tx = (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in {"transaction", "reading"}
+                )
+                if opens_tx and isinstance(item.optional_vars, ast.Name):
+                    transactions.add(item.optional_vars.id)
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            annotation = ast.unparse(node.annotation).strip("'\"")
+            if annotation in {"Tx", "storage.Tx", "TxBase"}:
+                transactions.add(node.arg)
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        opens_session = (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "sessions"
+        )
+        tx_session = (
+            isinstance(node, ast.Attribute)
+            and node.attr == "session"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in transactions
+        )
+        if opens_session or tx_session:
+            found.append((node.lineno, ast.unparse(node)))
+    return [f"{line}: {code}" for line, code in sorted(found)]
+
+
+@pytest.mark.parametrize("package", ["bot", "handlers", "reports"])
+def test_no_database_session_outside_storage(package: str) -> None:
+    """Sessions are storage's business: the rest calls storage functions with a ``Tx``."""
+    offenders = {
+        str(path.relative_to(ROOT)): uses
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if (uses := database_session_uses(path.read_text()))
+    }
+    assert offenders == {}
+
+
+def test_the_session_checker_sees_sessions() -> None:
+    """Not vacuous, and not fooled by an HTTP client's session."""
+    source = """
+async def digest(storage, http):
+    async with storage.sessions() as session:
+        pass
+    async with storage.transaction() as tx:
+        await tx.session.execute(query)
+    self.session = http
+
+async def apply(work: Tx) -> None:
+    work.session.add(row)
+"""
+    assert database_session_uses(source) == [
+        "3: storage.sessions()",
+        "6: tx.session",
+        "10: work.session",
+    ]

@@ -33,7 +33,7 @@ from bot.metrics import Metrics
 from bot.settings import load_settings
 from bot.web import build_web_app
 from handlers.dispatcher import utc_now
-from storage.repository import Storage
+from storage import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.graph_api import Citizen, FakeGraphApi, signature_header, status_payload
 from tests.fakes.telegram_api import FakeTelegramApi

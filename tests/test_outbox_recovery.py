@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from handlers.outbox import OUTAGE_MIN, OutboxWorker, SendReceipt, TransientSendError
+from storage import Storage
 from storage.models import OutboxMessage
-from storage.repository import PendingMessage, Storage
+from storage.outbox import PendingMessage
 from tests.conftest import T0, Clock
 
 CHANNEL = "console"

@@ -13,9 +13,8 @@ import asyncpg
 import pytest
 from sqlalchemy import text
 
-from storage import db
+from storage import Storage, db
 from storage.errors import StorageUnavailable
-from storage.repository import Storage
 
 
 async def backend_pid(storage: Storage) -> int:

@@ -18,8 +18,8 @@ from reports.json_report import report_json
 from reports.model import NOT_ANSWERED, ReportRequest
 from reports.paper_import import parse_paper_csv
 from reports.period import parse_period
+from storage import Storage
 from storage.reports import Level, ReportScope, ReportStore
-from storage.repository import Storage
 from survey_flows.ikm import STANDARD_ELEMENTS, Mutu, compute_ikm, tally
 from survey_flows.types import SubmitResponse
 from tests.conftest import load_small_directory

@@ -12,8 +12,7 @@ import pytest
 from bot.cli_reports import dispatch, register
 from bot.settings import Settings
 from reports.paper_import import PaperFileError, parse_paper_csv, read_paper_file
-from storage import db
-from storage.repository import Storage
+from storage import Storage, db
 from survey_flows.directory import Directory, OpdInfo, UnitInfo
 from tests.conftest import load_small_directory
 from tests.test_reports_build import PAPER_CSV

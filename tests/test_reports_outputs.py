@@ -27,9 +27,8 @@ from reports.model import ReportRequest
 from reports.pdf_report import UNITS_PER_CHART_PAGE, page_count, write_pdf
 from reports.period import parse_period
 from reports.xlsx_report import PROCESSING_ROWS, SUMMARY_HEADER
-from storage import db
+from storage import Storage, db
 from storage.directory_import import OpdSpec, UnitSpec, apply_directory
-from storage.repository import Storage
 from survey_flows.ikm import STANDARD_ELEMENTS, compute_ikm, round_half_up, tally
 from tests.conftest import T0, load_small_directory
 from tests.test_reports_build import MPP_IKM, PAPER_CSV, POOLED_IKM, Q1_ANSWERS, RSUD_IKM
@@ -257,7 +256,7 @@ async def test_pdf_splits_the_ikm_chart_over_pages(sqlite_storage: Storage, tmp_
         for n in range(UNITS_PER_CHART_PAGE + 5)
     )
     async with sqlite_storage.transaction() as tx:
-        await apply_directory(tx.session, (OpdSpec("opd", "OPD", units),), T0)
+        await apply_directory(tx, (OpdSpec("opd", "OPD", units),), T0)
     report = await build_report(
         sqlite_storage, ReportRequest(parse_period("2026")), organisation="M"
     )

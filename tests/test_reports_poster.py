@@ -29,8 +29,7 @@ from reports.poster import (
     whatsapp_link,
     write_poster,
 )
-from storage import db
-from storage.repository import Storage
+from storage import Storage, db
 from tests.conftest import load_small_directory
 from tests.test_reports_build import import_paper
 

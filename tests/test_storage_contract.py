@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import StatementError
 
+from storage import Storage
+from storage.conversations import SavedConversation
 from storage.directory_import import ImportReport, OpdSpec, RecipientSpec, apply_directory
 from storage.errors import ConstraintViolation, StorageUnavailable
 from storage.models import (
@@ -30,7 +32,7 @@ from storage.models import (
     Unit,
     UnitPopulation,
 )
-from storage.repository import ClaimFor, SavedConversation, Storage
+from storage.outbox import ClaimFor
 from survey_flows.types import SubmitResponse
 from tests.conftest import SMALL_DIRECTORY, T0, load_small_directory
 
@@ -650,7 +652,7 @@ async def import_directory(
     storage: Storage, opds: tuple[OpdSpec, ...], now: datetime = T0
 ) -> ImportReport:
     async with storage.transaction() as tx:
-        return await apply_directory(tx.session, opds, now)
+        return await apply_directory(tx, opds, now)
 
 
 async def test_directory_import_is_idempotent(storage: Storage) -> None:

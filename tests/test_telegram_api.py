@@ -39,7 +39,7 @@ from handlers.telegram import (
     make_bot,
 )
 from handlers.telegram_api import AiohttpRequest, BotApi, api_error
-from storage.repository import PendingMessage
+from storage.outbox import PendingMessage
 from survey_flows.types import Choice, ChoiceRole, Inbound, InboundKind, Outbound
 from tests.fakes.telegram_api import FakeTelegramApi
 

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from bot.app import run_service
 from bot.settings import Settings, load_settings
 from handlers.telegram import TelegramConflict, parse_callback
+from storage import Storage
 from storage.models import InboundEvent, OutboxMessage
-from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.telegram_api import FakeTelegramApi
 

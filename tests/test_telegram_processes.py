@@ -16,8 +16,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from storage import Storage
 from storage.models import Conversation
-from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.processes import wait_ready

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import main
-from storage.repository import Storage
+from storage import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.graph_api import Citizen, FakeGraphApi, signature_header
 from tests.processes import wait_ready

@@ -23,8 +23,8 @@ from sqlalchemy import func, select, update
 from bot.app import run_service
 from bot.settings import Settings, load_settings
 from handlers.dispatcher import utc_now
+from storage import Storage
 from storage.models import Contact, InboundEvent, OutboxMessage
-from storage.repository import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.graph_api import (
     Citizen,

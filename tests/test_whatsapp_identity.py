@@ -36,11 +36,11 @@ from handlers.whatsapp import (
     parse_payload,
     reply_id,
 )
-from storage import db
+from storage import Storage, db
 from storage.complaint_models import Complaint
-from storage.complaints_repo import recipients_by_address
+from storage.directory import recipients_by_address
 from storage.models import Contact, Conversation, Opd, OutboxMessage, Recipient, Unit
-from storage.repository import PendingMessage, Storage
+from storage.outbox import PendingMessage
 from survey_flows.types import Inbound, Outbound, SubmitResponse
 from tests.conftest import (
     PSEUDONYM_SECRET,
@@ -355,15 +355,13 @@ async def test_an_officer_registered_by_phone_is_recognised_by_the_bsuid(
     await load_small_directory(storage)
     officer_id = await register(storage, "officer", OFFICER_PHONE)
     async with storage.transaction() as tx:
-        assert await recipients_by_address(tx.session, "whatsapp", OFFICER_BSUID) == []
-        [found] = await recipients_by_address(
-            tx.session, "whatsapp", OFFICER_BSUID, phone=OFFICER_PHONE
-        )
+        assert await recipients_by_address(tx, "whatsapp", OFFICER_BSUID) == []
+        [found] = await recipients_by_address(tx, "whatsapp", OFFICER_BSUID, phone=OFFICER_PHONE)
     assert found.id == officer_id and found.role == "officer"
     async with storage.transaction() as tx:
         bsuid = await tx.session.scalar(select(Recipient.bsuid).where(Recipient.id == officer_id))
         # Remembered: recognised once Meta hides the phone as well.
-        [again] = await recipients_by_address(tx.session, "whatsapp", OFFICER_BSUID)
+        [again] = await recipients_by_address(tx, "whatsapp", OFFICER_BSUID)
     assert bsuid == OFFICER_BSUID and again.id == officer_id
 
 

@@ -29,7 +29,7 @@ from handlers.whatsapp import (
     render,
     whatsapp_limiter,
 )
-from storage.repository import ContactWindow, PendingMessage
+from storage.outbox import ContactWindow, PendingMessage
 from survey_flows.types import Choice, Outbound
 from tests.fakes.graph_api import FakeGraphApi
 

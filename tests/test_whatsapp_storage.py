@@ -14,9 +14,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import ConfigError, load_settings
-from storage import db
+from storage import Storage, db
 from storage.models import DeliveryStatus
-from storage.repository import ClaimFor, Storage
+from storage.outbox import ClaimFor
 from tests.conftest import T0
 
 WAMID = "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEkE4QjcyRjlFNTQzMkQwQTEwQgA="

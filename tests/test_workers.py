@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 
 from bot.workers import WorkerRole
-from storage.repository import Storage
+from storage import Storage
 from tests.conftest import load_small_directory
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.processes import wait_ready

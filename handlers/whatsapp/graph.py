@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from handlers.whatsapp.parse import dict_items, text_value
-from storage.repository import is_phone
+from storage.contacts import is_phone
 
 log = logging.getLogger(__name__)
 

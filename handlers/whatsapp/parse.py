@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from storage.contacts import is_phone
 from storage.models import DeliveryStatus
-from storage.repository import is_phone
 from survey_flows.commands import inbound_fields
 from survey_flows.types import Channel, Inbound, InboundKind
 

@@ -30,7 +30,8 @@ from handlers.whatsapp.graph import (
 )
 from handlers.whatsapp.parse import CHANNEL
 from handlers.whatsapp.render import render
-from storage.repository import ContactWindow, PendingMessage, is_phone
+from storage.contacts import is_phone
+from storage.outbox import ContactWindow, PendingMessage
 from survey_flows.types import Outbound
 
 log = logging.getLogger(__name__)

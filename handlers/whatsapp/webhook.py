@@ -16,9 +16,9 @@ from handlers.dispatcher import DispatchResult, Outcome, utc_now
 from handlers.outbox import OutboxWorker
 from handlers.ratelimit import RateLimiter
 from handlers.whatsapp.parse import CHANNEL, StatusReport, parse_payload
+from storage import Storage
 from storage.deliveries import record_delivery_report
 from storage.models import DeliveryStatus
-from storage.repository import Storage
 from survey_flows.types import Inbound, InboundKind
 
 log = logging.getLogger(__name__)

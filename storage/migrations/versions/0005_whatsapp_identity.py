@@ -17,7 +17,7 @@ No contacts are merged here. The earlier code keyed a WhatsApp contact by its BS
 payload had one, else by its phone number, and stored nothing that links the two: no column,
 outbox row or event holds both identifiers of one person. So the database cannot tell which
 phone-keyed and BSUID-keyed contacts are the same person; the bot merges such a pair at the
-first payload that shows both (``storage.repository.merge_contacts``).
+first payload that shows both (``storage.contacts.ContactsTx.merge_contacts``).
 
 Only nullable columns and indexes are added: on SQLite ``batch_alter_table`` adds them with
 ``ALTER TABLE`` (no re-creation of ``contacts``, which would cascade-delete conversations) and
