@@ -235,7 +235,6 @@ async def run_service(
                 template_configured=template is not None,
                 limiter=whatsapp_pace,
             )
-            stack.push_async_callback(whatsapp.drain)
         webhook = bool(telegram_bot and settings.telegram_webhook_url)
         updates = None
         if telegram_bot is not None:

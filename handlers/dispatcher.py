@@ -122,9 +122,6 @@ class DirectoryCache:
             self._loaded_at = time.monotonic()
         return self._value
 
-    def invalidate(self) -> None:
-        self._value = None
-
 
 class Dispatcher:
     """Runs inbound events through the engine, one transaction each."""

@@ -685,7 +685,6 @@ class WhatsAppDriver:
                     async with http.post(url, data=body, headers=headers) as response:
                         assert response.status == 200, await response.text()
                     await dispatcher.drain()
-                    await updates.drain()
         return sent
 
     def received(self) -> dict[str, list[dict[str, Any]]]:

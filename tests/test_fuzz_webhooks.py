@@ -119,7 +119,6 @@ class Harness:
 
     async def settle(self) -> None:
         await self.dispatcher.drain()
-        await self.whatsapp.drain()
 
     async def footprint(self) -> tuple[int, ...]:
         """Rows in every table a request could write to."""
@@ -159,7 +158,6 @@ async def harness(pg_storage: Storage) -> AsyncIterator[Harness]:
         async with TestClient(TestServer(app)) as client:
             yield Harness(client, pg_storage, dispatcher, whatsapp, rendering)
             await dispatcher.drain()
-            await whatsapp.drain()
         await telegram_bot.shutdown()
 
 

@@ -106,7 +106,3 @@ class WhatsAppUpdates:
             now=self.clock(),
         ):
             self.outbox.wake()
-
-    async def drain(self) -> None:
-        """Nothing of the webhook's own runs in the background any more (the dispatcher sends
-        the replies: see ``Dispatcher.drain``); kept so that every channel drains alike."""
