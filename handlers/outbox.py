@@ -29,6 +29,10 @@ MAX_BACKOFF = timedelta(minutes=2)
 OUTAGE_MIN = timedelta(seconds=5)
 # The share of the lease a batch of claimed messages may take to send (see send_claimed).
 SEND_WITHIN_LEASE = 0.75
+# No send of a batch starts later than this share of the lease: a send cut at the deadline
+# above may already have reached the platform (a double when retried), so each one that
+# starts keeps at least a quarter of the lease to finish; the rest go back to the sweeper.
+START_WITHIN_LEASE = 0.5
 # How long a claimed message belongs to its sender; after that the sweeper (of any process) may
 # send it again. Longer than any send can take (rate-limit waits, HTTP timeouts), or a slow send
 # could be doubled; shorter means faster recovery of the replies a killed process had claimed.
@@ -132,11 +136,17 @@ class OutboxWorker:
         # given up before, as a failure, so the rows are never out twice at once.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lease.total_seconds() * SEND_WITHIN_LEASE
+        last_start = loop.time() + self.lease.total_seconds() * START_WITHIN_LEASE
         try:
             for index, message in enumerate(messages):
                 if message.address in held:
                     await self._hold(message, held[message.address])
                     continue
+                if loop.time() > last_start:
+                    for waiting in messages[index:]:
+                        await self._hold(waiting, held.get(waiting.address, self.clock()))
+                    self.wake()
+                    break
                 started = time.monotonic()
                 try:
                     try:

@@ -36,12 +36,15 @@ class FlakySender:
         self.sent: list[int] = []
         # While set, a send waits for it to open before failing or succeeding.
         self.gate: asyncio.Event | None = None
+        self.delay_s = 0.0  # how long a send takes
 
     async def send(self, message: PendingMessage) -> SendReceipt:
         self.tried.append(message.id)
         down, retry_after_s = self.down, self.retry_after_s  # as when the request went out
         if self.gate is not None:
             await self.gate.wait()
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if down and self.only in (None, message.address):
             raise TransientSendError("network: Bad Gateway", retry_after_s)
         self.sent.append(message.id)
@@ -285,3 +288,24 @@ async def test_a_send_still_waiting_when_its_lease_nears_its_end_is_given_up(
         rows = {r.id: r for r in (await session.execute(select(OutboxMessage))).scalars()}
     assert rows[a1].status == "pending" and rows[a1].last_error == "no answer within the lease"
     assert rows[a2].status == "pending", "the next message waits behind it"
+
+
+async def test_no_send_starts_in_the_last_half_of_the_lease(
+    storage: Storage, sender: FlakySender, clock: Clock
+) -> None:
+    """A send cut at the deadline may already have reached the platform (then its retry is a
+    double): so a batch starts no send past half the lease; the rest go back, due at once, in
+    order, and nothing is cut mid-flight."""
+    worker = OutboxWorker(storage, {CHANNEL: sender}, clock, lease=timedelta(seconds=2))
+    ids = await queue(storage, "citizen-b", "b1", "b2", "b3")
+    sender.delay_s = 1.05  # past half the lease (1 s), well before its 3/4 deadline (1.5 s)
+    assert await worker.deliver(CHANNEL) == 1
+    assert sender.sent == ids[:1] and sender.tried == ids[:1], "b1 went out, whole"
+    async with storage.sessions() as session:
+        rows = {r.id: r for r in (await session.execute(select(OutboxMessage))).scalars()}
+    for later in ids[1:]:
+        assert rows[later].status == "pending"
+        assert rows[later].next_attempt_at <= clock(), "due again at once, not backed off"
+    sender.delay_s = 0.0
+    assert await worker.deliver(CHANNEL) == 2
+    assert sender.sent == ids, "in order"
