@@ -489,6 +489,7 @@ class _Turn(ComplaintSteps):
         if (
             unit is not None
             and self.state.flow == "skm"
+            and self.state.step != "consent"
             and self.language in self.ctx.form_languages
             and self.ctx.nonce
         ):

@@ -248,6 +248,18 @@ def test_form_is_offered_once_after_consent_and_submits_like_the_chat() -> None:
         assert getattr(chat_response, name) == getattr(response, name)
 
 
+def test_with_consent_on_record_the_form_comes_first() -> None:
+    chat = Chat(consent=NOW)
+    chat.send(InboundKind.COMMAND, command="start", command_args=("u_kantor",))
+    assert chat.last().form is not None
+
+
+def test_the_consent_notice_never_carries_the_form() -> None:
+    chat = Chat()
+    chat.send(InboundKind.COMMAND, command="start", command_args=("u_kantor",))
+    assert chat.last().form is None and chat.last().choices[0].id == "yes"
+
+
 def test_a_form_in_another_language_is_not_offered() -> None:
     assert Chat(forms=frozenset({"en"})).start().form is None
 
