@@ -24,6 +24,7 @@ from bot.jobs import build_scheduler
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.web import build_web_app
+from bot.whatsapp_flows import flows_in_use
 from bot.workers import WorkerRole
 from handlers.console import ConsoleChannel, ConsoleKeys, ConsoleSender
 from handlers.dispatcher import Dispatcher, utc_now
@@ -181,6 +182,7 @@ async def run_service(
             )
         template = None
         whatsapp_pace = None
+        form_languages: frozenset[str] = frozenset()
         if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
             http = aiohttp.ClientSession()
             stack.push_async_callback(http.close)
@@ -204,12 +206,21 @@ async def run_service(
                 else None
             )
             whatsapp_pace = whatsapp_limiter(settings.whatsapp_messages_per_s)
+            flows = await flows_in_use(settings, storage)
+            for language in flows.stale:
+                log.warning(
+                    "the WhatsApp Flow is stale (the questionnaire changed): the chat asks "
+                    "instead; run `skm-bot whatsapp flow publish`",
+                    extra={"language": language},
+                )
+            form_languages = frozenset(flows.ids)
             senders[Channel.WHATSAPP.value] = WhatsAppSender(
                 graph,
                 storage,
                 template=template,
                 digest_template=digest_template,
                 limiter=whatsapp_pace,
+                flow_ids=flows.ids,
             )
         metrics = Metrics()
         outbox = OutboxWorker(
@@ -221,6 +232,8 @@ async def run_service(
         )
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
         dispatcher.observer = metrics.observe_dispatch
+        if form_languages:
+            dispatcher.form_languages[Channel.WHATSAPP.value] = form_languages
         dispatcher.staff_commands[Command.RINGKASAN] = ringkasan_command(
             storage, settings.digest_settings(), utc_now
         )

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     whatsapp_template_name: str | None = None
     whatsapp_template_language: str = "id"
     whatsapp_digest_template_name: str | None = None
+    # WhatsApp Flows (the questionnaire as one form): the business account the publish
+    # command creates Flows in; or the ids of Flows published by hand (they win over the ids
+    # the publish command stored).
+    whatsapp_business_account_id: str | None = None
+    whatsapp_flow_id: str | None = None  # the Indonesian form
+    whatsapp_flow_id_en: str | None = None  # the English form
     # The number's throughput tier (messages/s, sent and received): 80, 1,000, or 20 for a
     # number shared with the WhatsApp Business app. Sends are paced just under it.
     whatsapp_messages_per_s: float = Field(default=80.0, gt=0, le=10_000)

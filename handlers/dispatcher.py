@@ -148,6 +148,9 @@ class Dispatcher:
         # Told the outcome of every event (the composition root counts them for /metrics).
         self.observer: Callable[[Inbound, DispatchResult], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Channel -> languages whose questionnaire form (a WhatsApp Flow) is published; the
+        # composition root fills it. Empty: the chat asks every question.
+        self.form_languages: dict[str, frozenset[str]] = {}
 
     async def handle(self, inbound: Inbound, *, background: bool = False) -> DispatchResult:
         """Process one inbound event exactly once, then send its replies.
@@ -293,6 +296,12 @@ class Dispatcher:
             complaints=(
                 await complaints_of_contact(tx, contact.id) if _may_need_complaints(inbound) else ()
             ),
+            form_languages=(
+                self.form_languages.get(channel, frozenset())
+                if inbound.channel.offers_forms
+                else frozenset()
+            ),
+            nonce=secrets.token_urlsafe(9),
         )
         result = skm.step(state, inbound, context)
         wake: set[str] = set()

@@ -313,3 +313,18 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
         Index("ix_outbox_platform_message_id", "platform_message_id"),
     )
+
+
+class WhatsAppFlow(Base):
+    """A questionnaire form published as a WhatsApp Flow, one per language.
+
+    ``json_sha256`` is the hash of the Flow JSON uploaded: when the questionnaire's wording
+    changes, the JSON the bot would publish differs and the stored Flow is stale."""
+
+    __tablename__ = "whatsapp_flows"
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    flow_id: Mapped[str] = mapped_column(String(64))
+    json_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

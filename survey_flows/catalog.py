@@ -652,6 +652,83 @@ _EN: dict[str, str] = {
     "command.hapus": "Erase my data",
 }
 
+# --- the questionnaire as a WhatsApp Flow form (survey_flows.form) ---------------------------
+# Kept in a block of their own. Meta's limits: screen titles and button labels short, a text
+# area's label at most 20 characters, the Flow button (form.cta) at most 20, no emoji.
+_ID.update(
+    {
+        "form.offer": (
+            "Terima kasih. Silakan isi survei untuk {unit} melalui formulir: tekan tombol "
+            "Isi survei di bawah ini. Semua pertanyaan ada dalam satu formulir."
+        ),
+        "form.cta": "Isi survei",
+        "form.screen.elements_a": "Survei ({n}/{total})",
+        "form.screen.elements_b": "Survei ({n}/{total})",
+        "form.screen.profile": "Data responden ({n}/{total})",
+        "form.screen.finish": "Saran ({n}/{total})",
+        "form.intro.elements_a": (
+            "Mohon pilih satu jawaban untuk setiap pertanyaan tentang layanan yang "
+            "Bapak/Ibu terima."
+        ),
+        "form.intro.elements_b": "Mohon pilih satu jawaban untuk setiap pertanyaan.",
+        "form.intro.profile": (
+            "Data berikut tidak wajib diisi dan hanya dipakai untuk statistik, tanpa nama."
+        ),
+        "form.intro.finish": "Terakhir, saran atau masukan Bapak/Ibu (boleh dikosongkan).",
+        "form.suggestion.label": "Saran (boleh kosong)",
+        "form.suggestion.question": "Tulis saran Bapak/Ibu, paling banyak {max} karakter.",
+        "form.next": "Lanjut",
+        "form.send": "Kirim jawaban",
+        "form.partial": (
+            "Terima kasih, jawaban dari formulir sudah kami catat. Beberapa jawaban belum "
+            "lengkap; mohon Bapak/Ibu jawab di sini."
+        ),
+        "form.refused": (
+            "Maaf, jawaban dari formulir tidak dapat kami baca. Mohon Bapak/Ibu lanjutkan "
+            "survei di sini."
+        ),
+        "form.stale": (
+            "Formulir ini sudah kami terima atau sudah tidak berlaku, sehingga tidak kami "
+            "simpan lagi."
+        ),
+    }
+)
+_EN.update(
+    {
+        "form.offer": (
+            "Thank you. Please fill in the survey for {unit} in the form: tap the Take survey "
+            "button below. All the questions are in one form."
+        ),
+        "form.cta": "Take survey",
+        "form.screen.elements_a": "Survey ({n}/{total})",
+        "form.screen.elements_b": "Survey ({n}/{total})",
+        "form.screen.profile": "About you ({n}/{total})",
+        "form.screen.finish": "Suggestion ({n}/{total})",
+        "form.intro.elements_a": (
+            "Please choose one answer for each question about the service you received."
+        ),
+        "form.intro.elements_b": "Please choose one answer for each question.",
+        "form.intro.profile": (
+            "These are optional and used only for statistics, without your name."
+        ),
+        "form.intro.finish": "Finally, your suggestion (you may leave it empty).",
+        "form.suggestion.label": "Your suggestion",
+        "form.suggestion.question": "Write your suggestion, at most {max} characters.",
+        "form.next": "Continue",
+        "form.send": "Send answers",
+        "form.partial": (
+            "Thank you, your answers from the form are noted. A few are incomplete; please "
+            "answer them here."
+        ),
+        "form.refused": (
+            "Sorry, we could not read the answers from the form. Please continue the survey here."
+        ),
+        "form.stale": (
+            "This form was already received or is no longer valid, so it was not stored again."
+        ),
+    }
+)
+
 MESSAGES: Final[dict[str, dict[str, str]]] = {"id": _ID, "en": _EN}
 
 

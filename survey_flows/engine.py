@@ -56,6 +56,10 @@ class StepContext:
     fresh_ticket: str = ""  # drawn at random by the dispatcher, used when a complaint is filed
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
     complaints: tuple[ComplaintView, ...] = ()  # this contact's own complaints
+    # Languages in which this channel can show the questionnaire as one form (a published
+    # WhatsApp Flow); empty: the chat asks every question.
+    form_languages: frozenset[str] = frozenset()
+    nonce: str = ""  # drawn at random by the dispatcher, makes a form's token unguessable
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,8 @@ class ConversationState:
     resume: str | None = None
     started_at: datetime | None = None
     last_activity: datetime | None = None
+    form_token: str | None = None  # the token of the form offered in this survey, until used
+    pending: tuple[str, ...] = ()  # steps a returned form left to ask in the chat
 
     @property
     def token(self) -> str:
@@ -85,7 +91,7 @@ class ConversationState:
         return replace(self, step=step, seq=self.seq + 1, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "v": STATE_VERSION,
             "step": self.step,
             "seq": self.seq,
@@ -100,6 +106,12 @@ class ConversationState:
             "started_at": self.started_at.isoformat() if self.started_at else None,
             "last_activity": self.last_activity.isoformat() if self.last_activity else None,
         }
+        # Only when set: states without a form keep their shape.
+        if self.form_token is not None:
+            data["form_token"] = self.form_token
+        if self.pending:
+            data["pending"] = list(self.pending)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
@@ -119,6 +131,8 @@ class ConversationState:
             resume=data.get("resume"),
             started_at=_parse_dt(data.get("started_at")),
             last_activity=_parse_dt(data.get("last_activity")),
+            form_token=data.get("form_token"),
+            pending=tuple(data.get("pending") or ()),
         )
 
 

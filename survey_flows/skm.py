@@ -24,11 +24,14 @@ from survey_flows.engine import (
     nav_choices,
     resolve,
 )
+from survey_flows.form import form_token, read_form
+from survey_flows.questionnaire import PROFILE_ITEMS, QUESTION_ORDER, SCORES
 from survey_flows.types import (
     AnsweredPrompt,
     Choice,
     Effect,
     EraseContact,
+    FormOffer,
     Inbound,
     InboundKind,
     InputRejected,
@@ -39,17 +42,6 @@ from survey_flows.types import (
     SubmitResponse,
 )
 
-# The regulation's sample questionnaire asks about facilities (U9) before complaint handling
-# (U8). Answers are stored by code, so the order of asking never decides the meaning.
-QUESTION_ORDER: tuple[str, ...] = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U9", "U8")
-SCORES: tuple[int, ...] = (1, 2, 3, 4)
-
-PROFILE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("age", ("17-25", "26-35", "36-45", "46-55", "56+")),
-    ("gender", ("L", "P")),
-    ("education", ("SD", "SMP", "SMA", "D1-D3", "D4-S1", "S2", "S3")),
-    ("occupation", ("PNS", "TNI", "POLRI", "SWASTA", "WIRAUSAHA", "PELAJAR", "LAINNYA")),
-)
 _PROFILE_OPTIONS = dict(PROFILE_ITEMS)
 
 DEEP_LINK_PREFIX = "u_"
@@ -99,7 +91,7 @@ class _Turn(ComplaintSteps):
                 self.state = self.state.at("menu")
                 self._ask()
             return self._result()
-        handled = self._entry() or self._ticket_entry() or self._command()
+        handled = self._form() or self._entry() or self._ticket_entry() or self._command()
         if not handled:
             self._on_step()
         return self._result()
@@ -419,7 +411,7 @@ class _Turn(ComplaintSteps):
             started_at=self.ctx.now,
             page=0,
         )
-        self._ask()
+        self._ask_first()
 
     def _on_consent(self, choice_id: str) -> None:
         if choice_id == "yes":
@@ -429,7 +421,7 @@ class _Turn(ComplaintSteps):
             unit = self._unit()
             assert unit is not None
             self.state = self.state.at(survey_sequence(unit)[0])
-            self._ask()
+            self._ask_first()
         else:
             self._say("consent.declined")
             self.state = self._reset().at("menu")
@@ -470,7 +462,10 @@ class _Turn(ComplaintSteps):
         self._advance(unit, answers)
 
     def _advance(self, unit: UnitInfo, answers: dict[str, Any]) -> None:
-        if self.state.editing:
+        pending = self.state.pending
+        if pending:  # items a returned form left open, then the summary
+            following, pending = pending[0], pending[1:]
+        elif self.state.editing:
             following = "summary"
         else:
             sequence = survey_sequence(unit)
@@ -478,10 +473,74 @@ class _Turn(ComplaintSteps):
         self.state = self.state.at(
             following,
             answers=answers,
-            editing=False,
+            editing=bool(self.state.pending),
+            pending=pending,
             history=(*self.state.history, self.state.step),
         )
         self._ask()
+
+    # --- the questionnaire as one form (a WhatsApp Flow) ---------------------------------------
+
+    def _ask_first(self) -> None:
+        """The first question; where the channel shows forms, the whole questionnaire as one
+        form instead (the question stays in the message, for channels or clients without)."""
+        prompt = self._prompt()
+        unit = self._unit()
+        if (
+            unit is not None
+            and self.state.flow == "skm"
+            and self.state.step != "consent"
+            and self.language in self.ctx.form_languages
+            and self.ctx.nonce
+        ):
+            token = form_token(self.state.token, unit.code, self.ctx.nonce)
+            self.state = replace(self.state, form_token=token)
+            offer = FormOffer(token, self._t("form.offer", unit=unit.name), self._t("form.cta"))
+            prompt = replace(prompt, form=offer)
+        self.out.append(prompt)
+
+    def _form(self) -> bool:
+        """A returned form: checked against the token this survey issued, then read through
+        the chat's rules; a complete one is submitted, open items continue in the chat."""
+        if self.inbound.kind is not InboundKind.FORM:
+            return False
+        unit = self._unit()
+        issued = self.state.form_token
+        if unit is None or issued is None or self.inbound.prompt_token != issued:
+            # Another survey's, another contact's, forged, or already used: nothing changes.
+            self.effects.append(InputRejected("form_stale"))
+            self._say("form.stale")
+            if self.state.step != "idle":
+                self._ask()
+            return True
+        reading = read_form(
+            self.inbound.form, suggestion_max=self.ctx.settings.suggestion_max_chars
+        )
+        if reading.refused is not None:
+            self.effects.append(InputRejected(reading.refused))
+            self._say("form.refused")
+            self._ask()
+            return True
+        answers = {**self.state.answers, **reading.answers}
+        sequence = survey_sequence(unit)
+        open_items = set(reading.to_ask)
+        if "service" in sequence and "service" not in answers:
+            open_items.add("service")
+        to_ask = tuple(step_name for step_name in sequence if step_name in open_items)
+        self.state = replace(self.state, answers=answers, form_token=None)
+        if not to_ask:
+            # The form's last screen was the confirmation: submit as the summary's "Kirim".
+            self._submit()
+            return True
+        self._say("form.partial")
+        self.state = self.state.at(
+            to_ask[0],
+            editing=True,
+            pending=to_ask[1:],
+            history=(*self.state.history, self.state.step),
+        )
+        self._ask()
+        return True
 
     def _back(self) -> None:
         if self.state.step == "language" and self._in_survey():

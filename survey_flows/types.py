@@ -26,6 +26,12 @@ class Channel(StrEnum):
         the chat already shows it: no "answered" message is queued."""
         return self is Channel.TELEGRAM
 
+    @property
+    def offers_forms(self) -> bool:
+        """True where the whole questionnaire can go out as one native form (WhatsApp
+        Flows). The engine offers a form only to such a channel, and only when configured."""
+        return self is Channel.WHATSAPP
+
 
 class InboundKind(StrEnum):
     """What a citizen sent, once the adapter has parsed it."""
@@ -39,6 +45,9 @@ class InboundKind(StrEnum):
     # Another page of a long list the platform shows in pages (WhatsApp's ten rows): the
     # same prompt again (``prompt_token``), at ``page``. The dispatcher serves it.
     PAGE = "page"
+    # A completed form (a WhatsApp Flow's ``nfm_reply``): ``form`` holds its fields, None
+    # when they could not be read; ``prompt_token`` the form's token as it came back.
+    FORM = "form"
 
 
 class ChoiceRole(StrEnum):
@@ -89,6 +98,20 @@ class Inbound:
     phone: str | None = None  # WhatsApp: the wa_id, when the payload shows it
     parent_id: str | None = None  # WhatsApp: the parent BSUID, when Meta sends one
     page: int = 0  # InboundKind.PAGE: the page of the list to show, from 0
+    form: dict[str, Any] | None = None  # InboundKind.FORM: the fields, without the token
+
+
+@dataclass(frozen=True, slots=True)
+class FormOffer:
+    """The questionnaire offered as one form (a channel with forms shows it instead of the
+    question; without them, or when the platform refuses it, the question goes out)."""
+
+    token: str  # comes back with the completed form; the state keeps it to check it
+    body: str  # the message's text above the form's button
+    cta: str  # the button's label
+
+    def to_json(self) -> dict[str, str]:
+        return {"token": self.token, "body": self.body, "cta": self.cta}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +123,7 @@ class Outbound:
     prompt_token: str | None = None
     choices_header: str | None = None  # e.g. "Pilih jawaban" for list buttons
     language: str = "id"
+    form: FormOffer | None = None  # only ever set for a channel that offers forms
 
     def answer_choices(self) -> tuple[Choice, ...]:
         return tuple(c for c in self.choices if c.role is ChoiceRole.ANSWER)
@@ -108,13 +132,16 @@ class Outbound:
         return tuple(c for c in self.choices if c.role is ChoiceRole.NAV)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "choices": [[c.id, c.label, c.role.value] for c in self.choices],
             "prompt_token": self.prompt_token,
             "choices_header": self.choices_header,
             "language": self.language,
         }
+        if self.form is not None:
+            data["form"] = self.form.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Outbound:
@@ -127,6 +154,7 @@ class Outbound:
             prompt_token=data.get("prompt_token"),
             choices_header=data.get("choices_header"),
             language=str(data.get("language", "id")),
+            form=FormOffer(**form) if isinstance(form := data.get("form"), dict) else None,
         )
 
 

@@ -203,6 +203,41 @@ class GraphClient:
         answer = await self._request("POST", f"{self.phone_number_id}/media", data=form)
         return text_value(answer.get("id"))
 
+    # --- WhatsApp Flows (on the business account, not the phone number) -----------------------
+
+    async def create_flow(self, business_account_id: str, name: str, categories: list[str]) -> str:
+        """``POST /{WABA_ID}/flows``: a new Flow in DRAFT; returns its id."""
+        answer = await self._request(
+            "POST",
+            f"{business_account_id}/flows",
+            json={"name": name, "categories": categories},
+        )
+        flow_id = text_value(answer.get("id"))
+        if not flow_id:
+            raise GraphServerError("the answer has no Flow id")
+        return flow_id
+
+    async def upload_flow_json(self, flow_id: str, flow_json: bytes) -> list[dict[str, Any]]:
+        """``POST /{flow_id}/assets``: the Flow JSON as a file; returns Meta's validation
+        errors (empty when the JSON is accepted)."""
+        form = aiohttp.FormData()
+        form.add_field("name", "flow.json")
+        form.add_field("asset_type", "FLOW_JSON")
+        form.add_field("file", flow_json, filename="flow.json", content_type="application/json")
+        answer = await self._request("POST", f"{flow_id}/assets", data=form)
+        return dict_items(answer.get("validation_errors"))
+
+    async def publish_flow(self, flow_id: str) -> None:
+        """``POST /{flow_id}/publish``: a published Flow can be sent, no longer edited."""
+        await self._request("POST", f"{flow_id}/publish")
+
+    async def flow_info(self, flow_id: str) -> dict[str, Any]:
+        """``GET /{flow_id}``: its name, status (DRAFT, PUBLISHED, DEPRECATED, BLOCKED,
+        THROTTLED) and validation errors."""
+        return await self._request(
+            "GET", flow_id, params={"fields": "id,name,status,validation_errors"}
+        )
+
     async def phone_number(self) -> dict[str, Any]:
         """The phone number's name and display number: checks the token and the id at start."""
         return await self._request(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from handlers.whatsapp.flow_reply import read_flow_reply
 from storage.contacts import is_phone
 from storage.models import DeliveryStatus
 from survey_flows.commands import inbound_fields
@@ -184,6 +185,11 @@ def parse_message(
             if what == "page":  # the dispatcher sends the same list again, at that page
                 return Inbound(kind=InboundKind.PAGE, page=int(value), prompt_token=token, **common)
             return Inbound(kind=InboundKind.CHOICE, choice_id=value, prompt_token=token, **common)
+        if reply_kind == "nfm_reply" and isinstance(reply, dict):  # a completed WhatsApp Flow
+            flow = read_flow_reply(reply)
+            return Inbound(
+                kind=InboundKind.FORM, form=flow.fields, prompt_token=flow.token, **common
+            )
     if kind in {"image", "document"} and text_value(body.get("id")):
         return Inbound(kind=InboundKind.MEDIA, media_ref=text_value(body.get("id")), **common)
     if kind == "location":

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from handlers.dispatcher import LIST_PAGE, utc_now
 from handlers.outbox import PermanentSendError, SendReceipt, TransientSendError
 from handlers.ratelimit import RateLimiter
+from handlers.whatsapp.flow import flow_message
 from handlers.whatsapp.graph import (
     AccessTokenInvalid,
     GraphClient,
@@ -32,7 +33,7 @@ from handlers.whatsapp.parse import CHANNEL
 from handlers.whatsapp.render import render
 from storage.contacts import is_phone
 from storage.outbox import ContactWindow, PendingMessage
-from survey_flows.types import Outbound
+from survey_flows.types import FormOffer, Outbound
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,12 @@ class WhatsAppSender:
         window_wait_s: float = 15 * 60,
         window_wait_attempts: int = 96,
         limiter: RateLimiter | None = None,
+        flow_ids: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
+        # Language -> the published Flow of the questionnaire (WHATSAPP_FLOW_ID or the id the
+        # publish command stored); a form offer in another language goes as the chat question.
+        self.flow_ids: Mapping[str, str] = flow_ids or {}
         self.windows = windows
         self.template = template
         self.digest_template = digest_template
@@ -144,14 +149,44 @@ class WhatsAppSender:
         if message.kind == "digest_photo":  # the weekly digest's chart, to a citizen contact
             content: Mapping[str, Any] = await self._chart_image(message)
         else:
-            page = int(message.payload.get(LIST_PAGE, 0))
-            content = render(Outbound.from_json(message.payload), page)
+            outbound = Outbound.from_json(message.payload)
+            flow_id = self.flow_ids.get(outbound.language) if outbound.form else None
+            if outbound.form is not None and flow_id:
+                sent = await self._send_form(message, outbound.form, flow_id, window)
+                if sent is not None:
+                    return sent
+            content = render(outbound, int(message.payload.get(LIST_PAGE, 0)))
         try:
             return SendReceipt(await self._send(address, content))
         except ReEngagementRequired as exc:
             return await self._outside_window(message, exc.reason, window)
         except GraphError as exc:
             raise self._translate(exc, message.attempts, message.address) from exc
+
+    async def _send_form(
+        self,
+        message: PendingMessage,
+        form: FormOffer,
+        flow_id: str,
+        window: ContactWindow | None,
+    ) -> SendReceipt | None:
+        """The questionnaire as a Flow message; None when Meta refuses it for this user (an
+        unknown or unpublished Flow, a client or an address that cannot take one): the chat
+        question in the same outbox row goes instead, so nothing is lost."""
+        try:
+            return SendReceipt(
+                await self._send(message.address, flow_message(form, flow_id, form.body))
+            )
+        except ReEngagementRequired as exc:
+            return await self._outside_window(message, exc.reason, window)
+        except (GraphRateLimited, GraphServerError, GraphUnavailable, AccessTokenInvalid) as exc:
+            raise self._translate(exc, message.attempts, message.address) from exc
+        except GraphError as exc:
+            log.warning(
+                "WhatsApp refused the Flow message; the chat questionnaire goes instead",
+                extra={"code": exc.code, "http_status": exc.http_status},
+            )
+            return None
 
     async def _send_digest(self, message: PendingMessage) -> SendReceipt:
         """A weekly digest to an OPD head.

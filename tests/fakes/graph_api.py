@@ -31,6 +31,20 @@ What it models (TECH.md §2f, 2i):
   that many in any sliding second is answered 130429; webhooks a test delivers count too when
   it says so (:meth:`note_inbound`), as Meta counts sending and receiving together.
 
+WhatsApp Flows (TECH.md §2l; Meta's "Flows API", "Sending a Flow", "Receiving Flow Response"):
+
+* ``POST /{version}/{waba_id}/flows`` (name, categories) creates a DRAFT Flow, names unique;
+  ``POST /{version}/{flow_id}/assets`` (multipart ``file`` with ``asset_type=FLOW_JSON``) sets
+  its JSON (a published Flow answers 139002: it cannot be edited), answering
+  ``{success, validation_errors}``; ``POST /{version}/{flow_id}/publish`` publishes it;
+  ``GET /{version}/{flow_id}`` gives its name and status.
+* An ``interactive`` message of type ``flow`` is accepted only for a PUBLISHED Flow with the
+  parameters Meta requires (else 131009, "Parameter value is not valid").
+* :meth:`FakeGraphApi.complete_flow` fills a sent Flow as a user would: it walks the
+  published JSON's screens, evaluates each footer's ``${form.x}`` / ``${data.x}`` payload and
+  returns what the final ``complete`` action sends; :meth:`Citizen.flow_reply` wraps it in the
+  ``nfm_reply`` webhook Meta documents.
+
 Not modelled: delivery (use the status webhook fixtures), media types other than images and
 documents, pricing and conversation categories, business profile and template management.
 """
@@ -58,6 +72,7 @@ from aiohttp import web
 
 __all__ = [
     "Citizen",
+    "FakeFlow",
     "FakeGraphApi",
     "GraphCall",
     "SentMessage",
@@ -237,6 +252,17 @@ class _Invalid(Exception):
         self.status = status
 
 
+@dataclass(slots=True)
+class FakeFlow:
+    """A Flow on the business account, as the fake holds it."""
+
+    flow_id: str
+    name: str
+    categories: list[str]
+    status: str = "DRAFT"
+    flow_json: JsonDict | None = None
+
+
 class FakeGraphApi:
     """Fake Graph API server. Use as ``async with FakeGraphApi(...) as api``.
 
@@ -295,6 +321,10 @@ class FakeGraphApi:
         self._changed = asyncio.Event()
         self._wamid_seq = itertools.count(1)
         self._media_seq = itertools.count(1)
+        #: The business account's Flows by id (see :meth:`complete_flow`).
+        self.flows: dict[str, FakeFlow] = {}
+        self.business_account_id = "102290129340398"
+        self._flow_seq = itertools.count(1)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -304,6 +334,9 @@ class FakeGraphApi:
         app = web.Application(client_max_size=UPLOAD_MAX_BYTES + 1024 * 1024)
         app.router.add_post("/{version}/{node}/messages", self._handle_messages)
         app.router.add_post("/{version}/{node}/media", self._handle_upload)
+        app.router.add_post("/{version}/{node}/flows", self._handle_create_flow)
+        app.router.add_post("/{version}/{node}/assets", self._handle_flow_assets)
+        app.router.add_post("/{version}/{node}/publish", self._handle_publish_flow)
         app.router.add_get("/media/{media_id}", self._handle_download)
         app.router.add_get("/{version}/{node}", self._handle_node)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -558,8 +591,31 @@ class FakeGraphApi:
             self._check_buttons(action.get("buttons"))
         elif kind == "list":
             self._check_list(action)
+        elif kind == "flow":
+            self._check_flow(action)
         else:
             raise _Invalid(100, f"Unsupported interactive type {kind!r}")
+
+    def _check_flow(self, action: JsonDict) -> None:
+        parameters = action.get("parameters")
+        if action.get("name") != "flow" or not isinstance(parameters, dict):
+            raise _Invalid(100, "action.name must be 'flow' with parameters")
+        if parameters.get("flow_message_version") != "3":
+            raise _Invalid(131009, "flow_message_version must be '3'")
+        token = parameters.get("flow_token")
+        if not isinstance(token, str) or not token:
+            raise _Invalid(131009, "flow_token is required")
+        cta = parameters.get("flow_cta")
+        if not isinstance(cta, str) or not 1 <= _utf16_len(cta) <= 20:
+            raise _Invalid(131009, "flow_cta: 1 to 20 characters")
+        flow = self.flows.get(str(parameters.get("flow_id")))
+        if flow is None or flow.status != "PUBLISHED" or flow.flow_json is None:
+            raise _Invalid(131009, "Parameter value is not valid: the Flow is not published")
+        if parameters.get("flow_action", "navigate") == "navigate":
+            payload = parameters.get("flow_action_payload")
+            screens = [screen["id"] for screen in flow.flow_json["screens"]]
+            if not isinstance(payload, dict) or payload.get("screen") not in screens:
+                raise _Invalid(131009, "flow_action_payload.screen: not a screen of the Flow")
 
     def _check_buttons(self, buttons: Any) -> None:
         if not isinstance(buttons, list) or not 1 <= len(buttons) <= BUTTONS_MAX:
@@ -640,6 +696,109 @@ class FakeGraphApi:
                 KNOWN_ERRORS[132001][0],
             )
 
+    # ---------------------------------------------------------------- Flows
+
+    async def _handle_create_flow(self, request: web.Request) -> web.Response:
+        response = await self._prelude(request)
+        try:
+            body: JsonDict | None = await request.json()
+        except ValueError:
+            body = None
+        if response is None:
+            if request.match_info["node"] != self.business_account_id:
+                response = self._error(400, 100, "Unsupported post request", None)
+            elif not isinstance(body, dict) or not body.get("name"):
+                response = self._error(400, 100, "(#100) The parameter name is required", None)
+            elif any(flow.name == body["name"] for flow in self.flows.values()):
+                response = self._error(400, 139001, "Flow name is not unique", None)
+            else:
+                flow_id = f"{7000000000000000 + next(self._flow_seq)}"
+                categories = body.get("categories")
+                self.flows[flow_id] = FakeFlow(
+                    flow_id, str(body["name"]), list(categories or ["OTHER"])
+                )
+                response = web.json_response({"id": flow_id})
+        self._record(request, body, response.status)
+        return response
+
+    async def _handle_flow_assets(self, request: web.Request) -> web.Response:
+        response = await self._prelude(request)
+        fields: JsonDict = {}
+        if response is None:
+            flow = self.flows.get(request.match_info["node"])
+            data = b""
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if getattr(part, "name", None) == "file" and hasattr(part, "read"):
+                    data = bytes(await part.read())  # type: ignore[union-attr]
+                elif hasattr(part, "text"):
+                    fields[str(part.name)] = await part.text()  # type: ignore[union-attr]
+            if flow is None:
+                response = self._error(400, 100, "Unsupported post request", None)
+            elif flow.status != "DRAFT":
+                response = self._error(400, 139002, "Flow can't be updated", "Published Flow")
+            elif fields.get("asset_type") != "FLOW_JSON":
+                response = self._error(400, 100, "asset_type must be FLOW_JSON", None)
+            else:
+                try:
+                    document = json.loads(data)
+                except ValueError:
+                    document = None
+                errors = _flow_json_errors(document)
+                if not errors:
+                    flow.flow_json = document
+                response = web.json_response(
+                    {"success": not errors, "validation_errors": [{"message": e} for e in errors]}
+                )
+        self._record(request, fields, response.status)
+        return response
+
+    async def _handle_publish_flow(self, request: web.Request) -> web.Response:
+        response = await self._prelude(request)
+        if response is None:
+            flow = self.flows.get(request.match_info["node"])
+            if flow is None:
+                response = self._error(400, 100, "Unsupported post request", None)
+            elif flow.flow_json is None:
+                response = self._error(400, 139000, "Flow has no valid Flow JSON", None)
+            else:
+                flow.status = "PUBLISHED"
+                response = web.json_response({"success": True})
+        self._record(request, None, response.status)
+        return response
+
+    def complete_flow(self, message: SentMessage, answers: JsonDict) -> str:
+        """The ``response_json`` a user sends by filling the Flow of ``message`` with
+        ``answers`` (field name -> option id or text; absent: left empty) and pressing each
+        screen's button: Meta's ``complete`` payload with the ``flow_token`` beside it."""
+        parameters = message.interactive["action"]["parameters"]
+        flow = self.flows[parameters["flow_id"]]
+        assert flow.flow_json is not None
+        screens = {screen["id"]: screen for screen in flow.flow_json["screens"]}
+        screen = screens[parameters["flow_action_payload"]["screen"]]
+        data: JsonDict = dict(parameters["flow_action_payload"].get("data") or {})
+        while True:
+            children = screen["layout"]["children"]
+            form: JsonDict = {}
+            for child in children:
+                name = child.get("name")
+                if name is None:
+                    continue
+                if name in answers:
+                    form[name] = answers[name]
+                elif child.get("required"):
+                    raise AssertionError(f"{name} is required on {screen['id']}")
+            footer = next(c for c in children if c["type"] == "Footer")
+            action = footer["on-click-action"]
+            payload = {
+                key: _evaluate(value, form, data) for key, value in action["payload"].items()
+            }
+            payload = {k: v for k, v in payload.items() if v is not None}
+            if action["name"] == "complete":
+                return json.dumps({**payload, "flow_token": parameters["flow_token"]})
+            data = payload
+            screen = screens[action["next"]["name"]]
+
     # ---------------------------------------------------------------- media and the number
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
@@ -697,6 +856,16 @@ class FakeGraphApi:
                         "id": self.phone_number_id,
                     }
                 )
+            elif node in self.flows:
+                flow = self.flows[node]
+                response = web.json_response(
+                    {
+                        "id": flow.flow_id,
+                        "name": flow.name,
+                        "status": flow.status,
+                        "validation_errors": [],
+                    }
+                )
             elif node in self.uploads:
                 upload = self.uploads[node]
                 response = web.json_response(
@@ -728,6 +897,58 @@ class FakeGraphApi:
             response = web.Response(body=upload.data, content_type=upload.mime_type)
         self._record(request, None, response.status)
         return response
+
+
+def _evaluate(value: Any, form: JsonDict, data: JsonDict) -> Any:
+    """A payload value: ``${form.x}`` or ``${data.x}`` (None when not filled), else literal."""
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+        scope, _, name = value[2:-1].partition(".")
+        return (form if scope == "form" else data).get(name)
+    return value
+
+
+_COMPONENTS: Final = frozenset(
+    {"TextHeading", "TextSubheading", "TextBody", "TextArea", "RadioButtonsGroup", "Footer"}
+)
+
+
+def _flow_json_errors(document: Any) -> list[str]:
+    """The checks of Meta's Flow JSON validation this project relies on."""
+    if not isinstance(document, dict) or not isinstance(document.get("screens"), list):
+        return ["Flow JSON must be an object with screens"]
+    errors: list[str] = []
+    version = str(document.get("version", ""))
+    if not version.startswith("7."):
+        errors.append(f"version {version!r}: a 7.x version is expected")
+    ids = {screen.get("id") for screen in document["screens"]}
+    for screen in document["screens"]:
+        children = screen.get("layout", {}).get("children", [])
+        names = [c.get("name") for c in children if c.get("name")]
+        if len(names) != len(set(names)):
+            errors.append(f"{screen.get('id')}: field names must be unique")
+        for child in children:
+            kind = child.get("type")
+            if kind not in _COMPONENTS:
+                errors.append(f"{screen.get('id')}: unknown component {kind!r}")
+            if kind == "RadioButtonsGroup":
+                if len(child.get("label", "")) > 30:
+                    errors.append(f"{child.get('name')}: label over 30 characters")
+                for option in child.get("data-source", []):
+                    if len(option.get("title", "")) > 30:
+                        errors.append(f"{child.get('name')}: option title over 30 characters")
+            if kind == "TextArea" and len(child.get("label", "")) > 20:
+                errors.append(f"{child.get('name')}: label over 20 characters")
+            if kind == "Footer":
+                action = child.get("on-click-action", {})
+                target = action.get("next", {}).get("name")
+                if action.get("name") == "navigate" and target not in ids:
+                    errors.append(f"{screen.get('id')}: navigates to unknown {target!r}")
+        footers = [c for c in children if c.get("type") == "Footer"]
+        if len(footers) != 1:
+            errors.append(f"{screen.get('id')}: exactly one Footer")
+    if not any(screen.get("terminal") for screen in document["screens"]):
+        errors.append("no terminal screen")
+    return errors
 
 
 # --------------------------------------------------------------------------------------------
@@ -822,6 +1043,19 @@ class Citizen:
             message.pop("context", None)
         else:
             message["context"]["id"] = context_id
+        return payload
+
+    def flow_reply(self, flow_message: SentMessage, response_json: str) -> JsonDict:
+        """The webhook of a completed Flow, as Meta documents it ("Receiving Flow Response"):
+        an ``interactive`` message of type ``nfm_reply`` whose ``context.id`` is the Flow
+        message's wamid."""
+        payload = self._personalise(fixture("button_reply"))
+        message = _value(payload)["messages"][0]
+        message["context"]["id"] = flow_message.wamid
+        message["interactive"] = {
+            "type": "nfm_reply",
+            "nfm_reply": {"name": "flow", "body": "Sent", "response_json": response_json},
+        }
         return payload
 
     def image(self) -> JsonDict:

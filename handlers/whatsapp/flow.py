@@ -1,0 +1,129 @@
+"""WhatsApp Flows: the questionnaire's Flow JSON and the message that opens it.
+
+:func:`flow_json` turns the pure form definition (``survey_flows.form``) into Meta's Flow JSON:
+screens of a ``SingleColumnLayout`` with the full question as text, each element as a
+``RadioButtonsGroup`` (ids ``"1"``..``"4"``), the profile as optional radio groups, the
+suggestion as a ``TextArea``; each screen's ``Footer`` navigates to the next one carrying what
+was entered so far, and the last one runs ``complete`` with every field. No endpoint: the
+answers come back as one ``nfm_reply`` message (docs/whatsapp.md, "Flows").
+
+:func:`flow_message` is the ``interactive`` message of type ``flow`` that opens it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from handlers.whatsapp.render import BODY_MAX, clip, cut
+from survey_flows.form import FIRST_SCREEN, FormDefinition, FormField, FormScreen
+from survey_flows.types import FormOffer
+
+FLOW_JSON_VERSION = "7.3"
+FLOW_MESSAGE_VERSION = "3"
+
+# Meta's component limits (Flow JSON reference; docs/whatsapp.md cites the pages used).
+RADIO_LABEL_MAX = 30
+OPTION_TITLE_MAX = 30
+TEXT_AREA_LABEL_MAX = 20
+TEXT_AREA_MAX_LENGTH = 600  # the longest a TextArea accepts
+HELPER_TEXT_MAX = 80
+FOOTER_LABEL_MAX = 35
+HEADING_MAX = 80
+CTA_MAX = 20
+
+
+def _input(field: FormField) -> dict[str, Any]:
+    if not field.options:
+        area: dict[str, Any] = {
+            "type": "TextArea",
+            "name": field.name,
+            "label": cut(field.label, TEXT_AREA_LABEL_MAX),
+            "required": field.required,
+            "max-length": min(field.max_chars or TEXT_AREA_MAX_LENGTH, TEXT_AREA_MAX_LENGTH),
+        }
+        return area
+    return {
+        "type": "RadioButtonsGroup",
+        "name": field.name,
+        "label": cut(field.label, RADIO_LABEL_MAX),
+        "required": field.required,
+        "data-source": [
+            {"id": option.id, "title": cut(option.title, OPTION_TITLE_MAX)}
+            for option in field.options
+        ],
+    }
+
+
+def _screen(screen: FormScreen, earlier: list[str], next_screen: str | None) -> dict[str, Any]:
+    children: list[dict[str, Any]] = [{"type": "TextBody", "text": screen.intro}]
+    for field in screen.fields:
+        children.append({"type": "TextSubheading", "text": cut(field.label, HEADING_MAX)})
+        children.append({"type": "TextBody", "text": field.question})
+        children.append(_input(field))
+    carried = {name: f"${{data.{name}}}" for name in earlier}
+    entered = {field.name: f"${{form.{field.name}}}" for field in screen.fields}
+    if next_screen is None:
+        action: dict[str, Any] = {"name": "complete", "payload": {**carried, **entered}}
+    else:
+        action = {
+            "name": "navigate",
+            "next": {"type": "screen", "name": next_screen},
+            "payload": {**carried, **entered},
+        }
+    children.append(
+        {
+            "type": "Footer",
+            "label": cut(screen.button, FOOTER_LABEL_MAX),
+            "on-click-action": action,
+        }
+    )
+    body: dict[str, Any] = {
+        "id": screen.id,
+        "title": screen.title,
+        "data": {name: {"type": "string", "__example__": "1"} for name in earlier},
+        "layout": {"type": "SingleColumnLayout", "children": children},
+    }
+    if next_screen is None:
+        body["terminal"] = True
+    return body
+
+
+def flow_json(definition: FormDefinition) -> dict[str, Any]:
+    """The Flow JSON of the questionnaire in ``definition.language``."""
+    screens = []
+    earlier: list[str] = []
+    for index, screen in enumerate(definition.screens):
+        following = (
+            definition.screens[index + 1].id if index + 1 < len(definition.screens) else None
+        )
+        screens.append(_screen(screen, list(earlier), following))
+        earlier.extend(field.name for field in screen.fields)
+    return {"version": FLOW_JSON_VERSION, "screens": screens}
+
+
+def flow_json_bytes(definition: FormDefinition) -> bytes:
+    """The file uploaded as the Flow's asset (stable: its hash tells a change)."""
+    return json.dumps(flow_json(definition), ensure_ascii=False, indent=2, sort_keys=True).encode()
+
+
+def flow_message(offer: FormOffer, flow_id: str, body: str) -> dict[str, Any]:
+    """The ``interactive`` message of type ``flow`` that opens the form at its first screen."""
+    return {
+        "type": "interactive",
+        "interactive": {
+            "type": "flow",
+            "body": {"text": clip(body, BODY_MAX)},
+            "action": {
+                "name": "flow",
+                "parameters": {
+                    "flow_message_version": FLOW_MESSAGE_VERSION,
+                    "flow_token": offer.token,
+                    "flow_id": flow_id,
+                    "flow_cta": cut(offer.cta, CTA_MAX),
+                    "flow_action": "navigate",
+                    "flow_action_payload": {"screen": FIRST_SCREEN},
+                },
+            },
+        },
+    }

@@ -1,0 +1,17 @@
+"""The SKM questionnaire's data (PermenPANRB 14/2017): the elements in the order they are
+asked, the 4-point scale and the profile items. The chat (``skm``) and the form (``form``)
+are both built from it; the wording lives in the catalogue."""
+
+from __future__ import annotations
+
+# The regulation's sample questionnaire asks about facilities (U9) before complaint handling
+# (U8). Answers are stored by code, so the order of asking never decides the meaning.
+QUESTION_ORDER: tuple[str, ...] = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U9", "U8")
+SCORES: tuple[int, ...] = (1, 2, 3, 4)
+
+PROFILE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("age", ("17-25", "26-35", "36-45", "46-55", "56+")),
+    ("gender", ("L", "P")),
+    ("education", ("SD", "SMP", "SMA", "D1-D3", "D4-S1", "S2", "S3")),
+    ("occupation", ("PNS", "TNI", "POLRI", "SWASTA", "WIRAUSAHA", "PELAJAR", "LAINNYA")),
+)
