@@ -8,7 +8,6 @@ and message helpers, and keeps its own steps (named ``c:...``) and texts.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
 from typing import Any
 
 from survey_flows.commands import Command
@@ -19,6 +18,7 @@ from survey_flows.complaints import (
     deadlines,
     find_ticket,
 )
+from survey_flows.dates import deadline_words, moment_words
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import ConversationState, Resolved, StepContext, nav_choices
 from survey_flows.types import (
@@ -37,11 +37,6 @@ COMPLAINT_LINK_PREFIX = "c_"
 # Buttons sent with notifications belong to a ticket, not to a prompt of the conversation.
 TICKET_TOKEN = "t"
 _STATUS_COMMANDS = frozenset({Command.STATUS, Command.PENGADUAN})
-
-
-def local_date_text(moment: datetime, zone: tzinfo) -> str:
-    """``25-03-2026`` in the deployment's zone: unambiguous, short on a phone."""
-    return moment.astimezone(zone).strftime("%d-%m-%Y")
 
 
 class ComplaintSteps:
@@ -131,9 +126,9 @@ class ComplaintSteps:
                 ticket=complaint.ticket,
                 unit=complaint.unit_name,
                 status=self._t(f"complaint.state.{complaint.status.value}"),
-                filed=local_date_text(complaint.filed_at, zone),
-                verify_by=local_date_text(complaint.verify_by, zone),
-                answer_by=local_date_text(complaint.answer_by, zone),
+                filed=moment_words(complaint.filed_at, zone, self.language),
+                verify_by=deadline_words(complaint.verify_by, zone, self.language),
+                answer_by=deadline_words(complaint.answer_by, zone, self.language),
             )
             if complaint.last_answer:
                 self._say("complaint.status.answer", answer=complaint.last_answer)
@@ -273,8 +268,8 @@ class ComplaintSteps:
             "complaint.filed",
             ticket=self.ctx.fresh_ticket,
             unit=unit.name,
-            verify_by=local_date_text(due.verify_by, zone),
-            answer_by=local_date_text(due.answer_by, zone),
+            verify_by=deadline_words(due.verify_by, zone, self.language),
+            answer_by=deadline_words(due.answer_by, zone, self.language),
         )
         self.state = self._reset()
 
