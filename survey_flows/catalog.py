@@ -22,11 +22,13 @@ _ID: dict[str, str] = {
     "help.text": (
         "Bantuan:\n"
         "• Pilih jawaban dengan menekan tombol atau mengetik nomornya.\n"
-        "• Ketik KEMBALI untuk ke pertanyaan sebelumnya, BATAL untuk berhenti, "
-        "ULANG untuk mengulang survei, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
-        "• Ketik PENGADUAN untuk menyampaikan pengaduan, STATUS untuk melihat pengaduan Anda.\n"
-        "• Ketik HAPUS untuk menghapus data Anda.\n"
-        "• Jawaban Anda bersifat anonim dan dipakai untuk memperbaiki layanan."
+        "• Ketik ULANG untuk melihat pertanyaan terakhir lagi, KEMBALI untuk ke pertanyaan "
+        "sebelumnya, BATAL untuk berhenti, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
+        "• Ketik PENGADUAN untuk menyampaikan pengaduan, STATUS untuk melihat pengaduan "
+        "Bapak/Ibu.\n"
+        "• Ketik DATAKU untuk melihat data Bapak/Ibu yang kami simpan, HAPUS untuk menghapusnya.\n"
+        "• Jawaban survei disimpan tanpa nama, dengan kode samaran, dan dipakai untuk "
+        "memperbaiki layanan."
     ),
     "nav.back": "« Kembali",
     "nav.cancel": "Batal",
@@ -186,6 +188,16 @@ _ID: dict[str, str] = {
         "Masukan Anda membantu kami memperbaiki layanan."
     ),
     "cancelled": "Survei dibatalkan. Jawaban yang belum dikirim tidak disimpan.",
+    "leave.skm": (
+        "Bapak/Ibu sedang mengisi survei untuk {unit}. Bila keluar sekarang, jawaban yang belum "
+        "dikirim tidak disimpan. Keluar dari survei?"
+    ),
+    "leave.complaint": (
+        "Bapak/Ibu sedang menyampaikan pengaduan untuk {unit}. Bila keluar sekarang, isian yang "
+        "belum dikirim tidak disimpan. Keluar dari pengaduan?"
+    ),
+    "leave.yes": "Ya, keluar",
+    "leave.no": "Tidak, lanjutkan",
     "expired": (
         "Sesi survei sebelumnya sudah berakhir karena lama tidak ada jawaban. Silakan mulai lagi."
     ),
@@ -372,11 +384,12 @@ _EN: dict[str, str] = {
     "help.text": (
         "Help:\n"
         "• Choose an answer by tapping a button or typing its number.\n"
-        "• Type BACK for the previous question, CANCEL to stop, RESTART to start the survey "
-        "again, MENU for the main menu, LANGUAGE to change language.\n"
+        "• Type REPEAT to see the last question again, BACK for the previous question, "
+        "CANCEL to stop, MENU for the main menu, LANGUAGE to change language.\n"
         "• Type COMPLAINT to file a complaint, STATUS to see your complaints.\n"
-        "• Type ERASE to erase your data.\n"
-        "• Your answers are anonymous and used to improve the service."
+        "• Type MYDATA to see the data we keep about you, ERASE to erase it.\n"
+        "• Survey answers are kept without your name, under a pseudonym, and used to improve "
+        "the service."
     ),
     "nav.back": "« Back",
     "nav.cancel": "Cancel",
@@ -523,6 +536,16 @@ _EN: dict[str, str] = {
         "Your feedback helps us improve the service."
     ),
     "cancelled": "Survey cancelled. Answers not yet sent have not been kept.",
+    "leave.skm": (
+        "You are answering the survey for {unit}. If you leave now, answers not yet sent are "
+        "not kept. Leave the survey?"
+    ),
+    "leave.complaint": (
+        "You are filing a complaint about {unit}. If you leave now, what you entered is not "
+        "kept. Leave the complaint?"
+    ),
+    "leave.yes": "Yes, leave",
+    "leave.no": "No, continue",
     "expired": "Your previous survey session ended after a long pause. Please start again.",
     "answered": "✓ {answer}",
     "date.day.0": "Monday",

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from survey_flows.catalog import text
-from survey_flows.commands import BY_WORD, Command
+from survey_flows.commands import BY_WORD, CASUAL_CANCEL_WORDS, LEAVING_ACTIONS, Command
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import (
@@ -214,7 +214,30 @@ class _Turn(ComplaintSteps):
             self._say("cancelled")
         return self._reset()
 
-    def _action(self, action: str) -> None:
+    def _has_answers(self) -> bool:
+        """Something the citizen gave would be lost by leaving (a lone service type is not)."""
+        return self.state.step not in _MENU_STEPS and any(
+            key != "service" for key in self.state.answers
+        )
+
+    def _asks_before_leaving(self, action: str, word: str | None) -> bool:
+        leaving = action in LEAVING_ACTIONS or (action == "cancel" and word in CASUAL_CANCEL_WORDS)
+        return leaving and not self.state.step.startswith("leave:") and self._has_answers()
+
+    def _action(self, action: str, word: str | None = None) -> None:
+        if self._asks_before_leaving(action, word):
+            # Asked once: the same word again, or "Ya", leaves; anything else stays.
+            self.state = self.state.at(f"leave:{action}", resume=self.state.step)
+            self._ask()
+            return
+        if action == "repeat":
+            if self.state.step == "idle":
+                self.state = self.state.at("menu")
+            self._ask()
+            return
+        if self.state.step.startswith("leave:") and action == "back":
+            self._stay()
+            return
         if action == "cancel":
             if self.state.step == "language" and self._in_survey():
                 self._close_language()
@@ -223,15 +246,6 @@ class _Turn(ComplaintSteps):
             self._ask()
         elif action == "back":
             self._back()
-        elif action == "restart":
-            unit = self._unit()
-            if unit is None:
-                self.state = self._reset().at("menu")
-                self._ask()
-            elif self.state.flow == "complaint":
-                self._begin_complaint(unit, history=())
-            else:
-                self._begin_survey(unit, history=())
         elif action == "menu":
             self.state = self._leave_survey().at("menu")
             self._ask()
@@ -261,6 +275,18 @@ class _Turn(ComplaintSteps):
                 self.state = self._leave_survey()
             self._show_status(None)
 
+    def _stay(self) -> None:
+        """Back from the leave question to the step it interrupted, answers intact."""
+        self.state = self.state.at(self.state.resume or "menu", resume=None)
+        self._ask()
+
+    def _on_leave(self, choice_id: str) -> None:
+        if choice_id == "leave":
+            action = self.state.step.removeprefix("leave:")
+            self._action(action)
+        else:
+            self._stay()
+
     def _close_language(self) -> None:
         """Leave the language prompt for the step it interrupted."""
         self.state = self.state.at(self.state.resume or "menu", resume=None)
@@ -286,7 +312,7 @@ class _Turn(ComplaintSteps):
         if resolved.error:
             self._reject(resolved.error)
         elif resolved.action:
-            self._action(resolved.action)
+            self._action(resolved.action, resolved.word)
         elif resolved.choice and resolved.choice.id in {"back", "cancel"}:
             self._action(resolved.choice.id)
         else:
@@ -315,6 +341,9 @@ class _Turn(ComplaintSteps):
             self.answered = AnsweredPrompt(prompt.prompt_token, prompt.text, choice.label)
         if current.startswith("c:"):
             self._complaint_answer(resolved)
+        elif current.startswith("leave:"):
+            assert choice is not None
+            self._on_leave(choice.id)
         elif current == "menu":
             assert choice is not None
             self._action(choice.id)
@@ -562,6 +591,13 @@ class _Turn(ComplaintSteps):
             return self._menu_prompt()
         if current.startswith("c:"):
             return self._complaint_prompt()
+        if current.startswith("leave:"):
+            unit = self._unit()
+            return Outbound(
+                self._t(f"leave.{self.state.flow}", unit=unit.name if unit else ""),
+                (Choice("leave", self._t("leave.yes")), Choice("stay", self._t("leave.no"))),
+                token,
+            )
         if current == "erase":
             return Outbound(
                 self._t("erase.confirm"),

@@ -295,7 +295,7 @@ def _every_message(language: str) -> list[Outbound]:
             chat.tap(chat.prompt.answer_choices()[0].id)
         chat.tap("edit")
     chat.say("kembali")
-    chat.say("ulang")
+    chat.say("ulang")  # repeats the question
     chat.say("batal")
     chat.command("start", f"u_{MPP}")
     answer = [c.id for c in chat.prompt.answer_choices()]
