@@ -26,7 +26,7 @@ _ID: dict[str, str] = {
         "sebelumnya, BATAL untuk berhenti, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
         "• Ketik PENGADUAN untuk menyampaikan pengaduan, STATUS untuk melihat pengaduan "
         "Bapak/Ibu.\n"
-        "• Ketik DATAKU untuk melihat data Bapak/Ibu yang kami simpan, HAPUS untuk menghapusnya.\n"
+        "• Ketik HAPUS untuk menghapus data Bapak/Ibu.\n"
         "• Jawaban survei disimpan tanpa nama, dengan kode samaran, dan dipakai untuk "
         "memperbaiki layanan."
     ),
@@ -61,10 +61,10 @@ _ID: dict[str, str] = {
     "consent.notice": (
         "Sebelum mulai, mohon baca pemberitahuan singkat ini.\n"
         "• Tujuan: mengukur kepuasan atas layanan {unit} (PermenPANRB 14/2017).\n"
-        "• Yang disimpan: jawaban Anda, tanpa nama dan tanpa nomor telepon. "
+        "• Yang disimpan: jawaban Bapak/Ibu, tanpa nama dan tanpa nomor telepon. "
         "Jawaban disimpan dengan kode samaran.\n"
         "• Lama penyimpanan: sesuai jadwal retensi arsip {organisation}.\n"
-        "• Hak Anda: meminta salinan atau penghapusan data kapan saja.\n"
+        "• Hak Bapak/Ibu: meminta penghapusan data kapan saja (ketik HAPUS).\n"
         "Survei ini untuk responden berusia 17 tahun ke atas.\n"
         "Apakah Bapak/Ibu setuju?"
     ),
@@ -168,9 +168,18 @@ _ID: dict[str, str] = {
         "Ada saran atau masukan untuk {unit}? Silakan tulis (paling banyak {max} karakter), "
         "atau pilih Lewati."
     ),
-    "suggestion.too_long": (
-        "Maaf, saran Anda {length} karakter. Mohon diringkas menjadi paling banyak {max} karakter."
+    "cut.suggestion": (
+        "Saran Bapak/Ibu {length} karakter, lebih dari batas {max} karakter. Kami dapat "
+        "menyimpan {max} karakter pertama; {cut} karakter terakhir tidak ikut, mulai dari: "
+        "“{rest}…”\nSimpan yang sudah dipotong, atau ketik ulang?"
     ),
+    "cut.complaint": (
+        "Uraian Bapak/Ibu {length} karakter, lebih dari batas {max} karakter. Kami dapat "
+        "menyimpan {max} karakter pertama; {cut} karakter terakhir tidak ikut, mulai dari: "
+        "“{rest}…”\nSimpan yang sudah dipotong, atau ketik ulang?"
+    ),
+    "cut.keep": "Simpan yang dipotong",
+    "cut.retype": "Ketik ulang",
     "summary.title": "Ringkasan jawaban Anda untuk {unit}:",
     "summary.profile.age": "Usia",
     "summary.profile.gender": "Jenis kelamin",
@@ -238,7 +247,6 @@ _ID: dict[str, str] = {
         "(paling sedikit {min}, paling banyak {max} karakter)."
     ),
     "complaint.desc.too_short": "Mohon ceritakan sedikit lebih rinci agar dapat ditindaklanjuti.",
-    "complaint.desc.too_long": "Maaf, uraian Anda {length} karakter. Mohon ringkas menjadi paling banyak {max} karakter.",
     "complaint.photo.prompt": "Kirim foto pendukung bila ada (boleh lebih dari satu), lalu pilih Lanjut.",
     "complaint.photo.received": "Foto diterima ({count}).",
     "complaint.photo.too_many": "Maaf, foto sudah cukup banyak. Silakan pilih Lanjut.",
@@ -387,7 +395,7 @@ _EN: dict[str, str] = {
         "• Type REPEAT to see the last question again, BACK for the previous question, "
         "CANCEL to stop, MENU for the main menu, LANGUAGE to change language.\n"
         "• Type COMPLAINT to file a complaint, STATUS to see your complaints.\n"
-        "• Type MYDATA to see the data we keep about you, ERASE to erase it.\n"
+        "• Type ERASE to erase your data.\n"
         "• Survey answers are kept without your name, under a pseudonym, and used to improve "
         "the service."
     ),
@@ -422,7 +430,7 @@ _EN: dict[str, str] = {
         "• What we keep: your answers, without your name or phone number. "
         "Answers are stored under a pseudonym.\n"
         "• How long: according to the records retention schedule of {organisation}.\n"
-        "• Your rights: ask for a copy or for erasure of your data at any time.\n"
+        "• Your rights: ask for erasure of your data at any time (type ERASE).\n"
         "This survey is for respondents aged 17 or over.\n"
         "Do you agree?"
     ),
@@ -516,9 +524,18 @@ _EN: dict[str, str] = {
         "Any suggestion or feedback for {unit}? Please write it (at most {max} characters), "
         "or choose Skip."
     ),
-    "suggestion.too_long": (
-        "Sorry, your suggestion has {length} characters. Please shorten it to at most {max}."
+    "cut.suggestion": (
+        "Your suggestion has {length} characters, more than the limit of {max}. We can keep "
+        "the first {max}; the last {cut} characters would be left out, starting with: "
+        "“{rest}…”\nKeep the shortened text, or type it again?"
     ),
+    "cut.complaint": (
+        "Your description has {length} characters, more than the limit of {max}. We can keep "
+        "the first {max}; the last {cut} characters would be left out, starting with: "
+        "“{rest}…”\nKeep the shortened text, or type it again?"
+    ),
+    "cut.keep": "Keep shortened",
+    "cut.retype": "Type it again",
     "summary.title": "Summary of your answers for {unit}:",
     "summary.profile.age": "Age",
     "summary.profile.gender": "Sex",
@@ -582,7 +599,6 @@ _EN: dict[str, str] = {
         "(at least {min}, at most {max} characters)."
     ),
     "complaint.desc.too_short": "Please describe it in a little more detail so it can be followed up.",
-    "complaint.desc.too_long": "Sorry, your description has {length} characters. Please shorten it to at most {max}.",
     "complaint.photo.prompt": "Send supporting photos if you have any (several are fine), then choose Continue.",
     "complaint.photo.received": "Photo received ({count}).",
     "complaint.photo.too_many": "Sorry, that is enough photos. Please choose Continue.",

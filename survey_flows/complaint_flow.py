@@ -18,7 +18,7 @@ from survey_flows.complaints import (
     deadlines,
     find_ticket,
 )
-from survey_flows.dates import deadline_words, moment_words
+from survey_flows.dates import deadline_words, moment_words, number_text
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import ConversationState, Resolved, StepContext, nav_choices
 from survey_flows.types import (
@@ -66,6 +66,9 @@ class ComplaintSteps:
         raise NotImplementedError
 
     def _unit(self) -> UnitInfo | None:
+        raise NotImplementedError
+
+    def _offer_cut(self, typed: str) -> None:
         raise NotImplementedError
 
     # --- entry ------------------------------------------------------------------------------
@@ -211,13 +214,7 @@ class ComplaintSteps:
                 self._reject("complaint.desc.too_short")
                 return
             if len(description) > settings.complaint_max_chars:
-                self.effects.append(InputRejected("complaint.desc.too_long"))
-                self._say(
-                    "complaint.desc.too_long",
-                    length=len(description),
-                    max=settings.complaint_max_chars,
-                )
-                self._ask()
+                self._offer_cut(description)
                 return
             answers["description"] = description
         elif step in {"c:photo", "c:location"}:
@@ -293,8 +290,8 @@ class ComplaintSteps:
             settings = self.ctx.settings
             prompt = self._t(
                 "complaint.desc.prompt",
-                min=settings.complaint_min_chars,
-                max=settings.complaint_max_chars,
+                min=number_text(settings.complaint_min_chars, self.language),
+                max=number_text(settings.complaint_max_chars, self.language),
             )
             return Outbound(prompt, nav, token)
         if step == "c:photo":

@@ -15,6 +15,7 @@ from typing import Any
 from survey_flows.catalog import text
 from survey_flows.commands import BY_WORD, CASUAL_CANCEL_WORDS, LEAVING_ACTIONS, Command
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
+from survey_flows.dates import number_text
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import (
     ConversationState,
@@ -53,6 +54,9 @@ PROFILE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _PROFILE_OPTIONS = dict(PROFILE_ITEMS)
 
 DEEP_LINK_PREFIX = "u_"
+# An over-long text waits here while the citizen chooses the cut version or retyping.
+PENDING_TEXT = "pending_text"
+CUT_PREVIEW_CHARS = 40
 SUMMARY_SUGGESTION_CHARS = 160
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
 
@@ -238,6 +242,9 @@ class _Turn(ComplaintSteps):
         if self.state.step.startswith("leave:") and action == "back":
             self._stay()
             return
+        if self.state.step.startswith("cut:") and action == "back":
+            self._on_cut("retype")
+            return
         if action == "cancel":
             if self.state.step == "language" and self._in_survey():
                 self._close_language()
@@ -274,6 +281,51 @@ class _Turn(ComplaintSteps):
             if self._in_survey():
                 self.state = self._leave_survey()
             self._show_status(None)
+
+    def _offer_cut(self, typed: str) -> None:
+        """Over-long text is kept: offer its first N characters, or typing it again."""
+        self.state = self.state.at(
+            f"cut:{self.state.step}", answers={**self.state.answers, PENDING_TEXT: typed}
+        )
+        self._ask()
+
+    def _on_cut(self, choice_id: str) -> None:
+        origin = self.state.step.removeprefix("cut:")
+        answers = dict(self.state.answers)
+        typed = str(answers.pop(PENDING_TEXT, ""))
+        if choice_id != "keep":
+            self.state = self.state.at(origin, answers=answers)
+            self._ask()
+            return
+        # Recorded as if the shortened text had been typed at the original step.
+        self.state = replace(self.state, step=origin, answers=answers)
+        shortened = typed[: self._text_limit(origin)]
+        if origin == "c:desc":
+            self._complaint_answer(Resolved(free_text=shortened))
+        else:
+            self._record(origin, None, shortened)
+
+    def _text_limit(self, origin: str) -> int:
+        settings = self.ctx.settings
+        return settings.complaint_max_chars if origin == "c:desc" else settings.suggestion_max_chars
+
+    def _cut_prompt(self) -> Outbound:
+        origin = self.state.step.removeprefix("cut:")
+        typed = str(self.state.answers.get(PENDING_TEXT, ""))
+        limit = self._text_limit(origin)
+        left_out = typed[limit:]
+        key = "cut.complaint" if origin == "c:desc" else "cut.suggestion"
+        return Outbound(
+            self._t(
+                key,
+                length=number_text(len(typed), self.language),
+                max=number_text(limit, self.language),
+                cut=number_text(len(left_out), self.language),
+                rest=left_out[:CUT_PREVIEW_CHARS].strip(),
+            ),
+            (Choice("keep", self._t("cut.keep")), Choice("retype", self._t("cut.retype"))),
+            self.state.token,
+        )
 
     def _stay(self) -> None:
         """Back from the leave question to the step it interrupted, answers intact."""
@@ -344,6 +396,9 @@ class _Turn(ComplaintSteps):
         elif current.startswith("leave:"):
             assert choice is not None
             self._on_leave(choice.id)
+        elif current.startswith("cut:"):
+            assert choice is not None
+            self._on_cut(choice.id)
         elif current == "menu":
             assert choice is not None
             self._action(choice.id)
@@ -479,9 +534,7 @@ class _Turn(ComplaintSteps):
             if free_text is not None:
                 limit = self.ctx.settings.suggestion_max_chars
                 if len(free_text) > limit:
-                    self.effects.append(InputRejected("suggestion_too_long"))
-                    self._say("suggestion.too_long", length=len(free_text), max=limit)
-                    self._ask()
+                    self._offer_cut(free_text)
                     return
                 answers["suggestion"] = free_text
             else:
@@ -591,6 +644,8 @@ class _Turn(ComplaintSteps):
             return self._menu_prompt()
         if current.startswith("c:"):
             return self._complaint_prompt()
+        if current.startswith("cut:"):
+            return self._cut_prompt()
         if current.startswith("leave:"):
             unit = self._unit()
             return Outbound(
@@ -657,9 +712,8 @@ class _Turn(ComplaintSteps):
             )
             return Outbound(f"{progress}\n{self._t(f'question.{code}')}", (*options, *nav), token)
         if current == "suggestion":
-            prompt_text = self._t(
-                "suggestion.prompt", unit=unit_name, max=self.ctx.settings.suggestion_max_chars
-            )
+            limit = number_text(self.ctx.settings.suggestion_max_chars, self.language)
+            prompt_text = self._t("suggestion.prompt", unit=unit_name, max=limit)
             return Outbound(prompt_text, (Choice("skip", self._t("nav.skip")), *nav), token)
         if current == "summary":
             return Outbound(

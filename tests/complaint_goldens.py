@@ -131,6 +131,8 @@ SCRIPT: tuple[Step, ...] = (
     Step(CITIZEN, "chooses the OPD", Tap("Disdukcapil")),
     Step(CITIZEN, "chooses the unit", Tap("Loket Disdukcapil MPP")),
     Step(CITIZEN, "chooses the kind of report", Tap("Pengaduan")),
+    Step(CITIZEN, "pastes a description over the limit: it is kept", Say(DESCRIPTION * 26)),
+    Step(CITIZEN, "chooses to type it again", Tap("Ketik ulang")),
     Step(CITIZEN, "describes the problem", Say(DESCRIPTION)),
     Step(CITIZEN, "types ULANG: the photo question is asked again", Say("ulang")),
     Step(CITIZEN, "types MENU mid-complaint: asked once before leaving", Say("menu")),

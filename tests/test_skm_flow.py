@@ -769,16 +769,15 @@ def test_declining_consent_writes_nothing() -> None:
     assert not chat.effects(RecordConsent) and not chat.effects(SubmitResponse)
 
 
-def test_suggestion_longer_than_the_cap_is_refused_politely() -> None:
+def test_suggestion_longer_than_the_cap_is_kept_and_retyping_is_offered() -> None:
     capped = replace(SETTINGS, suggestion_max_chars=50)
     chat = chat_at("suggestion", capped)
     assert "50" in chat.prompt.text
-    before = chat.raw
     result = chat.say("x" * 51)
-    assert result.effects == (InputRejected("suggestion_too_long"),)
-    assert texts(result)[0] == ID["suggestion.too_long"].format(length=51, max=50)
-    assert result.outbound[-1].text == chat.prompts[-2].text  # the same question again
-    assert chat.raw == before
+    assert not result.effects and chat.step == "cut:suggestion"
+    assert [c.id for c in chat.prompt.choices] == ["keep", "retype"]
+    chat.tap("retype")
+    assert chat.step == "suggestion" and "pending_text" not in chat.state["answers"]
     chat.say("y" * 50)
     assert chat.step == "summary"
     chat.tap("submit")

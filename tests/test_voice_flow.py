@@ -89,3 +89,42 @@ def test_the_leave_question_is_in_both_languages() -> None:
     for key in ("leave.skm", "leave.complaint", "leave.yes", "leave.no"):
         assert ID[key] and EN[key]
     assert "Bapak/Ibu" in ID["leave.skm"] and "Bapak/Ibu" in ID["leave.complaint"]
+
+
+# --- item 3: over-long text is kept -----------------------------------------------------------
+
+
+def test_an_over_long_suggestion_offers_its_first_1000_characters() -> None:
+    chat = chat_at("suggestion")
+    typed = "a" * 1000 + "Bagian akhir yang terpotong." + "b" * 200
+    result = chat.say(typed)
+    assert chat.step == "cut:suggestion"
+    [offer] = texts(result)
+    assert "1.228 karakter" in offer and "1.000 karakter pertama" in offer
+    assert "228 karakter terakhir" in offer and "“Bagian akhir yang terpotong." in offer
+    chat.tap("Simpan yang dipotong")
+    assert chat.step == "summary"
+    assert chat.state["answers"]["suggestion"] == "a" * 1000
+    assert "pending_text" not in chat.state["answers"]
+    chat.tap("submit")
+    assert chat.submitted().suggestion == "a" * 1000
+
+
+def test_back_at_the_cut_offer_returns_to_the_suggestion_question() -> None:
+    chat = chat_at("suggestion")
+    chat.say("x" * 1001)
+    chat.say("kembali")
+    assert chat.step == "suggestion" and "pending_text" not in chat.state["answers"]
+
+
+def test_an_over_long_complaint_is_kept_cut_to_2000_characters() -> None:
+    chat = ComplaintChat()
+    chat.send(InboundKind.COMMAND, command="start", command_args=("c_dukcapil-mpp",))
+    chat.say("1")
+    typed = DESCRIPTION * 40  # far over 2,000 characters
+    result = chat.say(typed)
+    assert chat.state is not None and chat.state["step"] == "cut:c:desc"
+    assert "2.000 karakter pertama" in result.outbound[-1].text
+    chat.say("1")
+    assert chat.state["step"] == "c:photo"
+    assert chat.state["answers"]["description"] == typed[:2000]
