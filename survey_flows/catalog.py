@@ -264,8 +264,12 @@ _ID: dict[str, str] = {
     "complaint.summary.location": "Lokasi",
     "complaint.summary.anon": "Anonim",
     "complaint.summary.secret": "Rahasia",
+    "complaint.summary.photo_count": "{count} foto",
+    "complaint.summary.none": "tidak ada",
+    "complaint.summary.not_sent": "tidak dikirim",
+    "complaint.summary.question": "Mohon periksa. Kirim laporan ini?",
     "complaint.filed": (
-        "Pengaduan Anda untuk {unit} sudah kami terima.\n"
+        "Laporan Bapak/Ibu ({kind}) untuk {unit} sudah kami terima.\n"
         "Nomor tiket: {ticket}\n"
         "Batas verifikasi: {verify_by}\n"
         "Batas tanggapan unit: {answer_by}\n"
@@ -443,7 +447,7 @@ _EN: dict[str, str] = {
     "profile.age.36-45": "36–45 years",
     "profile.age.46-55": "46–55 years",
     "profile.age.56+": "56 years or over",
-    "profile.gender.prompt": "Sex:",
+    "profile.gender.prompt": "Your sex:",
     "profile.gender.L": "Male",
     "profile.gender.P": "Female",
     "profile.education.prompt": "Highest education:",
@@ -480,7 +484,7 @@ _EN: dict[str, str] = {
     "answer.U1.3": "Appropriate",
     "answer.U1.4": "Very appropriate",
     "answer.U2.1": "Not easy",
-    "answer.U2.2": "Less easy",
+    "answer.U2.2": "Not very easy",
     "answer.U2.3": "Easy",
     "answer.U2.4": "Very easy",
     "answer.U3.1": "Not fast",
@@ -499,7 +503,7 @@ _EN: dict[str, str] = {
     "answer.U6.2": "Less competent",
     "answer.U6.3": "Competent",
     "answer.U6.4": "Very competent",
-    "answer.U7.1": "Not polite and friendly",
+    "answer.U7.1": "Neither polite nor friendly",
     "answer.U7.2": "Less polite and friendly",
     "answer.U7.3": "Polite and friendly",
     "answer.U7.4": "Very polite and friendly",
@@ -592,7 +596,7 @@ _EN: dict[str, str] = {
         "Choose the kind of report:"
     ),
     "complaint.kind.pengaduan": "Complaint",
-    "complaint.kind.aspirasi": "Aspiration",
+    "complaint.kind.aspirasi": "Suggestion or aspiration",
     "complaint.kind.informasi": "Request for information",
     "complaint.desc.prompt": (
         "Describe the problem: what happened, when and where "
@@ -616,8 +620,12 @@ _EN: dict[str, str] = {
     "complaint.summary.location": "Location",
     "complaint.summary.anon": "Anonymous",
     "complaint.summary.secret": "Confidential",
+    "complaint.summary.photo_count": "{count} photo(s)",
+    "complaint.summary.none": "none",
+    "complaint.summary.not_sent": "not sent",
+    "complaint.summary.question": "Please check. Send this report?",
     "complaint.filed": (
-        "We have received your complaint about {unit}.\n"
+        "We have received your report ({kind}) about {unit}.\n"
         "Ticket number: {ticket}\n"
         "Verification due: {verify_by}\n"
         "Unit's answer due: {answer_by}\n"

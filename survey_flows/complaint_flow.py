@@ -263,6 +263,7 @@ class ComplaintSteps:
         )
         self._say(
             "complaint.filed",
+            kind=self._t(f"complaint.kind.{answers.get('kind', ComplaintKind.PENGADUAN.value)}"),
             ticket=self.ctx.fresh_ticket,
             unit=unit.name,
             verify_by=deadline_words(due.verify_by, zone, self.language),
@@ -321,18 +322,22 @@ class ComplaintSteps:
             description = description[:299].rstrip() + "…"
         yes, no = self._t("complaint.yes"), self._t("complaint.no")
         location = answers.get("location")
+        photos = len(answers.get("photos", []))
         return "\n".join(
             [
                 self._t("complaint.summary.title", unit=unit_name),
                 f"{self._t('complaint.summary.kind')}: "
                 + self._t(f"complaint.kind.{answers.get('kind', 'pengaduan')}"),
                 f"{self._t('complaint.summary.desc')}: {description}",
-                f"{self._t('complaint.summary.photos')}: {len(answers.get('photos', []))}",
+                f"{self._t('complaint.summary.photos')}: "
+                + (self._t("complaint.summary.photo_count", count=photos) if photos
+                   else self._t("complaint.summary.none")),
                 f"{self._t('complaint.summary.location')}: "
-                + (f"{location[0]:.5f}, {location[1]:.5f}" if location else "-"),
+                + (f"{location[0]:.5f}, {location[1]:.5f}" if location
+                   else self._t("complaint.summary.not_sent")),
                 f"{self._t('complaint.summary.anon')}: {yes if answers.get('anon') else no}",
                 f"{self._t('complaint.summary.secret')}: {yes if answers.get('secret') else no}",
                 "",
-                self._t("summary.question"),
+                self._t("complaint.summary.question"),
             ]
-        )
+        )  # fmt: skip
