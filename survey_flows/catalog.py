@@ -43,7 +43,7 @@ _ID: dict[str, str] = {
     "language.en": "English",
     "language.set": "Bahasa diganti ke Bahasa Indonesia.",
     # --- choosing a unit -------------------------------------------------------------------
-    "opd.prompt": "Pilih instansi (OPD) yang melayani Anda:",
+    "opd.prompt": "Pilih instansi (OPD) yang melayani Bapak/Ibu:",
     "unit.prompt": "Pilih unit layanan di {opd}:",
     "unit.unknown": 'Maaf, unit dengan kode "{code}" tidak kami temukan. Silakan pilih dari daftar.',
     "unit.closed": "Maaf, {unit} sedang tidak menerima survei. Silakan pilih unit lain.",
@@ -52,7 +52,7 @@ _ID: dict[str, str] = {
         "Terima kasih, Bapak/Ibu sudah mengisi survei untuk {unit} dalam {days} hari terakhir. "
         "Survei untuk unit ini dapat diisi lagi nanti."
     ),
-    "survey.resume": "Anda sedang mengisi survei untuk {unit}. Silakan lanjutkan, atau ketik BATAL untuk berhenti.",
+    "survey.resume": "Bapak/Ibu sedang mengisi survei untuk {unit}. Silakan lanjutkan, atau ketik BATAL untuk berhenti.",
     "survey.already_today": (
         "Terima kasih, Bapak/Ibu sudah mengisi survei untuk {unit} hari ini. "
         "Survei untuk unit ini dapat diisi lagi besok."
@@ -118,6 +118,9 @@ _ID: dict[str, str] = {
     ),
     "question.U9": "Bagaimana pendapat Saudara tentang kualitas sarana dan prasarana?",
     "question.U8": "Bagaimana pendapat Saudara tentang penanganan pengaduan pengguna layanan?",
+    # Plain-language hints shown under the regulation's wording, never instead of it.
+    "question.U5.hint": "(Produk pelayanan: hasil yang Bapak/Ibu terima, misalnya KTP, surat, atau izin.)",
+    "question.U8.hint": "(Misalnya kotak saran, nomor pengaduan, petugas pengaduan di unit ini.)",
     "answer.U1.1": "Tidak sesuai",
     "answer.U1.2": "Kurang sesuai",
     "answer.U1.3": "Sesuai",
@@ -180,7 +183,7 @@ _ID: dict[str, str] = {
     ),
     "cut.keep": "Simpan yang dipotong",
     "cut.retype": "Ketik ulang",
-    "summary.title": "Ringkasan jawaban Anda untuk {unit}:",
+    "summary.title": "Ringkasan jawaban Bapak/Ibu untuk {unit}:",
     "summary.profile.age": "Usia",
     "summary.profile.gender": "Jenis kelamin",
     "summary.profile.education": "Pendidikan",
@@ -194,7 +197,7 @@ _ID: dict[str, str] = {
     "edit.prompt": "Jawaban mana yang ingin diubah?",
     "thanks": (
         "Terima kasih! Jawaban Bapak/Ibu untuk {unit} sudah kami terima. "
-        "Masukan Anda membantu kami memperbaiki layanan."
+        "Masukan Bapak/Ibu membantu kami memperbaiki layanan."
     ),
     "cancelled": "Survei dibatalkan. Jawaban yang belum dikirim tidak disimpan.",
     "leave.skm": (
@@ -236,7 +239,7 @@ _ID: dict[str, str] = {
     "menu.status": "Cek status pengaduan",
     "complaint.kind.prompt": (
         "Pengaduan untuk {unit}.\n"
-        "Identitas Anda hanya dipakai untuk memberi kabar tindak lanjut dan dapat disembunyikan "
+        "Identitas Bapak/Ibu hanya dipakai untuk memberi kabar tindak lanjut dan dapat disembunyikan "
         "dari unit. Pilih jenis laporan:"
     ),
     "complaint.kind.pengaduan": "Pengaduan",
@@ -252,7 +255,7 @@ _ID: dict[str, str] = {
     "complaint.photo.too_many": "Maaf, foto sudah cukup banyak. Silakan pilih Lanjut.",
     "complaint.next": "Lanjut",
     "complaint.location.prompt": "Kirim lokasi kejadian bila perlu (fitur lokasi di aplikasi), atau pilih Lewati.",
-    "complaint.anon.prompt": "Sembunyikan identitas Anda dari unit layanan (anonim)?",
+    "complaint.anon.prompt": "Sembunyikan identitas Bapak/Ibu dari unit layanan (anonim)?",
     "complaint.secret.prompt": "Rahasiakan isi pengaduan (tidak dipublikasikan)?",
     "complaint.yes": "Ya",
     "complaint.no": "Tidak",
@@ -276,14 +279,14 @@ _ID: dict[str, str] = {
         "Simpan nomor tiket ini. Ketik STATUS {ticket} untuk melihat perkembangannya."
     ),
     "complaint.cancelled": "Pengaduan dibatalkan. Tidak ada yang dikirim.",
-    "complaint.status.unknown": "Maaf, tiket {ticket} tidak ditemukan di antara pengaduan Anda.",
+    "complaint.status.unknown": "Maaf, tiket {ticket} tidak ditemukan di antara pengaduan Bapak/Ibu.",
     "complaint.status.one": (
         "Tiket {ticket} ({unit})\nStatus: {status}\nDiterima: {filed}\n"
         "Batas verifikasi: {verify_by}\nBatas tanggapan: {answer_by}"
     ),
     "complaint.status.answer": "Tanggapan unit:\n{answer}",
-    "complaint.status.none": "Anda belum pernah menyampaikan pengaduan.",
-    "complaint.status.list": "Pengaduan Anda:",
+    "complaint.status.none": "Bapak/Ibu belum pernah menyampaikan pengaduan.",
+    "complaint.status.list": "Pengaduan Bapak/Ibu:",
     "complaint.state.DITERIMA": "Diterima",
     "complaint.state.DIVERIFIKASI": "Diverifikasi",
     "complaint.state.DITINDAKLANJUTI": "Ditindaklanjuti",
@@ -298,11 +301,11 @@ _ID: dict[str, str] = {
     "complaint.notify.SELESAI": "Pengaduan {ticket} dinyatakan selesai oleh {unit}.",
     "complaint.notify.DITOLAK": "Mohon maaf, pengaduan {ticket} tidak dapat diproses: {note}.",
     "complaint.notify.DIARSIPKAN": "Pengaduan {ticket} sudah diarsipkan.",
-    "complaint.rate.prompt": "Apakah pengaduan {ticket} ditangani dengan baik? Bila belum, Anda dapat membukanya kembali sampai {until}.",
+    "complaint.rate.prompt": "Apakah pengaduan {ticket} ditangani dengan baik? Bila belum, Bapak/Ibu dapat membukanya kembali sampai {until}.",
     "complaint.rate.good": "Ya, baik",
     "complaint.rate.poor": "Kurang baik",
     "complaint.rate.reopen": "Buka kembali",
-    "complaint.rate.thanks": "Terima kasih atas penilaian Anda.",
+    "complaint.rate.thanks": "Terima kasih atas penilaian Bapak/Ibu.",
     "complaint.rate.already": "Penilaian untuk pengaduan ini sudah tercatat. Terima kasih.",
     "complaint.reopened": "Pengaduan {ticket} dibuka kembali dan akan ditindaklanjuti lagi.",
     "complaint.error.reopen_late": "Maaf, batas waktu untuk membuka kembali pengaduan ini sudah lewat.",
@@ -360,21 +363,21 @@ _ID: dict[str, str] = {
     "digest.not_registered": "Maaf, ringkasan hanya untuk pimpinan dan petugas OPD yang terdaftar.",
     # --- erasure (UU 27/2022: the right to erasure) ----------------------------------------
     "erase.confirm": (
-        "Hapus data Anda? Kami akan menghapus identitas akun Anda dan percakapan ini. "
+        "Hapus data Bapak/Ibu? Kami akan menghapus identitas akun Bapak/Ibu dan percakapan ini. "
         "Jawaban survei yang sudah terkirim tetap disimpan tanpa identitas (untuk statistik)."
     ),
     "erase.yes": "Ya, hapus",
     "erase.no": "Tidak",
-    "erase.done": "Data Anda sudah dihapus. Terima kasih telah menggunakan layanan ini.",
-    "erase.kept": "Baik, data Anda tidak dihapus.",
+    "erase.done": "Data Bapak/Ibu sudah dihapus. Terima kasih telah menggunakan layanan ini.",
+    "erase.kept": "Baik, data Bapak/Ibu tidak dihapus.",
     # --- errors: short, polite re-prompts --------------------------------------------------
     "error.choose": "Maaf, pilihan itu tidak tersedia. Silakan pilih salah satu dari daftar.",
-    "error.empty": "Maaf, pesan Anda kosong. Silakan pilih salah satu dari daftar.",
+    "error.empty": "Maaf, pesan Bapak/Ibu kosong. Silakan pilih salah satu dari daftar.",
     "error.too_long": "Maaf, pesan terlalu panjang. Silakan pilih salah satu dari daftar.",
     "error.too_long_text": "Maaf, pesan terlalu panjang. Mohon diringkas.",
     "error.unsupported": "Maaf, saya hanya dapat membaca teks dan tombol pilihan.",
     "error.stale": "Tombol itu dari pertanyaan sebelumnya. Silakan jawab pertanyaan terbaru.",
-    "error.text_empty": "Maaf, saran tidak boleh kosong. Tulis saran Anda, atau pilih Lewati.",
+    "error.text_empty": "Maaf, saran tidak boleh kosong. Tulis saran Bapak/Ibu, atau pilih Lewati.",
     # --- Telegram's command menu (survey_flows.commands.menu) ------------------------------
     "command.start": "Mulai / menu utama",
     "command.survei": "Isi survei kepuasan",
@@ -479,6 +482,8 @@ _EN: dict[str, str] = {
     "question.U7": "How polite and friendly were the staff in delivering the service?",
     "question.U9": "How good is the quality of the facilities and infrastructure?",
     "question.U8": "How are complaints from service users handled?",
+    "question.U5.hint": "(The service product: what you received, e.g. an ID card, a letter or a permit.)",
+    "question.U8.hint": "(For example a suggestion box, a complaint number, a complaints officer at this unit.)",
     "answer.U1.1": "Not appropriate",
     "answer.U1.2": "Less appropriate",
     "answer.U1.3": "Appropriate",

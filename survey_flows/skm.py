@@ -44,6 +44,8 @@ from survey_flows.types import (
 # (U8). Answers are stored by code, so the order of asking never decides the meaning.
 QUESTION_ORDER: tuple[str, ...] = ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U9", "U8")
 SCORES: tuple[int, ...] = (1, 2, 3, 4)
+# Elements whose regulation wording needs a plain-language line under it (issue 14, item 10).
+QUESTION_HINTS = frozenset({"U5", "U8"})
 
 PROFILE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("age", ("17-25", "26-35", "36-45", "46-55", "56+")),
@@ -710,7 +712,10 @@ class _Turn(ComplaintSteps):
             options = tuple(
                 Choice(str(score), self._t(f"answer.{code}.{score}")) for score in SCORES
             )
-            return Outbound(f"{progress}\n{self._t(f'question.{code}')}", (*options, *nav), token)
+            question = f"{progress}\n{self._t(f'question.{code}')}"
+            if code in QUESTION_HINTS:
+                question += "\n" + self._t(f"question.{code}.hint")
+            return Outbound(question, (*options, *nav), token)
         if current == "suggestion":
             limit = number_text(self.ctx.settings.suggestion_max_chars, self.language)
             prompt_text = self._t("suggestion.prompt", unit=unit_name, max=limit)

@@ -128,3 +128,21 @@ def test_an_over_long_complaint_is_kept_cut_to_2000_characters() -> None:
     chat.say("1")
     assert chat.state["step"] == "c:photo"
     assert chat.state["answers"]["description"] == typed[:2000]
+
+
+# --- item 10: one form of address; plain hints under U5 and U8 ---------------------------------
+
+OFFICER_OR_STAFF_PREFIXES = ("officer.", "digest.", "complaint.error.forbidden")
+
+
+def test_citizen_texts_say_bapak_ibu_never_anda() -> None:
+    citizen = {k: v for k, v in ID.items() if not k.startswith(OFFICER_OR_STAFF_PREFIXES)}
+    assert [key for key, value in citizen.items() if "Anda" in value] == []
+
+
+@pytest.mark.parametrize("code", ["U5", "U8"])
+def test_u5_and_u8_keep_the_regulation_s_words_with_a_plain_hint_under_them(code: str) -> None:
+    chat = chat_at(f"q:{code}")
+    question, hint = chat.prompt.text.split("\n")[1:]
+    assert question == ID[f"question.{code}"] and "Saudara" in question
+    assert hint == ID[f"question.{code}.hint"]
