@@ -19,6 +19,7 @@ from openpyxl import Workbook
 
 from storage.complaints import ComplaintRow
 from survey_flows.complaints import ComplaintStatus
+from survey_flows.dates import last_day
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +78,10 @@ def detail_rows(rows: Sequence[ComplaintRow], zone: ZoneInfo) -> list[dict[str, 
             "reporter": _reporter(r),
             "confidential": "ya" if r.confidential else "tidak",
             "filed": local(r.created_at),
-            "verify_by": local(r.verify_by),
+            # The last day a limit is met, not the midnight after it (a sortable date).
+            "verify_by": last_day(r.verify_by, zone).isoformat(),
             "verified": local(r.verified_at),
-            "answer_by": local(r.answer_by),
+            "answer_by": last_day(r.answer_by, zone).isoformat(),
             "answered": local(r.answered_at),
             "rating": "" if r.rating is None else ("baik" if r.rating else "kurang"),
             # Confidential complaints are counted, not quoted.

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from reports.model import OpdReport, UnitReport  # noqa: E402
 from reports.period import Period, PeriodKind  # noqa: E402
 from survey_flows.catalog import text  # noqa: E402
+from survey_flows.dates import date_words  # noqa: E402
 
 # A unit needs this many respondents in the week before its grade means anything.
 DEFAULT_MIN_RESPONDENTS = 10
@@ -104,7 +105,7 @@ def compose(
     before = {u.code: u for u in (previous.units if previous else ())}
     lines = [t("digest.title", opd=opd.name), t("digest.week", label=_week_label(week, language))]
     if late_since is not None:
-        lines.append(t("digest.late", date=late_since.strftime("%d-%m-%Y")))
+        lines.append(t("digest.late", date=date_words(late_since.date(), language)))
     empty = opd.respondents == 0 and complaints.received == 0 and complaints.open == 0
     if empty:
         lines += ["", t("digest.empty")]
@@ -153,8 +154,9 @@ def _signed(value: int) -> str:
 def _week_label(week: Period, language: str) -> str:
     year, number, _ = week.start.isocalendar()
     last = week.end - timedelta(days=1)
-    return text(language, "digest.week_label", week=number, year=year,
-                start=week.start.strftime("%d-%m"), end=last.strftime("%d-%m-%Y"))  # fmt: skip
+    start = f"{week.start.day} {text(language, f'date.month.{week.start.month}')}"
+    return text(language, "digest.week_label", week=number, year=year, start=start,
+                end=date_words(last, language, weekday=False))  # fmt: skip
 
 
 def _unit_line(

@@ -22,11 +22,13 @@ _ID: dict[str, str] = {
     "help.text": (
         "Bantuan:\n"
         "• Pilih jawaban dengan menekan tombol atau mengetik nomornya.\n"
-        "• Ketik KEMBALI untuk ke pertanyaan sebelumnya, BATAL untuk berhenti, "
-        "ULANG untuk mengulang survei, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
-        "• Ketik PENGADUAN untuk menyampaikan pengaduan, STATUS untuk melihat pengaduan Anda.\n"
-        "• Ketik HAPUS untuk menghapus data Anda.\n"
-        "• Jawaban Anda bersifat anonim dan dipakai untuk memperbaiki layanan."
+        "• Ketik ULANG untuk melihat pertanyaan terakhir lagi, KEMBALI untuk ke pertanyaan "
+        "sebelumnya, BATAL untuk berhenti, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
+        "• Ketik PENGADUAN untuk menyampaikan pengaduan, STATUS untuk melihat pengaduan "
+        "Bapak/Ibu.\n"
+        "• Ketik HAPUS untuk menghapus data Bapak/Ibu.\n"
+        "• Jawaban survei disimpan tanpa nama, dengan kode samaran, dan dipakai untuk "
+        "memperbaiki layanan."
     ),
     "nav.back": "« Kembali",
     "nav.cancel": "Batal",
@@ -41,7 +43,7 @@ _ID: dict[str, str] = {
     "language.en": "English",
     "language.set": "Bahasa diganti ke Bahasa Indonesia.",
     # --- choosing a unit -------------------------------------------------------------------
-    "opd.prompt": "Pilih instansi (OPD) yang melayani Anda:",
+    "opd.prompt": "Pilih instansi (OPD) yang melayani Bapak/Ibu:",
     "unit.prompt": "Pilih unit layanan di {opd}:",
     "unit.unknown": 'Maaf, unit dengan kode "{code}" tidak kami temukan. Silakan pilih dari daftar.',
     "unit.closed": "Maaf, {unit} sedang tidak menerima survei. Silakan pilih unit lain.",
@@ -50,7 +52,7 @@ _ID: dict[str, str] = {
         "Terima kasih, Bapak/Ibu sudah mengisi survei untuk {unit} dalam {days} hari terakhir. "
         "Survei untuk unit ini dapat diisi lagi nanti."
     ),
-    "survey.resume": "Anda sedang mengisi survei untuk {unit}. Silakan lanjutkan, atau ketik BATAL untuk berhenti.",
+    "survey.resume": "Bapak/Ibu sedang mengisi survei untuk {unit}. Silakan lanjutkan, atau ketik BATAL untuk berhenti.",
     "survey.already_today": (
         "Terima kasih, Bapak/Ibu sudah mengisi survei untuk {unit} hari ini. "
         "Survei untuk unit ini dapat diisi lagi besok."
@@ -59,10 +61,10 @@ _ID: dict[str, str] = {
     "consent.notice": (
         "Sebelum mulai, mohon baca pemberitahuan singkat ini.\n"
         "• Tujuan: mengukur kepuasan atas layanan {unit} (PermenPANRB 14/2017).\n"
-        "• Yang disimpan: jawaban Anda, tanpa nama dan tanpa nomor telepon. "
+        "• Yang disimpan: jawaban Bapak/Ibu, tanpa nama dan tanpa nomor telepon. "
         "Jawaban disimpan dengan kode samaran.\n"
         "• Lama penyimpanan: sesuai jadwal retensi arsip {organisation}.\n"
-        "• Hak Anda: meminta salinan atau penghapusan data kapan saja.\n"
+        "• Hak Bapak/Ibu: meminta penghapusan data kapan saja (ketik HAPUS).\n"
         "Survei ini untuk responden berusia 17 tahun ke atas.\n"
         "Apakah Bapak/Ibu setuju?"
     ),
@@ -116,6 +118,9 @@ _ID: dict[str, str] = {
     ),
     "question.U9": "Bagaimana pendapat Saudara tentang kualitas sarana dan prasarana?",
     "question.U8": "Bagaimana pendapat Saudara tentang penanganan pengaduan pengguna layanan?",
+    # Plain-language hints shown under the regulation's wording, never instead of it.
+    "question.U5.hint": "(Produk pelayanan: hasil yang Bapak/Ibu terima, misalnya KTP, surat, atau izin.)",
+    "question.U8.hint": "(Misalnya kotak saran, nomor pengaduan, petugas pengaduan di unit ini.)",
     "answer.U1.1": "Tidak sesuai",
     "answer.U1.2": "Kurang sesuai",
     "answer.U1.3": "Sesuai",
@@ -166,10 +171,19 @@ _ID: dict[str, str] = {
         "Ada saran atau masukan untuk {unit}? Silakan tulis (paling banyak {max} karakter), "
         "atau pilih Lewati."
     ),
-    "suggestion.too_long": (
-        "Maaf, saran Anda {length} karakter. Mohon diringkas menjadi paling banyak {max} karakter."
+    "cut.suggestion": (
+        "Saran Bapak/Ibu {length} karakter, lebih dari batas {max} karakter. Kami dapat "
+        "menyimpan {max} karakter pertama; {cut} karakter terakhir tidak ikut, mulai dari: "
+        "“{rest}…”\nSimpan yang sudah dipotong, atau ketik ulang?"
     ),
-    "summary.title": "Ringkasan jawaban Anda untuk {unit}:",
+    "cut.complaint": (
+        "Uraian Bapak/Ibu {length} karakter, lebih dari batas {max} karakter. Kami dapat "
+        "menyimpan {max} karakter pertama; {cut} karakter terakhir tidak ikut, mulai dari: "
+        "“{rest}…”\nSimpan yang sudah dipotong, atau ketik ulang?"
+    ),
+    "cut.keep": "Simpan yang dipotong",
+    "cut.retype": "Ketik ulang",
+    "summary.title": "Ringkasan jawaban Bapak/Ibu untuk {unit}:",
     "summary.profile.age": "Usia",
     "summary.profile.gender": "Jenis kelamin",
     "summary.profile.education": "Pendidikan",
@@ -183,19 +197,49 @@ _ID: dict[str, str] = {
     "edit.prompt": "Jawaban mana yang ingin diubah?",
     "thanks": (
         "Terima kasih! Jawaban Bapak/Ibu untuk {unit} sudah kami terima. "
-        "Masukan Anda membantu kami memperbaiki layanan."
+        "Masukan Bapak/Ibu membantu kami memperbaiki layanan."
     ),
     "cancelled": "Survei dibatalkan. Jawaban yang belum dikirim tidak disimpan.",
+    "leave.skm": (
+        "Bapak/Ibu sedang mengisi survei untuk {unit}. Bila keluar sekarang, jawaban yang belum "
+        "dikirim tidak disimpan. Keluar dari survei?"
+    ),
+    "leave.complaint": (
+        "Bapak/Ibu sedang menyampaikan pengaduan untuk {unit}. Bila keluar sekarang, isian yang "
+        "belum dikirim tidak disimpan. Keluar dari pengaduan?"
+    ),
+    "leave.yes": "Ya, keluar",
+    "leave.no": "Tidak, lanjutkan",
     "expired": (
         "Sesi survei sebelumnya sudah berakhir karena lama tidak ada jawaban. Silakan mulai lagi."
     ),
     "answered": "✓ {answer}",
+    # --- dates (survey_flows.dates: "Rabu, 9 Desember 2026") ---------------------------
+    "date.day.0": "Senin",
+    "date.day.1": "Selasa",
+    "date.day.2": "Rabu",
+    "date.day.3": "Kamis",
+    "date.day.4": "Jumat",
+    "date.day.5": "Sabtu",
+    "date.day.6": "Minggu",
+    "date.month.1": "Januari",
+    "date.month.2": "Februari",
+    "date.month.3": "Maret",
+    "date.month.4": "April",
+    "date.month.5": "Mei",
+    "date.month.6": "Juni",
+    "date.month.7": "Juli",
+    "date.month.8": "Agustus",
+    "date.month.9": "September",
+    "date.month.10": "Oktober",
+    "date.month.11": "November",
+    "date.month.12": "Desember",
     # --- complaints (pengaduan) -----------------------------------------------------------
     "menu.complaint": "Sampaikan pengaduan",
     "menu.status": "Cek status pengaduan",
     "complaint.kind.prompt": (
         "Pengaduan untuk {unit}.\n"
-        "Identitas Anda hanya dipakai untuk memberi kabar tindak lanjut dan dapat disembunyikan "
+        "Identitas Bapak/Ibu hanya dipakai untuk memberi kabar tindak lanjut dan dapat disembunyikan "
         "dari unit. Pilih jenis laporan:"
     ),
     "complaint.kind.pengaduan": "Pengaduan",
@@ -206,13 +250,12 @@ _ID: dict[str, str] = {
         "(paling sedikit {min}, paling banyak {max} karakter)."
     ),
     "complaint.desc.too_short": "Mohon ceritakan sedikit lebih rinci agar dapat ditindaklanjuti.",
-    "complaint.desc.too_long": "Maaf, uraian Anda {length} karakter. Mohon ringkas menjadi paling banyak {max} karakter.",
     "complaint.photo.prompt": "Kirim foto pendukung bila ada (boleh lebih dari satu), lalu pilih Lanjut.",
     "complaint.photo.received": "Foto diterima ({count}).",
     "complaint.photo.too_many": "Maaf, foto sudah cukup banyak. Silakan pilih Lanjut.",
     "complaint.next": "Lanjut",
     "complaint.location.prompt": "Kirim lokasi kejadian bila perlu (fitur lokasi di aplikasi), atau pilih Lewati.",
-    "complaint.anon.prompt": "Sembunyikan identitas Anda dari unit layanan (anonim)?",
+    "complaint.anon.prompt": "Sembunyikan identitas Bapak/Ibu dari unit layanan (anonim)?",
     "complaint.secret.prompt": "Rahasiakan isi pengaduan (tidak dipublikasikan)?",
     "complaint.yes": "Ya",
     "complaint.no": "Tidak",
@@ -224,22 +267,26 @@ _ID: dict[str, str] = {
     "complaint.summary.location": "Lokasi",
     "complaint.summary.anon": "Anonim",
     "complaint.summary.secret": "Rahasia",
+    "complaint.summary.photo_count": "{count} foto",
+    "complaint.summary.none": "tidak ada",
+    "complaint.summary.not_sent": "tidak dikirim",
+    "complaint.summary.question": "Mohon periksa. Kirim laporan ini?",
     "complaint.filed": (
-        "Pengaduan Anda untuk {unit} sudah kami terima.\n"
+        "Laporan Bapak/Ibu ({kind}) untuk {unit} sudah kami terima.\n"
         "Nomor tiket: {ticket}\n"
         "Batas verifikasi: {verify_by}\n"
         "Batas tanggapan unit: {answer_by}\n"
         "Simpan nomor tiket ini. Ketik STATUS {ticket} untuk melihat perkembangannya."
     ),
     "complaint.cancelled": "Pengaduan dibatalkan. Tidak ada yang dikirim.",
-    "complaint.status.unknown": "Maaf, tiket {ticket} tidak ditemukan di antara pengaduan Anda.",
+    "complaint.status.unknown": "Maaf, tiket {ticket} tidak ditemukan di antara pengaduan Bapak/Ibu.",
     "complaint.status.one": (
         "Tiket {ticket} ({unit})\nStatus: {status}\nDiterima: {filed}\n"
         "Batas verifikasi: {verify_by}\nBatas tanggapan: {answer_by}"
     ),
     "complaint.status.answer": "Tanggapan unit:\n{answer}",
-    "complaint.status.none": "Anda belum pernah menyampaikan pengaduan.",
-    "complaint.status.list": "Pengaduan Anda:",
+    "complaint.status.none": "Bapak/Ibu belum pernah menyampaikan pengaduan.",
+    "complaint.status.list": "Pengaduan Bapak/Ibu:",
     "complaint.state.DITERIMA": "Diterima",
     "complaint.state.DIVERIFIKASI": "Diverifikasi",
     "complaint.state.DITINDAKLANJUTI": "Ditindaklanjuti",
@@ -254,11 +301,11 @@ _ID: dict[str, str] = {
     "complaint.notify.SELESAI": "Pengaduan {ticket} dinyatakan selesai oleh {unit}.",
     "complaint.notify.DITOLAK": "Mohon maaf, pengaduan {ticket} tidak dapat diproses: {note}.",
     "complaint.notify.DIARSIPKAN": "Pengaduan {ticket} sudah diarsipkan.",
-    "complaint.rate.prompt": "Apakah pengaduan {ticket} ditangani dengan baik? Bila belum, Anda dapat membukanya kembali sampai {until}.",
+    "complaint.rate.prompt": "Apakah pengaduan {ticket} ditangani dengan baik? Bila belum, Bapak/Ibu dapat membukanya kembali sampai {until}.",
     "complaint.rate.good": "Ya, baik",
     "complaint.rate.poor": "Kurang baik",
     "complaint.rate.reopen": "Buka kembali",
-    "complaint.rate.thanks": "Terima kasih atas penilaian Anda.",
+    "complaint.rate.thanks": "Terima kasih atas penilaian Bapak/Ibu.",
     "complaint.rate.already": "Penilaian untuk pengaduan ini sudah tercatat. Terima kasih.",
     "complaint.reopened": "Pengaduan {ticket} dibuka kembali dan akan ditindaklanjuti lagi.",
     "complaint.error.reopen_late": "Maaf, batas waktu untuk membuka kembali pengaduan ini sudah lewat.",
@@ -316,21 +363,21 @@ _ID: dict[str, str] = {
     "digest.not_registered": "Maaf, ringkasan hanya untuk pimpinan dan petugas OPD yang terdaftar.",
     # --- erasure (UU 27/2022: the right to erasure) ----------------------------------------
     "erase.confirm": (
-        "Hapus data Anda? Kami akan menghapus identitas akun Anda dan percakapan ini. "
+        "Hapus data Bapak/Ibu? Kami akan menghapus identitas akun Bapak/Ibu dan percakapan ini. "
         "Jawaban survei yang sudah terkirim tetap disimpan tanpa identitas (untuk statistik)."
     ),
     "erase.yes": "Ya, hapus",
     "erase.no": "Tidak",
-    "erase.done": "Data Anda sudah dihapus. Terima kasih telah menggunakan layanan ini.",
-    "erase.kept": "Baik, data Anda tidak dihapus.",
+    "erase.done": "Data Bapak/Ibu sudah dihapus. Terima kasih telah menggunakan layanan ini.",
+    "erase.kept": "Baik, data Bapak/Ibu tidak dihapus.",
     # --- errors: short, polite re-prompts --------------------------------------------------
     "error.choose": "Maaf, pilihan itu tidak tersedia. Silakan pilih salah satu dari daftar.",
-    "error.empty": "Maaf, pesan Anda kosong. Silakan pilih salah satu dari daftar.",
+    "error.empty": "Maaf, pesan Bapak/Ibu kosong. Silakan pilih salah satu dari daftar.",
     "error.too_long": "Maaf, pesan terlalu panjang. Silakan pilih salah satu dari daftar.",
     "error.too_long_text": "Maaf, pesan terlalu panjang. Mohon diringkas.",
     "error.unsupported": "Maaf, saya hanya dapat membaca teks dan tombol pilihan.",
     "error.stale": "Tombol itu dari pertanyaan sebelumnya. Silakan jawab pertanyaan terbaru.",
-    "error.text_empty": "Maaf, saran tidak boleh kosong. Tulis saran Anda, atau pilih Lewati.",
+    "error.text_empty": "Maaf, saran tidak boleh kosong. Tulis saran Bapak/Ibu, atau pilih Lewati.",
     # --- Telegram's command menu (survey_flows.commands.menu) ------------------------------
     "command.start": "Mulai / menu utama",
     "command.survei": "Isi survei kepuasan",
@@ -352,11 +399,12 @@ _EN: dict[str, str] = {
     "help.text": (
         "Help:\n"
         "• Choose an answer by tapping a button or typing its number.\n"
-        "• Type BACK for the previous question, CANCEL to stop, RESTART to start the survey "
-        "again, MENU for the main menu, LANGUAGE to change language.\n"
+        "• Type REPEAT to see the last question again, BACK for the previous question, "
+        "CANCEL to stop, MENU for the main menu, LANGUAGE to change language.\n"
         "• Type COMPLAINT to file a complaint, STATUS to see your complaints.\n"
         "• Type ERASE to erase your data.\n"
-        "• Your answers are anonymous and used to improve the service."
+        "• Survey answers are kept without your name, under a pseudonym, and used to improve "
+        "the service."
     ),
     "nav.back": "« Back",
     "nav.cancel": "Cancel",
@@ -389,7 +437,7 @@ _EN: dict[str, str] = {
         "• What we keep: your answers, without your name or phone number. "
         "Answers are stored under a pseudonym.\n"
         "• How long: according to the records retention schedule of {organisation}.\n"
-        "• Your rights: ask for a copy or for erasure of your data at any time.\n"
+        "• Your rights: ask for erasure of your data at any time (type ERASE).\n"
         "This survey is for respondents aged 17 or over.\n"
         "Do you agree?"
     ),
@@ -402,7 +450,7 @@ _EN: dict[str, str] = {
     "profile.age.36-45": "36–45 years",
     "profile.age.46-55": "46–55 years",
     "profile.age.56+": "56 years or over",
-    "profile.gender.prompt": "Sex:",
+    "profile.gender.prompt": "Your sex:",
     "profile.gender.L": "Male",
     "profile.gender.P": "Female",
     "profile.education.prompt": "Highest education:",
@@ -434,12 +482,14 @@ _EN: dict[str, str] = {
     "question.U7": "How polite and friendly were the staff in delivering the service?",
     "question.U9": "How good is the quality of the facilities and infrastructure?",
     "question.U8": "How are complaints from service users handled?",
+    "question.U5.hint": "(The service product: what you received, e.g. an ID card, a letter or a permit.)",
+    "question.U8.hint": "(For example a suggestion box, a complaint number, a complaints officer at this unit.)",
     "answer.U1.1": "Not appropriate",
     "answer.U1.2": "Less appropriate",
     "answer.U1.3": "Appropriate",
     "answer.U1.4": "Very appropriate",
     "answer.U2.1": "Not easy",
-    "answer.U2.2": "Less easy",
+    "answer.U2.2": "Not very easy",
     "answer.U2.3": "Easy",
     "answer.U2.4": "Very easy",
     "answer.U3.1": "Not fast",
@@ -458,7 +508,7 @@ _EN: dict[str, str] = {
     "answer.U6.2": "Less competent",
     "answer.U6.3": "Competent",
     "answer.U6.4": "Very competent",
-    "answer.U7.1": "Not polite and friendly",
+    "answer.U7.1": "Neither polite nor friendly",
     "answer.U7.2": "Less polite and friendly",
     "answer.U7.3": "Polite and friendly",
     "answer.U7.4": "Very polite and friendly",
@@ -483,9 +533,18 @@ _EN: dict[str, str] = {
         "Any suggestion or feedback for {unit}? Please write it (at most {max} characters), "
         "or choose Skip."
     ),
-    "suggestion.too_long": (
-        "Sorry, your suggestion has {length} characters. Please shorten it to at most {max}."
+    "cut.suggestion": (
+        "Your suggestion has {length} characters, more than the limit of {max}. We can keep "
+        "the first {max}; the last {cut} characters would be left out, starting with: "
+        "“{rest}…”\nKeep the shortened text, or type it again?"
     ),
+    "cut.complaint": (
+        "Your description has {length} characters, more than the limit of {max}. We can keep "
+        "the first {max}; the last {cut} characters would be left out, starting with: "
+        "“{rest}…”\nKeep the shortened text, or type it again?"
+    ),
+    "cut.keep": "Keep shortened",
+    "cut.retype": "Type it again",
     "summary.title": "Summary of your answers for {unit}:",
     "summary.profile.age": "Age",
     "summary.profile.gender": "Sex",
@@ -503,8 +562,37 @@ _EN: dict[str, str] = {
         "Your feedback helps us improve the service."
     ),
     "cancelled": "Survey cancelled. Answers not yet sent have not been kept.",
+    "leave.skm": (
+        "You are answering the survey for {unit}. If you leave now, answers not yet sent are "
+        "not kept. Leave the survey?"
+    ),
+    "leave.complaint": (
+        "You are filing a complaint about {unit}. If you leave now, what you entered is not "
+        "kept. Leave the complaint?"
+    ),
+    "leave.yes": "Yes, leave",
+    "leave.no": "No, continue",
     "expired": "Your previous survey session ended after a long pause. Please start again.",
     "answered": "✓ {answer}",
+    "date.day.0": "Monday",
+    "date.day.1": "Tuesday",
+    "date.day.2": "Wednesday",
+    "date.day.3": "Thursday",
+    "date.day.4": "Friday",
+    "date.day.5": "Saturday",
+    "date.day.6": "Sunday",
+    "date.month.1": "January",
+    "date.month.2": "February",
+    "date.month.3": "March",
+    "date.month.4": "April",
+    "date.month.5": "May",
+    "date.month.6": "June",
+    "date.month.7": "July",
+    "date.month.8": "August",
+    "date.month.9": "September",
+    "date.month.10": "October",
+    "date.month.11": "November",
+    "date.month.12": "December",
     "menu.complaint": "File a complaint",
     "menu.status": "Check a complaint",
     "complaint.kind.prompt": (
@@ -513,14 +601,13 @@ _EN: dict[str, str] = {
         "Choose the kind of report:"
     ),
     "complaint.kind.pengaduan": "Complaint",
-    "complaint.kind.aspirasi": "Aspiration",
+    "complaint.kind.aspirasi": "Suggestion or aspiration",
     "complaint.kind.informasi": "Request for information",
     "complaint.desc.prompt": (
         "Describe the problem: what happened, when and where "
         "(at least {min}, at most {max} characters)."
     ),
     "complaint.desc.too_short": "Please describe it in a little more detail so it can be followed up.",
-    "complaint.desc.too_long": "Sorry, your description has {length} characters. Please shorten it to at most {max}.",
     "complaint.photo.prompt": "Send supporting photos if you have any (several are fine), then choose Continue.",
     "complaint.photo.received": "Photo received ({count}).",
     "complaint.photo.too_many": "Sorry, that is enough photos. Please choose Continue.",
@@ -538,8 +625,12 @@ _EN: dict[str, str] = {
     "complaint.summary.location": "Location",
     "complaint.summary.anon": "Anonymous",
     "complaint.summary.secret": "Confidential",
+    "complaint.summary.photo_count": "{count} photo(s)",
+    "complaint.summary.none": "none",
+    "complaint.summary.not_sent": "not sent",
+    "complaint.summary.question": "Please check. Send this report?",
     "complaint.filed": (
-        "We have received your complaint about {unit}.\n"
+        "We have received your report ({kind}) about {unit}.\n"
         "Ticket number: {ticket}\n"
         "Verification due: {verify_by}\n"
         "Unit's answer due: {answer_by}\n"

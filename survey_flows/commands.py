@@ -101,7 +101,8 @@ VOCABULARY: tuple[CommandSpec, ...] = (
     CommandSpec(Command.HAPUS, ("hapus",), ("erase",), action="erase", in_menu=True),
     CommandSpec(Command.MENU, ("menu",), (), action="menu"),
     CommandSpec(Command.KEMBALI, ("kembali",), ("back",), action="back"),
-    CommandSpec(Command.ULANG, ("ulang",), ("restart",), action="restart"),
+    # "Ulang" is everyday Indonesian for "say that again": it repeats the current question.
+    CommandSpec(Command.ULANG, ("ulang",), ("repeat",), action="repeat"),
     CommandSpec(Command.TANGGAPI, ("tanggapi", "jawab"), ("answer",), Audience.OFFICER,
                 Arguments.TICKET_TEXT),
     CommandSpec(Command.VERIFIKASI, ("verifikasi",), ("verify",), Audience.OFFICER,
@@ -119,6 +120,12 @@ BY_WORD: dict[str, CommandSpec] = {word: spec for spec in VOCABULARY for word in
 KEYWORDS: dict[str, str] = {
     word: spec.action for spec in VOCABULARY if spec.action for word in spec.words
 }
+
+# Actions that leave a survey or complaint in progress: with answers given, they ask first.
+LEAVING_ACTIONS = frozenset({"menu", "survey", "complaint", "status"})
+# Cancel words of everyday talk ("stop" ends a sentence as often as a survey): they ask too.
+# BATAL, CANCEL and the Cancel button are explicit and cancel at once.
+CASUAL_CANCEL_WORDS = frozenset({"stop"})
 
 # Without a slash, only these take the text as a command, and only before a ticket number.
 _SLASH_FREE = frozenset(

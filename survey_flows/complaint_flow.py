@@ -8,7 +8,6 @@ and message helpers, and keeps its own steps (named ``c:...``) and texts.
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
 from typing import Any
 
 from survey_flows.commands import Command
@@ -19,6 +18,7 @@ from survey_flows.complaints import (
     deadlines,
     find_ticket,
 )
+from survey_flows.dates import deadline_words, moment_words, number_text
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import ConversationState, Resolved, StepContext, nav_choices
 from survey_flows.types import (
@@ -37,11 +37,6 @@ COMPLAINT_LINK_PREFIX = "c_"
 # Buttons sent with notifications belong to a ticket, not to a prompt of the conversation.
 TICKET_TOKEN = "t"
 _STATUS_COMMANDS = frozenset({Command.STATUS, Command.PENGADUAN})
-
-
-def local_date_text(moment: datetime, zone: tzinfo) -> str:
-    """``25-03-2026`` in the deployment's zone: unambiguous, short on a phone."""
-    return moment.astimezone(zone).strftime("%d-%m-%Y")
 
 
 class ComplaintSteps:
@@ -71,6 +66,9 @@ class ComplaintSteps:
         raise NotImplementedError
 
     def _unit(self) -> UnitInfo | None:
+        raise NotImplementedError
+
+    def _offer_cut(self, typed: str) -> None:
         raise NotImplementedError
 
     # --- entry ------------------------------------------------------------------------------
@@ -131,9 +129,9 @@ class ComplaintSteps:
                 ticket=complaint.ticket,
                 unit=complaint.unit_name,
                 status=self._t(f"complaint.state.{complaint.status.value}"),
-                filed=local_date_text(complaint.filed_at, zone),
-                verify_by=local_date_text(complaint.verify_by, zone),
-                answer_by=local_date_text(complaint.answer_by, zone),
+                filed=moment_words(complaint.filed_at, zone, self.language),
+                verify_by=deadline_words(complaint.verify_by, zone, self.language),
+                answer_by=deadline_words(complaint.answer_by, zone, self.language),
             )
             if complaint.last_answer:
                 self._say("complaint.status.answer", answer=complaint.last_answer)
@@ -216,13 +214,7 @@ class ComplaintSteps:
                 self._reject("complaint.desc.too_short")
                 return
             if len(description) > settings.complaint_max_chars:
-                self.effects.append(InputRejected("complaint.desc.too_long"))
-                self._say(
-                    "complaint.desc.too_long",
-                    length=len(description),
-                    max=settings.complaint_max_chars,
-                )
-                self._ask()
+                self._offer_cut(description)
                 return
             answers["description"] = description
         elif step in {"c:photo", "c:location"}:
@@ -271,10 +263,11 @@ class ComplaintSteps:
         )
         self._say(
             "complaint.filed",
+            kind=self._t(f"complaint.kind.{answers.get('kind', ComplaintKind.PENGADUAN.value)}"),
             ticket=self.ctx.fresh_ticket,
             unit=unit.name,
-            verify_by=local_date_text(due.verify_by, zone),
-            answer_by=local_date_text(due.answer_by, zone),
+            verify_by=deadline_words(due.verify_by, zone, self.language),
+            answer_by=deadline_words(due.answer_by, zone, self.language),
         )
         self.state = self._reset()
 
@@ -298,8 +291,8 @@ class ComplaintSteps:
             settings = self.ctx.settings
             prompt = self._t(
                 "complaint.desc.prompt",
-                min=settings.complaint_min_chars,
-                max=settings.complaint_max_chars,
+                min=number_text(settings.complaint_min_chars, self.language),
+                max=number_text(settings.complaint_max_chars, self.language),
             )
             return Outbound(prompt, nav, token)
         if step == "c:photo":
@@ -329,18 +322,22 @@ class ComplaintSteps:
             description = description[:299].rstrip() + "…"
         yes, no = self._t("complaint.yes"), self._t("complaint.no")
         location = answers.get("location")
+        photos = len(answers.get("photos", []))
         return "\n".join(
             [
                 self._t("complaint.summary.title", unit=unit_name),
                 f"{self._t('complaint.summary.kind')}: "
                 + self._t(f"complaint.kind.{answers.get('kind', 'pengaduan')}"),
                 f"{self._t('complaint.summary.desc')}: {description}",
-                f"{self._t('complaint.summary.photos')}: {len(answers.get('photos', []))}",
+                f"{self._t('complaint.summary.photos')}: "
+                + (self._t("complaint.summary.photo_count", count=photos) if photos
+                   else self._t("complaint.summary.none")),
                 f"{self._t('complaint.summary.location')}: "
-                + (f"{location[0]:.5f}, {location[1]:.5f}" if location else "-"),
+                + (f"{location[0]:.5f}, {location[1]:.5f}" if location
+                   else self._t("complaint.summary.not_sent")),
                 f"{self._t('complaint.summary.anon')}: {yes if answers.get('anon') else no}",
                 f"{self._t('complaint.summary.secret')}: {yes if answers.get('secret') else no}",
                 "",
-                self._t("summary.question"),
+                self._t("complaint.summary.question"),
             ]
-        )
+        )  # fmt: skip

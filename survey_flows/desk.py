@@ -13,10 +13,9 @@ everything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from survey_flows.catalog import text
-from survey_flows.complaint_flow import local_date_text
 from survey_flows.complaints import (
     Action,
     Actor,
@@ -25,6 +24,7 @@ from survey_flows.complaints import (
     reopen_deadline,
     transition,
 )
+from survey_flows.dates import deadline_words
 from survey_flows.engine import FlowSettings
 from survey_flows.officer import (
     OFFICER_TOKEN,
@@ -39,7 +39,6 @@ from survey_flows.workdays import WorkCalendar
 
 OFFICER = "officer"
 HEAD = "head"
-_ONE_SECOND = timedelta(seconds=1)
 AUTO_FINISH_NOTE = "no reply from the citizen"
 
 
@@ -460,7 +459,6 @@ def _stage_notice(
     people: list[Staff],
 ) -> ClaimOnce:
     """A reminder or an escalation, claimed once per (notice, ticket, stage)."""
-    due_text = local_date_text(due - _ONE_SECOND, ctx.settings.timezone)
     notices = tuple(
         NotifyRecipient(
             person.id,
@@ -473,7 +471,7 @@ def _stage_notice(
                         ticket=complaint.ticket,
                         unit=complaint.unit_name,
                         stage=text(person.language, f"officer.stage.{stage}"),
-                        due=due_text,
+                        due=deadline_words(due, ctx.settings.timezone, person.language),
                         status=text(person.language, f"complaint.state.{complaint.status.value}"),
                     ),
                     officer_buttons(

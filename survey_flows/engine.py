@@ -1,7 +1,7 @@
 """The conversation engine: pure ``step(state, inbound, context) -> StepResult``.
 
 The engine owns what every flow shares: the conversation state, global keywords and commands
-(back, cancel, restart, menu, help, language), expiry of idle conversations, and the rule that
+(back, cancel, repeat, menu, help, language), expiry of idle conversations, and the rule that
 an input must be one of the current prompt's choices. Flows (``survey_flows.skm``) describe
 their steps; nothing here performs I/O or reads the clock.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from survey_flows.catalog import text
-from survey_flows.commands import KEYWORDS, drop_invisible
+from survey_flows.commands import CASUAL_CANCEL_WORDS, KEYWORDS, drop_invisible
 from survey_flows.complaints import ComplaintView, Limits
 from survey_flows.directory import Directory
 from survey_flows.types import Choice, ChoiceRole, Inbound, InboundKind, Outbound
@@ -143,6 +143,8 @@ def _parse_dt(value: str | None) -> datetime | None:
 # --- reading what the citizen sent --------------------------------------------------------
 
 _NUMBER = re.compile(r"[0-9]{1,3}")
+# Keywords that still act at free-text steps: none of them loses what was typed before.
+_TEXT_STEP_ACTIONS = frozenset({"back", "cancel", "help", "language", "repeat"})
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -171,7 +173,8 @@ class Resolved:
     """The outcome of matching an input against a prompt."""
 
     choice: Choice | None = None
-    action: str | None = None  # a global keyword: back, cancel, restart, menu, help, language
+    action: str | None = None  # a global keyword: back, cancel, repeat, menu, help, language
+    word: str | None = None  # the keyword as typed (folded), when ``action`` came from one
     free_text: str | None = None
     error: str | None = None  # catalogue key of the polite re-prompt
 
@@ -206,8 +209,12 @@ def resolve(
         return Resolved(error="error.text_empty" if accepts_text else "error.empty")
     folded = _fold(text)
     keyword = KEYWORDS.get(folded)
+    if accepts_text and (keyword not in _TEXT_STEP_ACTIONS or folded in CASUAL_CANCEL_WORDS):
+        # At free-text steps a word that would leave is text ("menu" may be the whole
+        # suggestion); only harmless keywords and the explicit cancel still act.
+        keyword = None
     if keyword is not None:
-        return Resolved(action=keyword)
+        return Resolved(action=keyword, word=folded)
     answers = prompt.answer_choices()
     if _NUMBER.fullmatch(text):
         index = int(text)

@@ -14,8 +14,9 @@ from datetime import datetime, tzinfo
 
 from survey_flows.catalog import text
 from survey_flows.commands import Command, text_after_words
-from survey_flows.complaint_flow import TICKET_TOKEN, local_date_text
+from survey_flows.complaint_flow import TICKET_TOKEN
 from survey_flows.complaints import REJECTION_REASONS, Action, ComplaintStatus, find_ticket
+from survey_flows.dates import deadline_words
 from survey_flows.types import Choice, Inbound, InboundKind, Outbound
 
 OFFICER_TOKEN = "o"
@@ -131,7 +132,7 @@ def new_complaint_message(
         unit=unit,
         kind=text(language, f"complaint.kind.{kind}"),
         reporter=reporter,
-        verify_by=local_date_text(verify_by, zone),
+        verify_by=deadline_words(verify_by, zone, language),
         description=description,
     )
     extra = []
@@ -187,7 +188,7 @@ def citizen_notice(
         )
     ]
     if status is ComplaintStatus.SELESAI:
-        until = local_date_text(reopen_until, zone) if reopen_until else "-"
+        until = deadline_words(reopen_until, zone, language) if reopen_until else "-"
         messages.append(
             Outbound(
                 text(language, "complaint.rate.prompt", ticket=ticket, until=until),

@@ -13,8 +13,9 @@ from dataclasses import replace
 from typing import Any
 
 from survey_flows.catalog import text
-from survey_flows.commands import BY_WORD, Command
+from survey_flows.commands import BY_WORD, CASUAL_CANCEL_WORDS, LEAVING_ACTIONS, Command
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
+from survey_flows.dates import number_text
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import (
     ConversationState,
@@ -42,9 +43,14 @@ from survey_flows.types import (
     SubmitResponse,
 )
 
+# Elements whose regulation wording needs a plain-language line under it (issue 14, item 10).
+QUESTION_HINTS = frozenset({"U5", "U8"})
 _PROFILE_OPTIONS = dict(PROFILE_ITEMS)
 
 DEEP_LINK_PREFIX = "u_"
+# An over-long text waits here while the citizen chooses the cut version or retyping.
+PENDING_TEXT = "pending_text"
+CUT_PREVIEW_CHARS = 40
 SUMMARY_SUGGESTION_CHARS = 160
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
 
@@ -206,7 +212,33 @@ class _Turn(ComplaintSteps):
             self._say("cancelled")
         return self._reset()
 
-    def _action(self, action: str) -> None:
+    def _has_answers(self) -> bool:
+        """Something the citizen gave would be lost by leaving (a lone service type is not)."""
+        return self.state.step not in _MENU_STEPS and any(
+            key != "service" for key in self.state.answers
+        )
+
+    def _asks_before_leaving(self, action: str, word: str | None) -> bool:
+        leaving = action in LEAVING_ACTIONS or (action == "cancel" and word in CASUAL_CANCEL_WORDS)
+        return leaving and not self.state.step.startswith("leave:") and self._has_answers()
+
+    def _action(self, action: str, word: str | None = None) -> None:
+        if self._asks_before_leaving(action, word):
+            # Asked once: the same word again, or "Ya", leaves; anything else stays.
+            self.state = self.state.at(f"leave:{action}", resume=self.state.step)
+            self._ask()
+            return
+        if action == "repeat":
+            if self.state.step == "idle":
+                self.state = self.state.at("menu")
+            self._ask()
+            return
+        if self.state.step.startswith("leave:") and action == "back":
+            self._stay()
+            return
+        if self.state.step.startswith("cut:") and action == "back":
+            self._on_cut("retype")
+            return
         if action == "cancel":
             if self.state.step == "language" and self._in_survey():
                 self._close_language()
@@ -215,15 +247,6 @@ class _Turn(ComplaintSteps):
             self._ask()
         elif action == "back":
             self._back()
-        elif action == "restart":
-            unit = self._unit()
-            if unit is None:
-                self.state = self._reset().at("menu")
-                self._ask()
-            elif self.state.flow == "complaint":
-                self._begin_complaint(unit, history=())
-            else:
-                self._begin_survey(unit, history=())
         elif action == "menu":
             self.state = self._leave_survey().at("menu")
             self._ask()
@@ -253,6 +276,63 @@ class _Turn(ComplaintSteps):
                 self.state = self._leave_survey()
             self._show_status(None)
 
+    def _offer_cut(self, typed: str) -> None:
+        """Over-long text is kept: offer its first N characters, or typing it again."""
+        self.state = self.state.at(
+            f"cut:{self.state.step}", answers={**self.state.answers, PENDING_TEXT: typed}
+        )
+        self._ask()
+
+    def _on_cut(self, choice_id: str) -> None:
+        origin = self.state.step.removeprefix("cut:")
+        answers = dict(self.state.answers)
+        typed = str(answers.pop(PENDING_TEXT, ""))
+        if choice_id != "keep":
+            self.state = self.state.at(origin, answers=answers)
+            self._ask()
+            return
+        # Recorded as if the shortened text had been typed at the original step.
+        self.state = replace(self.state, step=origin, answers=answers)
+        shortened = typed[: self._text_limit(origin)]
+        if origin == "c:desc":
+            self._complaint_answer(Resolved(free_text=shortened))
+        else:
+            self._record(origin, None, shortened)
+
+    def _text_limit(self, origin: str) -> int:
+        settings = self.ctx.settings
+        return settings.complaint_max_chars if origin == "c:desc" else settings.suggestion_max_chars
+
+    def _cut_prompt(self) -> Outbound:
+        origin = self.state.step.removeprefix("cut:")
+        typed = str(self.state.answers.get(PENDING_TEXT, ""))
+        limit = self._text_limit(origin)
+        left_out = typed[limit:]
+        key = "cut.complaint" if origin == "c:desc" else "cut.suggestion"
+        return Outbound(
+            self._t(
+                key,
+                length=number_text(len(typed), self.language),
+                max=number_text(limit, self.language),
+                cut=number_text(len(left_out), self.language),
+                rest=left_out[:CUT_PREVIEW_CHARS].strip(),
+            ),
+            (Choice("keep", self._t("cut.keep")), Choice("retype", self._t("cut.retype"))),
+            self.state.token,
+        )
+
+    def _stay(self) -> None:
+        """Back from the leave question to the step it interrupted, answers intact."""
+        self.state = self.state.at(self.state.resume or "menu", resume=None)
+        self._ask()
+
+    def _on_leave(self, choice_id: str) -> None:
+        if choice_id == "leave":
+            action = self.state.step.removeprefix("leave:")
+            self._action(action)
+        else:
+            self._stay()
+
     def _close_language(self) -> None:
         """Leave the language prompt for the step it interrupted."""
         self.state = self.state.at(self.state.resume or "menu", resume=None)
@@ -278,7 +358,7 @@ class _Turn(ComplaintSteps):
         if resolved.error:
             self._reject(resolved.error)
         elif resolved.action:
-            self._action(resolved.action)
+            self._action(resolved.action, resolved.word)
         elif resolved.choice and resolved.choice.id in {"back", "cancel"}:
             self._action(resolved.choice.id)
         else:
@@ -307,6 +387,12 @@ class _Turn(ComplaintSteps):
             self.answered = AnsweredPrompt(prompt.prompt_token, prompt.text, choice.label)
         if current.startswith("c:"):
             self._complaint_answer(resolved)
+        elif current.startswith("leave:"):
+            assert choice is not None
+            self._on_leave(choice.id)
+        elif current.startswith("cut:"):
+            assert choice is not None
+            self._on_cut(choice.id)
         elif current == "menu":
             assert choice is not None
             self._action(choice.id)
@@ -442,9 +528,7 @@ class _Turn(ComplaintSteps):
             if free_text is not None:
                 limit = self.ctx.settings.suggestion_max_chars
                 if len(free_text) > limit:
-                    self.effects.append(InputRejected("suggestion_too_long"))
-                    self._say("suggestion.too_long", length=len(free_text), max=limit)
-                    self._ask()
+                    self._offer_cut(free_text)
                     return
                 answers["suggestion"] = free_text
             else:
@@ -621,6 +705,15 @@ class _Turn(ComplaintSteps):
             return self._menu_prompt()
         if current.startswith("c:"):
             return self._complaint_prompt()
+        if current.startswith("cut:"):
+            return self._cut_prompt()
+        if current.startswith("leave:"):
+            unit = self._unit()
+            return Outbound(
+                self._t(f"leave.{self.state.flow}", unit=unit.name if unit else ""),
+                (Choice("leave", self._t("leave.yes")), Choice("stay", self._t("leave.no"))),
+                token,
+            )
         if current == "erase":
             return Outbound(
                 self._t("erase.confirm"),
@@ -678,11 +771,13 @@ class _Turn(ComplaintSteps):
             options = tuple(
                 Choice(str(score), self._t(f"answer.{code}.{score}")) for score in SCORES
             )
-            return Outbound(f"{progress}\n{self._t(f'question.{code}')}", (*options, *nav), token)
+            question = f"{progress}\n{self._t(f'question.{code}')}"
+            if code in QUESTION_HINTS:
+                question += "\n" + self._t(f"question.{code}.hint")
+            return Outbound(question, (*options, *nav), token)
         if current == "suggestion":
-            prompt_text = self._t(
-                "suggestion.prompt", unit=unit_name, max=self.ctx.settings.suggestion_max_chars
-            )
+            limit = number_text(self.ctx.settings.suggestion_max_chars, self.language)
+            prompt_text = self._t("suggestion.prompt", unit=unit_name, max=limit)
             return Outbound(prompt_text, (Choice("skip", self._t("nav.skip")), *nav), token)
         if current == "summary":
             return Outbound(

@@ -278,6 +278,9 @@ def _every_message(language: str) -> list[Outbound]:
         if step == "suggestion":
             chat.say("")
             chat.say("x" * (SETTINGS.suggestion_max_chars + 1))
+            chat.tap("retype")
+            chat.say("menu")  # a leaving word is the suggestion's text here
+            chat.tap("back")
             chat.say("Semoga makin baik")
             break
         chat.say("tidak tahu")
@@ -286,6 +289,8 @@ def _every_message(language: str) -> list[Outbound]:
         chat.say("z" * 5000)
         chat.tap(chat.prompt.answer_choices()[1].id)
     assert chat.step == "summary"
+    chat.say("status")  # asks once before leaving
+    chat.tap("stay")
     chat.tap("edit")
     for item in [c.id for c in chat.prompt.answer_choices()]:
         chat.tap(item)
@@ -295,7 +300,7 @@ def _every_message(language: str) -> list[Outbound]:
             chat.tap(chat.prompt.answer_choices()[0].id)
         chat.tap("edit")
     chat.say("kembali")
-    chat.say("ulang")
+    chat.say("ulang")  # repeats the question
     chat.say("batal")
     chat.command("start", f"u_{MPP}")
     answer = [c.id for c in chat.prompt.answer_choices()]

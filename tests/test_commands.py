@@ -56,7 +56,7 @@ def test_every_word_names_exactly_one_command_and_canonical_names_are_words() ->
      ("finish", "selesai"), ("reject", "tolak"), ("summary", "ringkasan"),
      ("lapor", "pengaduan"), ("complaint", "pengaduan"), ("survey", "survei"),
      ("erase", "hapus"), ("language", "bahasa"), ("help", "bantuan"), ("mulai", "start"),
-     ("back", "kembali"), ("restart", "ulang"), ("menu", "menu"), ("status", "status")],
+     ("back", "kembali"), ("repeat", "ulang"), ("menu", "menu"), ("status", "status")],
 )  # fmt: skip
 def test_indonesian_and_english_words_share_a_canonical_name(word: str, name: str) -> None:
     assert BY_WORD[word].name == name

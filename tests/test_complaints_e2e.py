@@ -240,7 +240,7 @@ async def test_reminders_and_escalation_fire_once_each(pg_storage: Storage) -> N
     for hour in (0, 6):  # Tuesday 24 March (a holiday), twice: one reminder
         await run_job_at(datetime(2026, 3, 24, hour, 0, tzinfo=UTC))
     reminders = [t for t in await recipient_texts(str(OFFICER)) if "Pengingat" in t]
-    assert len(reminders) == 1 and "25-03-2026" in reminders[0]
+    assert len(reminders) == 1 and "Rabu, 25 Maret 2026" in reminders[0]
     assert await recipient_texts(str(HEAD)) == []
     for day in (26, 27):  # overdue from 26 March: one escalation to the head, however often
         await run_job_at(datetime(2026, 3, day, 0, 0, tzinfo=UTC) + timedelta(hours=1))
@@ -291,6 +291,8 @@ async def test_the_aspect_v_recap_counts_timeliness_and_withholds_identities(
     reporters = [c["reporter"] for c in document["complaints"]]
     assert reporters == ["anonim", "warga (console)"]
     assert document["complaints"][0]["description"] == ""  # confidential: counted, not quoted
+    # Filed Friday 13 March: verification's last day is Wednesday 25 March, not the 26th.
+    assert document["complaints"][0]["verify_by"] == "2026-03-25"
     assert "warga-a" not in path.read_text() and "warga-b" not in path.read_text()
     write_recap(tmp_path / "recap.xlsx", "xlsx", rows, now, WIT, "2026-03")
     sheet = load_workbook(tmp_path / "recap.xlsx")["Rekap"]

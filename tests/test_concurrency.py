@@ -156,7 +156,7 @@ async def test_twenty_contacts_complete_surveys_at_once(pg_storage: Storage) -> 
     assert (
         bot.sender.texts().count(
             "Terima kasih! Jawaban Bapak/Ibu untuk Kantor Disdukcapil sudah kami terima. "
-            "Masukan Anda membantu kami memperbaiki layanan."
+            "Masukan Bapak/Ibu membantu kami memperbaiki layanan."
         )
         == 20
     )

@@ -100,7 +100,7 @@ async def test_a_restart_mid_survey_continues_where_the_citizen_was(tmp_path: Pa
     assert "Pertanyaan 4 dari 9" in first.stdout
     second = run_console(url, MENU_SCRIPT[12:], cwd=tmp_path)
     assert second.returncode == 0, second.stderr
-    assert "Anda sedang mengisi survei" in second.stdout
+    assert "Bapak/Ibu sedang mengisi survei" in second.stdout
     assert "Terima kasih!" in second.stdout
     storage = await read_back(url)
     try:

@@ -438,7 +438,8 @@ def test_a_reminder_the_day_before_even_a_holiday_then_one_escalation_to_the_hea
     assert isinstance(to_officer, NotifyRecipient) and to_officer.recipient_id == 1
     assert to_officer.dedupe_key == f"r1:remind:{TICKET}:verify"
     assert (
-        "Pengingat" in to_officer.messages[0].text and "25-03-2026" in to_officer.messages[0].text
+        "Pengingat" in to_officer.messages[0].text
+        and "Rabu, 25 Maret 2026" in to_officer.messages[0].text
     )
     assert plan(complaint(), datetime(2026, 3, 25, 7, 30, tzinfo=WIT)) == ()  # the last day itself
     [escalate] = plan(complaint(), VERIFY_BY + timedelta(hours=7))
@@ -454,7 +455,7 @@ def test_the_answer_stage_and_an_opd_without_officers_remind_the_head() -> None:
     [remind] = plan(verified, datetime(2026, 3, 31, 7, 30, tzinfo=WIT))
     assert isinstance(remind, ClaimOnce) and remind.period == "answer"
     assert [n.recipient_id for n in remind.then] == [4]  # type: ignore[union-attr]
-    assert "must be answered by 01-04-2026" in remind.then[0].messages[0].text  # type: ignore[union-attr]
+    assert "must be answered by Wednesday, 1 April 2026" in remind.then[0].messages[0].text  # type: ignore[union-attr]
 
 
 def test_an_answered_complaint_closes_after_ten_silent_working_days() -> None:

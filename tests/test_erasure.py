@@ -26,11 +26,11 @@ async def test_erasure_deletes_the_contact_after_confirmation_and_keeps_response
     [response] = await storage.responses()
 
     await bot.dispatcher.handle(command_in("warga", "hapus"))
-    assert "Hapus data Anda?" in bot.sender.texts()[-1]
+    assert "Hapus data Bapak/Ibu?" in bot.sender.texts()[-1]
     assert await count(storage, Contact) == 1, "nothing is erased before the confirmation"
 
     await bot.dispatcher.handle(text_in("warga", "1"))  # Ya, hapus
-    assert bot.sender.texts()[-1].startswith("Data Anda sudah dihapus")
+    assert bot.sender.texts()[-1].startswith("Data Bapak/Ibu sudah dihapus")
     assert await count(storage, Contact) == 0
     assert await count(storage, Conversation) == 0
     assert await count(storage, OutboxMessage) == 0, "no row keeps the platform address"
@@ -44,5 +44,5 @@ async def test_declining_erasure_keeps_everything(storage: Storage) -> None:
     bot = make_bot(storage)
     await bot.dispatcher.handle(text_in("warga", "hapus"))
     await bot.dispatcher.handle(text_in("warga", "2"))  # Tidak
-    assert bot.sender.texts()[-2] == "Baik, data Anda tidak dihapus."
+    assert bot.sender.texts()[-2] == "Baik, data Bapak/Ibu tidak dihapus."
     assert await count(storage, Contact) == 1

@@ -631,7 +631,7 @@ def test_answers_are_stored_by_element_code_and_u9_is_asked_before_u8() -> None:
     for position, score in enumerate(by_position, start=1):
         code = chat.step.removeprefix("q:")
         assert chat.prompt.text.startswith(ID["question.progress"].format(n=position, total=9))
-        assert chat.prompt.text.endswith(ID[f"question.{code}"])
+        assert f"\n{ID[f'question.{code}']}" in chat.prompt.text  # the regulation's words, whole
         if position == 8:
             assert code == "U9"
             assert ID["question.U9"] == (
@@ -769,16 +769,15 @@ def test_declining_consent_writes_nothing() -> None:
     assert not chat.effects(RecordConsent) and not chat.effects(SubmitResponse)
 
 
-def test_suggestion_longer_than_the_cap_is_refused_politely() -> None:
+def test_suggestion_longer_than_the_cap_is_kept_and_retyping_is_offered() -> None:
     capped = replace(SETTINGS, suggestion_max_chars=50)
     chat = chat_at("suggestion", capped)
     assert "50" in chat.prompt.text
-    before = chat.raw
     result = chat.say("x" * 51)
-    assert result.effects == (InputRejected("suggestion_too_long"),)
-    assert texts(result)[0] == ID["suggestion.too_long"].format(length=51, max=50)
-    assert result.outbound[-1].text == chat.prompts[-2].text  # the same question again
-    assert chat.raw == before
+    assert not result.effects and chat.step == "cut:suggestion"
+    assert [c.id for c in chat.prompt.choices] == ["keep", "retype"]
+    chat.tap("retype")
+    assert chat.step == "suggestion" and "pending_text" not in chat.state["answers"]
     chat.say("y" * 50)
     assert chat.step == "summary"
     chat.tap("submit")
@@ -1246,7 +1245,7 @@ def test_back_while_editing_from_the_summary_returns_to_the_summary() -> None:
     assert chat.step in {"edit", "summary"}
 
 
-@pytest.mark.parametrize("keyword", ["batal", "Batal", "BATAL", "cancel", "stop"])
+@pytest.mark.parametrize("keyword", ["batal", "Batal", "BATAL", "cancel"])
 @pytest.mark.parametrize("step_name", [s for s in CHOICE_STEPS if s != "menu"] + ["suggestion"])
 def test_cancel_keyword_ends_the_survey_politely(step_name: str, keyword: str) -> None:
     chat = chat_at(step_name)
@@ -1265,24 +1264,26 @@ def test_cancel_at_the_menu_just_shows_the_menu() -> None:
     assert chat.step == "menu"
 
 
-@pytest.mark.parametrize("step_name", SURVEY_STEPS + ("suggestion",))
-def test_restart_keyword_starts_the_same_unit_afresh(step_name: str) -> None:
+@pytest.mark.parametrize("keyword", ["ulang", "ULANG", "repeat"])
+@pytest.mark.parametrize("step_name", (*CHOICE_STEPS, "suggestion"))
+def test_ulang_repeats_the_current_question_and_keeps_every_answer(
+    step_name: str, keyword: str
+) -> None:
+    # In everyday Indonesian "ulang" is "say that again", never "throw my answers away".
     chat = chat_at(step_name)
-    chat.say("ulang")
-    assert chat.state["unit"] == MPP
-    if step_name == "consent":
-        assert chat.step == "consent"
-    else:
-        assert chat.step == "profile:age"
-        assert chat.state["answers"] == {}
-
-
-@pytest.mark.parametrize("step_name", ["menu", "opd", "unit"])
-def test_restart_without_a_unit_shows_the_menu(step_name: str) -> None:
-    chat = chat_at(step_name)
-    result = chat.say("ulang")
-    assert chat.step == "menu"
+    before = chat.state
+    prompt = chat.prompt
+    result = chat.say(keyword)
     assert not result.effects
+    [again] = result.outbound
+    assert (again.text, again.choices, again.prompt_token) == (
+        prompt.text,
+        prompt.choices,
+        prompt.prompt_token,
+    )
+    assert {k: v for k, v in chat.state.items() if k != "last_activity"} == {
+        k: v for k, v in before.items() if k != "last_activity"
+    }
 
 
 def test_back_at_the_menu_stays_at_the_menu() -> None:
