@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, MergedCell
 
 from survey_flows.plain_text import without_controls
 
@@ -29,7 +29,7 @@ def safe_value(value: Any) -> Any:
     return safe_text(value) if isinstance(value, str) else value
 
 
-def put_text(cell: Cell, value: Any) -> None:
+def put_text(cell: Cell | MergedCell, value: Any) -> None:
     """Set an XLSX cell: a string is always a string cell, never a formula."""
     cell.value = safe_value(value)
     if isinstance(value, str):
