@@ -22,7 +22,7 @@ from bot.cli_reports import dispatch, register
 from bot.settings import Settings
 from reports.cells import safe_text
 from reports.complaints_recap import write_recap
-from storage import Storage, db
+from storage import Storage
 from storage.complaints import ComplaintRow
 from storage.models import SurveyResponse
 from survey_flows.complaints import ComplaintStatus

@@ -6,23 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest_asyncio
 from sqlalchemy import func, select
 
 from storage import Storage
 from storage.models import InboundEvent
 from tests.conftest import load_small_directory
 from tests.fakes.telegram_api import FakeTelegramApi
-from tests.test_telegram_e2e import (  # noqa: F401 (the api fixture)
-    CHAT,
-    SECRET,
-    Service,
-    api,
-    service_settings,
-)
+from tests.test_telegram_e2e import CHAT, SECRET, TOKEN, Service, service_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 GUIDE = (
@@ -32,6 +28,12 @@ GUIDE = (
 )
 SERVICE = ("auto_delete_timer_changed", "write_access_allowed", "users_shared")
 METRICS_TOKEN = "metrics-token-for-tests"
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[FakeTelegramApi]:
+    async with FakeTelegramApi(token=TOKEN) as fake:
+        yield fake
 
 
 def fixture(name: str, chat: int, update_id: int) -> dict[str, Any]:

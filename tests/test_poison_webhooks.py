@@ -9,24 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import pytest_asyncio
 from sqlalchemy import select
 
 from bot.web import MAX_JSON_DEPTH
-from storage import Storage
+from storage import Storage, db
 from storage.models import InboundEvent
 from tests.conftest import _admin_dsn, load_small_directory
 from tests.fakes.graph_api import Citizen, FakeGraphApi, fixture, signature_header
-from tests.test_whatsapp_e2e import (  # noqa: F401 (fixtures)
-    APP_SECRET,
-    MARIA,
-    Service,
-    api,
-    service,
-    service_settings,
-)
+from tests.test_whatsapp_e2e import APP_SECRET, MARIA, TOKEN, Service, service_settings
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[FakeGraphApi]:
+    async with FakeGraphApi(access_token=TOKEN) as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture
+async def service(api: FakeGraphApi, pg_storage: Storage, pg_url: str) -> AsyncIterator[Service]:
+    await load_small_directory(pg_storage)
+    async with Service(service_settings(api, pg_url), api) as running:
+        yield running
+
 
 KELLY = Citizen(user_id="ID.5512093384410076", wa_id="6285511112222", name="Kelly")
 
@@ -133,8 +142,6 @@ async def test_deleted_and_edited_messages_are_ignored_mid_survey(
 async def test_a_database_refusing_connections_answers_503(
     api: FakeGraphApi, pg_storage: Storage, scratch_pg: str
 ) -> None:
-    from storage import db
-
     engine = db.create_engine(scratch_pg)
     await db.upgrade(engine)
     await engine.dispose()
