@@ -30,7 +30,7 @@ from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 from tests.processes import wait_ready  # noqa: E402
 
 TOKEN = "4242:bench"
-SECRET = "bench_secret"
+SECRET = "bench_webhook_secret"
 TAPS = [
     "Setuju",
     1,
