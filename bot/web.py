@@ -63,19 +63,19 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN, Infinity, -Infinity: RFC 8259 has none
 
 
-def _too_deep(body: bytes) -> bool:
-    """True when brackets nest deeper than :data:`MAX_JSON_DEPTH` (counted outside strings
-    roughly: a bracket inside a string only makes the count stricter)."""
+def _too_deep(body: bytes, data: Any) -> bool:
+    """True when ``data`` nests deeper than :data:`MAX_JSON_DEPTH` (brackets inside strings,
+    which a citizen may type, do not count)."""
     if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
         return False  # the usual case, without a walk
-    depth = 0
-    for byte in body:
-        if byte in b"[{":
-            depth += 1
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
             if depth > MAX_JSON_DEPTH:
                 return True
-        elif byte in b"]}":
-            depth -= 1
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
     return False
 
 
@@ -86,12 +86,12 @@ def parse_json_body(body: bytes) -> Any:
     A body in UTF-16 or UTF-32 (JSON allows them) is always cleaned: its escapes do not show
     in the bytes.
     """
-    if _too_deep(body):
-        raise ValueError("nested too deeply")
     try:
         data = json.loads(body, parse_constant=_refuse_constant)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+    if _too_deep(body, data):
+        raise ValueError("nested too deeply")
     if _SUSPECT_ESCAPE.search(body) or json.detect_encoding(body) != "utf-8":
         return _storable(data)
     return data

@@ -86,6 +86,8 @@ async def test_nesting_nan_and_utf16_never_answer_500(
     assert await service.post(deep) == 400
     just_too_deep = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
     assert await service.post(just_too_deep) == 400
+    # Brackets a citizen types are text, not nesting.
+    assert await service.post(KELLY.text("[" * 100 + "{" * 100)) == 200
     location = MARIA.location()
     messages(location)[0]["location"]["latitude"] = float("nan")
     assert await service.post(json.dumps(location).encode()) == 400  # NaN is not JSON
