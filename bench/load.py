@@ -57,7 +57,7 @@ C = TypeVar("C")  # a citizen, as a channel's driver names one
 S = TypeVar("S")  # one step of a citizen's survey
 
 TOKEN = "4242:load"
-SECRET = "load_secret"
+SECRET = "load_webhook_secret"
 PLATFORM_LIMIT_PER_S = 30
 # The survey of examples/mimika.yaml's first unit: a label or the index of the button to tap.
 TAPS: list[str | int] = [
@@ -132,7 +132,7 @@ def bot_env(database_url: str, api: FakeTelegramApi, port: int, **extra: str) ->
         TELEGRAM_API_BASE_URL=api.base_url,
         TELEGRAM_WEBHOOK_URL="https://load.invalid/telegram/webhook",
         TELEGRAM_WEBHOOK_SECRET=SECRET,
-        PSEUDONYM_SECRET="load-bench",
+        PSEUDONYM_SECRET="load-bench-pseudonym",
         HTTP_HOST="127.0.0.1",
         HTTP_PORT=str(port),
         DIGEST_ENABLED="false",  # the weekly digest job would render charts mid-run

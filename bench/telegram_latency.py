@@ -30,7 +30,7 @@ from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 from tests.processes import wait_ready  # noqa: E402
 
 TOKEN = "4242:bench"
-SECRET = "bench_secret"
+SECRET = "bench_webhook_secret"
 TAPS = [
     "Setuju",
     1,
@@ -111,7 +111,7 @@ async def main(citizens: int, concurrency: int, database_url: str, port: int) ->
             "TELEGRAM_WEBHOOK_SECRET": SECRET,
             "TELEGRAM_OVERALL_PER_S": "1000",
             "TELEGRAM_PER_CHAT_INTERVAL_S": "0",
-            "PSEUDONYM_SECRET": "bench",
+            "PSEUDONYM_SECRET": "bench-pseudonym-secret",
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(port),
             "LOG_LEVEL": "WARNING",

@@ -227,7 +227,7 @@ def bot_env(database_url: str, api: FakeGraphApi, port: int) -> dict[str, str]:
         WHATSAPP_APP_SECRET=APP_SECRET,
         WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
         WHATSAPP_API_BASE_URL=api.base_url,
-        PSEUDONYM_SECRET="load-bench",
+        PSEUDONYM_SECRET="load-bench-pseudonym",
         HTTP_HOST="127.0.0.1",
         HTTP_PORT=str(port),
         DIGEST_ENABLED="false",  # the weekly digest job would render charts mid-run

@@ -275,6 +275,7 @@ async def run_service(
                 else None
             ),
             metrics=metrics,
+            ops_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -23,6 +23,12 @@ from survey_flows.complaints import Limits
 from survey_flows.engine import FlowSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/skm-bot.sqlite3"
+# Shorter secrets are refused at start: a guessable webhook secret lets anyone post updates,
+# a short pseudonym key lets respondent keys be linked back to phone numbers.
+MIN_SECRET_CHARS = 16
+# setWebhook's secret_token: "1-256 characters. Only characters A-Z, a-z, 0-9, _ and - are
+# allowed" (Bot API).
+TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -97,6 +103,35 @@ class Settings(BaseSettings):
     # How long a claimed outgoing message belongs to the process sending it; after a crash
     # its replies go out this long later (see handlers/outbox.py).
     outbox_lease_s: float = Field(default=120.0, ge=1.0, le=3600.0)
+    # When set, /metrics and /readyz answer only a request carrying
+    # "Authorization: Bearer <METRICS_TOKEN>"; unset, they stay open as before (/healthz
+    # always is: it says nothing but "up").
+    metrics_token: SecretStr | None = None
+
+    @field_validator(
+        "pseudonym_secret",
+        "telegram_webhook_secret",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        "metrics_token",
+    )
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"at least {MIN_SECRET_CHARS} characters (generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_characters(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TELEGRAM_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("Telegram accepts only 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -33,6 +34,7 @@ WHATSAPP_KEY = web.AppKey("whatsapp", WhatsAppUpdates)
 WHATSAPP_APP_SECRET_KEY = web.AppKey("whatsapp_app_secret", str)
 WHATSAPP_VERIFY_TOKEN_KEY = web.AppKey("whatsapp_verify_token", str)
 METRICS_KEY = web.AppKey("metrics", Metrics)
+OPS_TOKEN_KEY = web.AppKey("ops_token", str)
 
 
 # JSON escapes of NUL and of UTF-16 surrogates: valid JSON, but a lone surrogate cannot be encoded
@@ -52,10 +54,47 @@ def _storable(value: Any) -> Any:
     return value
 
 
+# Deeper than any Telegram update or WhatsApp payload (about 8 levels); a deeper document is
+# refused before anything walks it.
+MAX_JSON_DEPTH = 32
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity, -Infinity: RFC 8259 has none
+
+
+def _too_deep(body: bytes, data: Any) -> bool:
+    """True when ``data`` nests deeper than :data:`MAX_JSON_DEPTH` (brackets inside strings,
+    which a citizen may type, do not count)."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return False  # the usual case, without a walk
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return False
+
+
 def parse_json_body(body: bytes) -> Any:
-    """The JSON document in ``body``, with unstorable characters removed; ValueError if none."""
-    data = json.loads(body)
-    return _storable(data) if _SUSPECT_ESCAPE.search(body) else data
+    """The JSON document in ``body``, with unstorable characters removed; ValueError if none.
+
+    Refused as not JSON: nesting deeper than :data:`MAX_JSON_DEPTH`, ``NaN``/``Infinity``.
+    A body in UTF-16 or UTF-32 (JSON allows them) is always cleaned: its escapes do not show
+    in the bytes.
+    """
+    try:
+        data = json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if _too_deep(body, data):
+        raise ValueError("nested too deeply")
+    if _SUSPECT_ESCAPE.search(body) or json.detect_encoding(body) != "utf-8":
+        return _storable(data)
+    return data
 
 
 def build_web_app(
@@ -67,11 +106,15 @@ def build_web_app(
     whatsapp_app_secret: str | None = None,
     whatsapp_verify_token: str | None = None,
     metrics: Metrics | None = None,
+    ops_token: str | None = None,
 ) -> web.Application:
     """Routes: ``GET /healthz``, ``GET /readyz``, ``GET /metrics`` (with ``metrics``) and,
-    when configured, the webhooks."""
+    when configured, the webhooks. With ``ops_token``, ``/readyz`` and ``/metrics`` answer
+    only ``Authorization: Bearer <ops_token>`` (METRICS_TOKEN)."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STORAGE_KEY] = storage
+    if ops_token:
+        app[OPS_TOKEN_KEY] = ops_token
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if metrics is not None:
@@ -99,8 +142,31 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def _ops_allowed(request: web.Request) -> bool:
+    """No token configured, or the request carries it as a bearer token."""
+    token = request.app.get(OPS_TOKEN_KEY)
+    if token is None:
+        return True
+    given = request.headers.get("Authorization", "")
+    try:
+        given_bytes = given.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(given_bytes, f"Bearer {token}".encode())
+
+
+def _ops_refused() -> web.Response:
+    return web.json_response(
+        {"ok": False, "error": "unauthorised"},
+        status=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
 async def readyz(request: web.Request) -> web.Response:
     """The database answers and its schema is current."""
+    if not _ops_allowed(request):
+        return _ops_refused()
     storage = request.app[STORAGE_KEY]
     checks: dict[str, Any] = {"database": await storage.ping()}
     checks["migrations"] = checks["database"] and await db.schema_is_current(storage.engine)
@@ -112,6 +178,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics_page(request: web.Request) -> web.Response:
     """Prometheus metrics (text exposition format); see :mod:`bot.metrics`."""
+    if not _ops_allowed(request):
+        return _ops_refused()
     body = await request.app[METRICS_KEY].render(request.app[STORAGE_KEY], utc_now())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
@@ -145,8 +213,12 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         return _refuse(request, channel, "invalid", 400, "not an update")
     try:
         dispatched = await request.app[TELEGRAM_KEY].process_json(data)
-    except MalformedUpdate:
-        return _refuse(request, channel, "invalid", 400, "malformed update")
+    except MalformedUpdate as exc:
+        # An update we cannot read (a field missing or mistyped, as in Telegram's own webhook
+        # guide): answered 200 and ignored, or Telegram would retry it for hours.
+        log.info("update not understood", extra={"reason": str(exc)})
+        _count(request, channel, "ignored")
+        return web.json_response({"ok": True})
     except StorageUnavailable:
         # Telegram retries non-2xx deliveries: nothing is lost while the database is down.
         return _refuse(request, channel, "unavailable", 503, "unavailable")
@@ -188,4 +260,8 @@ async def whatsapp_webhook(request: web.Request) -> web.Response:
     _count(request, channel, "status", report.statuses)
     _count(request, channel, "page", report.pages)
     _count(request, channel, "ignored", len(report.ignored))
+    if report.failed:
+        _count(request, channel, "failed", report.failed)
+        if not report.stored:  # nothing of it kept: Meta's retry may fare better
+            return web.json_response({"ok": False, "error": "not processed"}, status=500)
     return web.json_response({"ok": True, "messages": report.messages, "statuses": report.statuses})

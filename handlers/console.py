@@ -22,6 +22,7 @@ from survey_flows.catalog import text as catalogue_text
 from survey_flows.commands import inbound_fields
 from survey_flows.complaint_flow import TICKET_TOKEN
 from survey_flows.officer import OFFICER_TOKEN
+from survey_flows.plain_text import without_controls
 from survey_flows.types import Channel, Choice, Inbound, InboundKind, Outbound
 
 # A line longer than this is cut before it reaches the engine (which refuses it politely).
@@ -97,7 +98,8 @@ def parse_line(
 ) -> Inbound:
     """A typed line as an inbound event: a tap on a kept choice (``keys``), a command
     (``survey_flows.commands``) or text."""
-    line = line.rstrip("\r\n")[:MAX_LINE_CHARS]
+    # NUL and other control characters (a paste, a stray key) are never meant: dropped.
+    line = without_controls(line.rstrip("\r\n"))[:MAX_LINE_CHARS]
     tapped = keys.tap(contact, line) if keys is not None else None
     if tapped is not None:
         token, choice_id = tapped

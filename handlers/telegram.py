@@ -157,7 +157,55 @@ def parse_update(data: object, bot_id: int, received_at: datetime) -> ParsedUpda
         return ParsedUpdate(Inbound(kind=InboundKind.LOCATION, location=location, **common))
     if photo is not None:
         return ParsedUpdate(Inbound(kind=InboundKind.MEDIA, media_ref=photo, **common))
+    if SERVICE_MESSAGE_FIELDS.intersection(message):
+        return ParsedUpdate(None, reason="service message")
     return ParsedUpdate(Inbound(kind=InboundKind.UNSUPPORTED, **common))
+
+
+# The Bot API's service messages (Message fields): nobody wrote them, so nothing is answered
+# (no "I can only read text" hint, no question asked again mid-survey). In a private chat:
+# the auto-delete timer, write access allowed (a Mini App, a login), users or a chat shared.
+SERVICE_MESSAGE_FIELDS = frozenset(
+    {
+        "message_auto_delete_timer_changed",
+        "write_access_allowed",
+        "users_shared",
+        "user_shared",
+        "chat_shared",
+        "connected_website",
+        "pinned_message",
+        "new_chat_members",
+        "left_chat_member",
+        "new_chat_title",
+        "new_chat_photo",
+        "delete_chat_photo",
+        "group_chat_created",
+        "supergroup_chat_created",
+        "channel_chat_created",
+        "migrate_to_chat_id",
+        "migrate_from_chat_id",
+        "proximity_alert_triggered",
+        "chat_background_set",
+        "boost_added",
+        "forum_topic_created",
+        "forum_topic_edited",
+        "forum_topic_closed",
+        "forum_topic_reopened",
+        "general_forum_topic_hidden",
+        "general_forum_topic_unhidden",
+        "video_chat_scheduled",
+        "video_chat_started",
+        "video_chat_ended",
+        "video_chat_participants_invited",
+        "gift",
+        "unique_gift",
+        "refunded_payment",
+        "successful_payment",
+        "giveaway_created",
+        "giveaway_completed",
+        "paid_message_price_changed",
+    }
+)
 
 
 def _is_chat_id(value: int) -> bool:
@@ -232,7 +280,10 @@ def _location(message: dict[str, Any]) -> tuple[float, float] | None:
     location = _optional_object(message, "location", "message")
     if location is None:
         return None
-    return _float(location, "latitude"), _float(location, "longitude")
+    latitude, longitude = _float(location, "latitude"), _float(location, "longitude")
+    if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):  # NaN fails too
+        raise MalformedUpdate("location is not on Earth")
+    return latitude, longitude
 
 
 def _float(location: dict[str, Any], key: str) -> float:
@@ -458,7 +509,13 @@ class TelegramUpdates:
 
 def secret_matches(expected: str, given: str | None) -> bool:
     """Constant-time comparison of the webhook secret header."""
-    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+    if given is None:
+        return False
+    try:  # a header byte outside ASCII (aiohttp keeps it as a surrogate) is simply wrong
+        given_bytes = given.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(expected.encode(), given_bytes)
 
 
 class TelegramPoller:

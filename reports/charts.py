@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from reports.model import ELEMENT_NAMES, Figures, UnitReport, id_decimal
 from survey_flows.ikm import Mutu
 
-__all__ = ["A4_PORTRAIT_IN", "GRADE_COLOURS", "ikm_bar_chart", "nrr_chart"]
+__all__ = ["A4_PORTRAIT_IN", "GRADE_COLOURS", "ikm_bar_chart", "nrr_chart", "plain_text"]
 
 A4_PORTRAIT_IN = (8.27, 11.69)
 """A4 paper, portrait, in inches (210 x 297 mm)."""
@@ -26,6 +27,17 @@ GRADE_COLOURS = {
     None: "#b0b0b0",
 }
 """Bar colour per grade (grey: not computable)."""
+
+
+def plain_text(figure: Figure) -> Figure:
+    """``figure`` with every text drawn literally: a suggestion or a name holding ``$...$``
+    must not be parsed as mathtext (a bad expression aborts the whole drawing)."""
+    for item in figure.findobj(Text):
+        if isinstance(item, Text):
+            item.set_usetex(False)
+            item.set_parse_math(False)
+    return figure
+
 
 _IKM_LINES = ((65.00, "C"), (76.61, "B"), (88.31, "A"))
 _NRR_LINES = ((2.60, "C"), (3.0644, "B"), (3.5324, "A"))

@@ -13,10 +13,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.cells import put_text, safe_value
 from storage.complaints import ComplaintRow
 from survey_flows.complaints import ComplaintStatus
 from survey_flows.dates import last_day
@@ -109,8 +112,9 @@ def write_recap(
         writer.writerow(["opd", "unit", "received", "verified_in_time", "answered_in_time",
                          "overdue", "finished", "rejected", "finished_percent"])  # fmt: skip
         for x in lines:
-            writer.writerow([x.opd, x.unit, x.received, x.verified_in_time, x.answered_in_time,
-                             x.overdue, x.finished, x.rejected, x.finished_percent])  # fmt: skip
+            writer.writerow([safe_value(v) for v in (x.opd, x.unit, x.received,
+                             x.verified_in_time, x.answered_in_time, x.overdue, x.finished,
+                             x.rejected, x.finished_percent)])  # fmt: skip
         path.write_text(buffer.getvalue())
     else:
         book = Workbook()
@@ -122,11 +126,18 @@ def write_recap(
                         "Ditanggapi tepat waktu", "Lewat batas", "Selesai", "Ditolak",
                         "% selesai"])  # fmt: skip
         for x in lines:
-            summary.append([x.opd, x.unit, x.received, x.verified_in_time, x.answered_in_time,
-                            x.overdue, x.finished, x.rejected, x.finished_percent])  # fmt: skip
+            _append(summary, [x.opd, x.unit, x.received, x.verified_in_time, x.answered_in_time,
+                              x.overdue, x.finished, x.rejected, x.finished_percent])  # fmt: skip
         sheet = book.create_sheet("Pengaduan")
         if details:
             sheet.append(list(details[0]))
             for item in details:
-                sheet.append(list(item.values()))
+                _append(sheet, list(item.values()))
         book.save(path)
+
+
+def _append(sheet: Worksheet, values: Sequence[Any]) -> None:
+    """A row whose strings (a complaint's text, typed names) are text cells, never formulas."""
+    row = sheet.max_row + 1
+    for column, value in enumerate(values, start=1):
+        put_text(sheet.cell(row=row, column=column), value)

@@ -6,6 +6,7 @@ import csv
 import io
 from decimal import Decimal
 
+from reports.cells import safe_text
 from reports.model import RegencyReport, UnitReport
 
 __all__ = ["csv_header", "report_csv"]
@@ -36,10 +37,10 @@ def _cell(value: Decimal | int | str | None) -> str:
 
 
 def _row(report: RegencyReport, unit: UnitReport) -> list[str]:
-    return [
-        unit.code,
-        unit.name,
-        unit.opd_code,
+    return [  # names come from people (the directory file): never a formula in a spreadsheet
+        safe_text(unit.code),
+        safe_text(unit.name),
+        safe_text(unit.opd_code),
         str(unit.respondents),
         *(
             _cell(unit.nrr(code)) if code in unit.elements else ""

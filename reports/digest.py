@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from reports.charts import plain_text  # noqa: E402
 from reports.model import OpdReport, UnitReport  # noqa: E402
 from reports.period import Period, PeriodKind  # noqa: E402
 from survey_flows.catalog import text  # noqa: E402
@@ -263,7 +264,7 @@ def render_chart(
         figure.suptitle(opd.name, fontsize=11)
         figure.tight_layout()
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
+        plain_text(figure).savefig(buffer, format="png")
         return buffer.getvalue()
     finally:
         plt.close(figure)

@@ -27,6 +27,7 @@ from reports.period import PeriodError, parse_date
 from storage.reports import PaperResponse
 from survey_flows.directory import Directory, UnitInfo
 from survey_flows.ikm import MAX_SCORE, MIN_SCORE, STANDARD_ELEMENTS
+from survey_flows.plain_text import without_controls
 from survey_flows.skm import PROFILE_ITEMS
 
 __all__ = ["PaperFileError", "PaperImport", "RowError", "parse_paper_csv", "read_paper_file"]
@@ -101,6 +102,9 @@ def parse_paper_csv(text: str, directory: Directory, today: date) -> PaperImport
     Raises:
         PaperFileError: no header, an unknown, duplicate or missing column.
     """
+    # NUL cannot be stored and other control characters break the XLSX report: people never
+    # mean them (a spreadsheet's export, a copy-paste). Line ends survive as newlines.
+    text = without_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

@@ -19,9 +19,10 @@ from pathlib import Path
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from reports.charts import A4_PORTRAIT_IN, ikm_bar_chart, nrr_chart
+from reports.charts import A4_PORTRAIT_IN, ikm_bar_chart, nrr_chart, plain_text
 from reports.model import Figures, RegencyReport, UnitReport, id_decimal
 from reports.progress import Progress, no_progress
+from survey_flows.plain_text import without_controls
 
 __all__ = ["UNITS_PER_CHART_PAGE", "page_count", "write_pdf"]
 
@@ -37,7 +38,16 @@ def page_count(report: RegencyReport) -> int:
 
 
 def write_pdf(report: RegencyReport, path: Path, progress: Progress = no_progress) -> None:
-    """Write the PDF to ``path``."""
+    """Write the PDF to ``path``: whole or not at all (a failure leaves no truncated file)."""
+    partial = path.with_name(path.name + ".part")
+    try:
+        _write_pages(report, partial, progress)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _write_pages(report: RegencyReport, path: Path, progress: Progress) -> None:
     total = page_count(report)
     done = 0
     units = report.units
@@ -45,7 +55,7 @@ def write_pdf(report: RegencyReport, path: Path, progress: Progress = no_progres
         metadata = pdf.infodict()
         metadata["Title"] = f"Laporan SKM {report.period.label}"
         metadata["Subject"] = report.organisation
-        pdf.savefig(_summary_page(report))
+        pdf.savefig(plain_text(_summary_page(report)))
         done += 1
         for first in range(0, len(units), UNITS_PER_CHART_PAGE):
             chunk = units[first : first + UNITS_PER_CHART_PAGE]
@@ -54,21 +64,23 @@ def write_pdf(report: RegencyReport, path: Path, progress: Progress = no_progres
             title = f"IKM per unit pelayanan, {report.period.title_id}"
             if pages > 1:
                 title += f" ({number}/{pages})"
-            pdf.savefig(ikm_bar_chart(chunk, title))
+            pdf.savefig(plain_text(ikm_bar_chart(chunk, title)))
             done += 1
             progress("pdf: pages", done, total)
         pdf.savefig(
-            nrr_chart(
-                report,
-                f"Nilai per unsur (gabungan), {report.period.title_id}",
-                _headline(report, "Gabungan"),
+            plain_text(
+                nrr_chart(
+                    report,
+                    f"Nilai per unsur (gabungan), {report.period.title_id}",
+                    _headline(report, "Gabungan"),
+                )
             )
         )
         done += 1
         for unit in units:
             if unit.respondents == 0:
                 continue
-            pdf.savefig(_unit_page(report, unit))
+            pdf.savefig(plain_text(_unit_page(report, unit)))
             done += 1
             progress("pdf: pages", done, total)
 
@@ -166,7 +178,7 @@ def _unit_page(report: RegencyReport, unit: UnitReport) -> Figure:
         figure.text(0.12, y, f"Saran ({unit.suggestion_total}):", fontsize=8.5, fontweight="bold")
         y -= 0.02
         for suggestion in unit.suggestions[:_SUGGESTIONS_PER_PAGE]:
-            text = textwrap.shorten(suggestion.text, 110, placeholder="...")
+            text = textwrap.shorten(without_controls(suggestion.text), 110, placeholder="...")
             figure.text(0.12, y, f"{suggestion.local_date}  {text}", fontsize=7.5)
             y -= 0.018
     return figure

@@ -17,7 +17,7 @@ from pathlib import Path
 import segno
 from matplotlib.figure import Figure
 
-from reports.charts import A4_PORTRAIT_IN
+from reports.charts import A4_PORTRAIT_IN, plain_text
 from reports.model import UnitReport, id_decimal
 from reports.period import Period
 from survey_flows.skm import DEEP_LINK_PREFIX
@@ -223,6 +223,6 @@ def write_poster(content: PosterContent, directory: Path) -> PosterFiles:
     figure, telegram_qr, whatsapp_qr = poster_figure(content)
     pdf = directory / f"poster-{content.unit_code}.pdf"
     png = directory / f"poster-{content.unit_code}.png"
-    figure.savefig(pdf, format="pdf")
+    plain_text(figure).savefig(pdf, format="pdf")
     figure.savefig(png, format="png", dpi=PNG_DPI)
     return PosterFiles(pdf=pdf, png=png, telegram_qr=telegram_qr, whatsapp_qr=whatsapp_qr)

@@ -31,6 +31,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.cells import put_text
 from reports.model import (
     DIMENSION_TITLES,
     ELEMENT_NAMES,
@@ -163,7 +164,8 @@ def _put(
     sheet: Worksheet, row: int, values: Iterable[Any], formats: dict[int, str] | None = None
 ) -> None:
     for column, value in enumerate(values, start=1):
-        cell = sheet.cell(row=row, column=column, value=value)
+        cell = sheet.cell(row=row, column=column)
+        put_text(cell, value)  # names and suggestions were typed by people: never formulas
         if formats and column in formats and value is not None:
             cell.number_format = formats[column]
 

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.errors import translated
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -55,15 +57,23 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, *, pool_size: int = 5, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url``; SQLite gets foreign keys and WAL, PostgreSQL a pool."""
+    """An async engine for ``url``; SQLite gets foreign keys and WAL, PostgreSQL a pool.
+
+    ``hide_parameters``: a failing statement's error (and its log line) never carries the bound
+    values, which hold message bodies, suggestions and complaint texts (docs/privacy.md).
+    """
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(
+        url, echo=echo, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size
+    )
     _ping_when_idle(engine)
     return engine
 
@@ -118,14 +128,14 @@ def _current(connection: Connection) -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent)."""
-    async with engine.begin() as connection:
+    """Bring the schema to ``revision`` (idempotent); StorageUnavailable when unreachable."""
+    async with translated(), engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)
 
 
 async def schema_is_current(engine: AsyncEngine) -> bool:
     """True when the database is at the newest migration."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    async with engine.connect() as connection:
+    async with translated(), engine.connect() as connection:
         current = await connection.run_sync(_current)
     return current == head

@@ -13,9 +13,12 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-# SQLSTATEs that mean "the server is not there right now": connection exceptions (08), the
-# server shutting down or starting up (57P01-57P03), too many connections (53300).
-_UNAVAILABLE_STATES = ("08", "57P", "53300")
+# SQLSTATEs that mean "the server is not there right now": connection exceptions (08),
+# insufficient resources (53: too many connections, disk full, out of memory), operator
+# intervention (57P: shutting down, starting up, database dropped), a database not accepting
+# connections (55000, after ALTER DATABASE ... ALLOW_CONNECTIONS false), a read-only server
+# (25006: a standby, during a failover). Retrying later is the answer to each.
+_UNAVAILABLE_STATES = ("08", "53", "57P", "55000", "25006")
 
 
 class StorageError(Exception):

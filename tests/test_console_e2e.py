@@ -82,7 +82,14 @@ async def test_console_survey_on_postgres_with_unit_deep_link(
     # skip the suggestion, send.
     script = ["1", "6", "2", "3", "8", "1", *["4"] * 9, "1", "1"]
     result = run_console(
-        pg_url, script, "--unit", "rsud-igd", "--contact", "warga-1", cwd=tmp_path, secret="s3"
+        pg_url,
+        script,
+        "--unit",
+        "rsud-igd",
+        "--contact",
+        "warga-1",
+        cwd=tmp_path,
+        secret="s3-console-pseudonym",
     )
     assert result.returncode == 0, result.stderr
     assert "Terima kasih!" in result.stdout

@@ -81,7 +81,7 @@ class BotProcesses:
             # The fake API has no flood limits here; the pacing has its own tests.
             TELEGRAM_PER_CHAT_INTERVAL_S="0.02",
             TELEGRAM_OVERALL_PER_S="500",
-            PSEUDONYM_SECRET="fault-tests",
+            PSEUDONYM_SECRET="fault-tests-pseudonym-key",
             HTTP_HOST="127.0.0.1",
             DIGEST_ENABLED="false",
             OUTBOX_LEASE_S=str(LEASE_S),

@@ -117,7 +117,7 @@ async def test_json_logs_of_two_whole_surveys_name_no_one_and_metrics_count_them
         WHATSAPP_APP_SECRET=APP_SECRET,
         WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
         WHATSAPP_API_BASE_URL=graph.base_url,
-        PSEUDONYM_SECRET="log-tests",
+        PSEUDONYM_SECRET="log-tests-pseudonym-key",
         HTTP_HOST="127.0.0.1",
         HTTP_PORT=str(free_port()),
         DIGEST_ENABLED="false",

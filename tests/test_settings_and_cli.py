@@ -52,8 +52,31 @@ def test_a_webhook_without_a_secret_is_refused(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://bot.example/tg")
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):
         load_settings()
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "s3cret_token")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "s3cret_token-of-20ch")
     assert load_settings().telegram_webhook_url == "https://bot.example/tg"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PSEUDONYM_SECRET", "x", "at least 16 characters"),
+        ("TELEGRAM_WEBHOOK_SECRET", "short_secret", "at least 16 characters"),
+        ("TELEGRAM_WEBHOOK_SECRET", "sixteen chars, no!", "A-Z a-z 0-9 _ -"),
+        ("TELEGRAM_WEBHOOK_SECRET", "ä" * 20, "A-Z a-z 0-9 _ -"),
+        ("TELEGRAM_WEBHOOK_SECRET", "a" * 257, "A-Z a-z 0-9 _ -"),
+        ("WHATSAPP_APP_SECRET", "0123456789abcde", "at least 16 characters"),
+        ("WHATSAPP_VERIFY_TOKEN", "verify-me", "at least 16 characters"),
+        ("METRICS_TOKEN", "metrics", "at least 16 characters"),
+    ],
+)
+def test_weak_secrets_are_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert str(error.value).startswith(f"{name}: ") and message in str(error.value)
+    assert value not in str(error.value)  # a secret is never echoed
 
 
 def test_plain_postgres_urls_get_the_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,8 +88,8 @@ def test_postgres_needs_a_pseudonym_secret(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://skm@db/skm")
     with pytest.raises(ConfigError, match="PSEUDONYM_SECRET"):
         load_settings().pseudonym_key()
-    monkeypatch.setenv("PSEUDONYM_SECRET", "abc")
-    assert load_settings().pseudonym_key() == b"abc"
+    monkeypatch.setenv("PSEUDONYM_SECRET", "abc-def-ghi-jkl-mno")
+    assert load_settings().pseudonym_key() == b"abc-def-ghi-jkl-mno"
 
 
 def test_the_embedded_default_keeps_one_generated_key(tmp_path: Path) -> None:

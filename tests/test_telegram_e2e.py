@@ -42,7 +42,7 @@ def service_settings(api: FakeTelegramApi, pg_url: str, **extra: Any) -> Setting
         telegram_api_base_url=api.base_url,
         http_host="127.0.0.1",
         http_port=free_port(),
-        pseudonym_secret="telegram-tests",
+        pseudonym_secret="telegram-tests-pseudonym",
         # Tests tap faster than any person; the limiter itself has its own tests.
         telegram_per_chat_interval_s=0.02,
         digest_enabled=False,  # digests have their own tests; here they would add messages

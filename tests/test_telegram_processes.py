@@ -49,7 +49,7 @@ def bot_env(api: FakeTelegramApi, pg_url: str, port: int, **extra: str) -> dict[
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=api.base_url,
         TELEGRAM_PER_CHAT_INTERVAL_S="0.02",
-        PSEUDONYM_SECRET="process-tests",
+        PSEUDONYM_SECRET="process-tests-pseudonym-key",
         HTTP_HOST="127.0.0.1",
         HTTP_PORT=str(port),
         DIGEST_ENABLED="false",

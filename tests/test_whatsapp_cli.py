@@ -39,7 +39,7 @@ def whatsapp_env(api: FakeGraphApi, pg_url: str, port: int, **extra: str) -> dic
         WHATSAPP_APP_SECRET=APP_SECRET,
         WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
         WHATSAPP_API_BASE_URL=api.base_url,
-        PSEUDONYM_SECRET="cli-tests",
+        PSEUDONYM_SECRET="cli-tests-pseudonym-key",
         HTTP_HOST="127.0.0.1",
         HTTP_PORT=str(port),
         DIGEST_ENABLED="false",  # weekly digests are another feature's concern

@@ -83,7 +83,7 @@ def service_settings(api: FakeGraphApi, pg_url: str, **extra: Any) -> Settings:
         "whatsapp_template_name": TEMPLATE,
         "http_host": "127.0.0.1",
         "http_port": free_port(),
-        "pseudonym_secret": "whatsapp-tests",
+        "pseudonym_secret": "whatsapp-tests-pseudonym",
     }
     if "digest_enabled" in Settings.model_fields:
         # Weekly digests (another feature) would queue charts for other channels at start-up.

@@ -203,8 +203,8 @@ async def run_up_down_up(engine: AsyncEngine) -> None:
 FULL = {
     "whatsapp_access_token": "EAAG",
     "whatsapp_phone_number_id": "106540352242922",
-    "whatsapp_app_secret": "secret",
-    "whatsapp_verify_token": "verify",
+    "whatsapp_app_secret": "meta-app-secret-of-tests",
+    "whatsapp_verify_token": "verify-token-of-tests",
 }
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -45,7 +46,11 @@ def signature_valid(app_secret: str | bytes, body: bytes, header: str | None) ->
     """Constant-time check of the signature header over the raw body (never re-serialised)."""
     if not header:
         return False
-    return hmac.compare_digest(sign(app_secret, body).encode(), header.strip().encode())
+    try:  # a header byte outside ASCII (aiohttp keeps it as a surrogate) is simply wrong
+        given = header.strip().encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(sign(app_secret, body).encode(), given)
 
 
 def challenge_answer(params: Mapping[str, str], verify_token: str) -> str | None:
@@ -54,7 +59,11 @@ def challenge_answer(params: Mapping[str, str], verify_token: str) -> str | None
     challenge = params.get("hub.challenge")
     if params.get("hub.mode") != "subscribe" or challenge is None:
         return None
-    if not hmac.compare_digest(given.encode(), verify_token.encode()):
+    try:
+        matches = hmac.compare_digest(given.encode("utf-8"), verify_token.encode())
+    except UnicodeEncodeError:  # a lone surrogate in the query: not our token
+        return None
+    if not matches:
         return None
     return challenge
 
@@ -92,8 +101,9 @@ def parse_reply_id(raw: str) -> tuple[str, str | None, str]:
     parts = raw.split("|", 2)
     if len(parts) == 3 and parts[0] == REPLY_VERSION and parts[2]:
         return "choice", parts[1] or None, parts[2]
-    if len(parts) == 3 and parts[0] == PAGE_VERSION and parts[2].isascii() and parts[2].isdigit():
-        return "page", parts[1] or None, parts[2]
+    page = parts[2] if len(parts) == 3 else ""
+    if parts[0] == PAGE_VERSION and page.isascii() and page.isdigit() and len(page) <= 4:
+        return "page", parts[1] or None, page
     return "choice", "invalid", raw
 
 
@@ -145,6 +155,28 @@ def _timestamp(value: Any, default: datetime) -> datetime:
         return default
 
 
+# Messages that are not a citizen writing to us: reactions, system notices, the welcome
+# request, and, on a number shared with the WhatsApp Business app ("coexistence"), a message
+# deleted ("revoke") or edited ("edit") by its sender. Neither asks anything of the bot: the
+# edit of an answer already taken cannot change it, and a hint would interrupt a survey.
+IGNORED_MESSAGE_TYPES = frozenset(
+    {"reaction", "system", "request_welcome", "ephemeral", "revoke", "edit"}
+)
+
+
+def coordinates(latitude: Any, longitude: Any) -> tuple[float, float] | None:
+    """A (latitude, longitude) on Earth, or None: numbers only, finite and in range."""
+    try:
+        point = (float(latitude), float(longitude))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not all(math.isfinite(v) for v in point):
+        return None
+    if not (-90.0 <= point[0] <= 90.0 and -180.0 <= point[1] <= 180.0):
+        return None
+    return point
+
+
 def parse_message(
     message: Mapping[str, Any], contacts: Sequence[Mapping[str, Any]], received_at: datetime
 ) -> Inbound | Ignored:
@@ -157,7 +189,7 @@ def parse_message(
         return Ignored("message without an id")
     if not contact or len(contact) > 160:
         return Ignored("message without a usable sender")
-    if kind in {"reaction", "system", "request_welcome", "ephemeral"}:
+    if kind in IGNORED_MESSAGE_TYPES:
         return Ignored(f"{kind} message")
     context = message.get("context")
     context_id = (text_value(context.get("id")) or None) if isinstance(context, dict) else None
@@ -193,9 +225,8 @@ def parse_message(
     if kind in {"image", "document"} and text_value(body.get("id")):
         return Inbound(kind=InboundKind.MEDIA, media_ref=text_value(body.get("id")), **common)
     if kind == "location":
-        try:
-            location = (float(body["latitude"]), float(body["longitude"]))
-        except (KeyError, TypeError, ValueError):
+        location = coordinates(body.get("latitude"), body.get("longitude"))
+        if location is None:
             return Inbound(kind=InboundKind.UNSUPPORTED, **common)
         return Inbound(kind=InboundKind.LOCATION, location=location, **common)
     return Inbound(kind=InboundKind.UNSUPPORTED, **common)
@@ -225,6 +256,15 @@ def parse_status(status: Mapping[str, Any], received_at: datetime) -> StatusRepo
     return StatusReport(message_id, state, at, code, reason or None)
 
 
+def _isolated(parse: Callable[..., Event], *args: Any) -> Event:
+    """One item parsed; an item that cannot be (a shape never seen) is ignored alone, so the
+    rest of the delivery is kept."""
+    try:
+        return parse(*args)
+    except Exception as exc:
+        return Ignored(f"unreadable item ({type(exc).__name__})")
+
+
 def parse_payload(
     data: Mapping[str, Any], phone_number_id: str, received_at: datetime
 ) -> list[Event]:
@@ -249,9 +289,9 @@ def parse_payload(
                 continue
             contacts = dict_items(value.get("contacts"))
             for message in dict_items(value.get("messages")):
-                events.append(parse_message(message, contacts, received_at))
+                events.append(_isolated(parse_message, message, contacts, received_at))
             for status in dict_items(value.get("statuses")):
-                events.append(parse_status(status, received_at))
+                events.append(_isolated(parse_status, status, received_at))
             for error in dict_items(value.get("errors")):
                 events.append(Ignored(f"error {error.get('code')}: {error.get('title')}"))
     return events

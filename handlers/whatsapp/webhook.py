@@ -15,9 +15,10 @@ from typing import Any
 from handlers.dispatcher import DispatchResult, Outcome, utc_now
 from handlers.outbox import OutboxWorker
 from handlers.ratelimit import RateLimiter
-from handlers.whatsapp.parse import CHANNEL, StatusReport, parse_payload
+from handlers.whatsapp.parse import CHANNEL, Event, StatusReport, parse_payload
 from storage import Storage
 from storage.deliveries import record_delivery_report
+from storage.errors import StorageUnavailable
 from storage.models import DeliveryStatus
 from survey_flows.types import Inbound, InboundKind
 
@@ -38,6 +39,12 @@ class ProcessReport:
     pages: int = 0
     statuses: int = 0
     ignored: list[str] = field(default_factory=list)
+    failed: int = 0  # messages or reports that raised: logged (never their content), skipped
+
+    @property
+    def stored(self) -> int:
+        """Events that reached the dispatcher or storage (duplicates included)."""
+        return self.messages + self.pages + self.statuses
 
 
 class WhatsAppUpdates:
@@ -68,25 +75,44 @@ class WhatsAppUpdates:
         self.limiter = limiter
 
     async def process(self, data: Mapping[str, Any]) -> ProcessReport:
+        """Every event of ``data``, each on its own: one that fails is logged and skipped, so
+        the rest of the delivery is kept (Meta retries a whole delivery, never one message).
+
+        Raises :class:`StorageUnavailable` when the database is down: Meta's retry is then
+        the way to keep everything, and what was already stored is deduplicated.
+        """
         report = ProcessReport()
         for event in parse_payload(data, self.phone_number_id, self.clock()):
-            if isinstance(event, Inbound):
-                if self.limiter is not None:
-                    self.limiter.note_inbound()
-                result = await self.handle(event)
-                if event.kind is InboundKind.PAGE:
-                    report.pages += 1
-                else:
-                    report.messages += 1
-                if isinstance(result, DispatchResult) and result.outcome is Outcome.DUPLICATE:
-                    report.duplicates += 1
-            elif isinstance(event, StatusReport):
-                await self._status(event)
-                report.statuses += 1
-            else:
-                report.ignored.append(event.reason)
-                log.debug("webhook item ignored", extra={"reason": event.reason})
+            try:
+                await self._one(event, report)
+            except StorageUnavailable:
+                raise
+            except Exception as exc:
+                report.failed += 1
+                log.warning(
+                    "webhook item failed; skipped",
+                    extra={"reason": type(exc).__name__, "kind": type(event).__name__},
+                )
         return report
+
+    async def _one(self, event: Event, report: ProcessReport) -> None:
+        """One event to the dispatcher or to storage, counted in ``report``."""
+        if isinstance(event, Inbound):
+            if self.limiter is not None:
+                self.limiter.note_inbound()
+            result = await self.handle(event)
+            if event.kind is InboundKind.PAGE:
+                report.pages += 1
+            else:
+                report.messages += 1
+            if isinstance(result, DispatchResult) and result.outcome is Outcome.DUPLICATE:
+                report.duplicates += 1
+        elif isinstance(event, StatusReport):
+            await self._status(event)
+            report.statuses += 1
+        else:
+            report.ignored.append(event.reason)
+            log.debug("webhook item ignored", extra={"reason": event.reason})
 
     async def _status(self, report: StatusReport) -> None:
         """Record the report on its outbox row; a late 131047 queues the template."""
