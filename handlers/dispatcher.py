@@ -308,7 +308,7 @@ class Dispatcher:
         response_id = await self._apply_effects(tx, result, contact.id, channel, key, now, wake)
         if any(isinstance(e, EraseContact) for e in result.effects):
             # Nothing may keep the identity: the goodbye is sent from memory, not the outbox.
-            await tx.forget_contact(contact.id)
+            await tx.forget_contact(contact.id, key)
             direct = [
                 PendingMessage(0, channel, reply_to, "message", m.to_json(), 1, None)
                 for m in result.outbound

@@ -5,6 +5,7 @@ contact's language and consent, blocking and erasure."""
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,6 +17,7 @@ from storage.base import StorageBase, TxBase, event_key
 from storage.complaint_models import Complaint
 from storage.models import Contact, Conversation, OutboxMessage, SurveyResponse
 from storage.responses import units_answered_since
+from survey_flows.personal_data import mask_personal_data
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 COMPLAINTS: Table = Complaint.__table__  # type: ignore[assignment]
@@ -339,11 +341,36 @@ class ContactsTx(TxBase):
             .values(consent_at=at, consent_version=version)
         )
 
-    async def forget_contact(self, contact_id: int) -> None:
-        """Erase a contact's platform identity; cascades to conversation and pending outbox."""
+    async def forget_contact(self, contact_id: int, respondent_key: str | None = None) -> None:
+        """Erase a contact's platform identity; cascades to conversation and pending outbox.
+
+        Its survey responses (by ``respondent_key``) stay for the statistics but each takes a
+        random key, so nobody can link them to the person again (not the deployment through
+        the HMAC of a phone number, not the once-a-day limit), and personal data typed into
+        their suggestions is masked."""
+        if respondent_key is not None:
+            await self._unlink_responses(respondent_key)
         await self.session.execute(delete(Contact).where(Contact.id == contact_id))
         # Nothing in memory may link their phone number and BSUID any more (erasure is rare).
         self._phone_owners.clear()
+
+    async def _unlink_responses(self, respondent_key: str) -> None:
+        rows = (
+            await self.connection.execute(
+                select(SurveyResponse.id, SurveyResponse.suggestion).where(
+                    SurveyResponse.respondent_key == respondent_key
+                )
+            )
+        ).all()
+        for response_id, suggestion in rows:
+            await self.connection.execute(
+                update(SurveyResponse)
+                .where(SurveyResponse.id == response_id)
+                .values(
+                    respondent_key=secrets.token_hex(16),
+                    suggestion=mask_personal_data(suggestion) if suggestion else suggestion,
+                )
+            )
 
 
 class ContactsStorage(StorageBase):

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from storage import Storage
 from storage.models import Contact, Conversation, OutboxMessage
+from survey_flows.personal_data import MASK, mask_personal_data
 from tests.conftest import command_in, load_small_directory, make_bot, text_in
 from tests.test_dispatcher_smoke import FULL_SURVEY
 
@@ -36,7 +37,15 @@ async def test_erasure_deletes_the_contact_after_confirmation_and_keeps_response
     assert await count(storage, OutboxMessage) == 0, "no row keeps the platform address"
     [kept] = await storage.responses()
     assert kept.scores == response.scores
-    assert kept.respondent_key == response.respondent_key  # pseudonymous, unlinkable
+    # Re-keyed at random: the HMAC of the address no longer finds them.
+    assert kept.respondent_key and kept.respondent_key != response.respondent_key
+
+    # A returning citizen's new answers do not link to the erased ones.
+    await bot.dispatcher.handle(command_in("warga", "start", "u_dukcapil-mpp"))
+    for answer in FULL_SURVEY:
+        await bot.dispatcher.handle(text_in("warga", answer))
+    _, again = await storage.responses()
+    assert again.respondent_key == response.respondent_key != kept.respondent_key
 
 
 async def test_declining_erasure_keeps_everything(storage: Storage) -> None:
@@ -46,3 +55,11 @@ async def test_declining_erasure_keeps_everything(storage: Storage) -> None:
     await bot.dispatcher.handle(text_in("warga", "2"))  # Tidak
     assert bot.sender.texts()[-2] == "Baik, data Bapak/Ibu tidak dihapus."
     assert await count(storage, Contact) == 1
+
+
+def test_personal_data_in_free_text_is_masked() -> None:
+    typed = "Hubungi 0812-3456-7890 / +62 812 3456 7890, NIK 3171234567890001, a.b@x.co.id"
+    masked = mask_personal_data(typed + "; antre 2 jam di loket 3 tahun 2026")
+    assert masked == (
+        f"Hubungi {MASK} / {MASK}, NIK {MASK}, {MASK}; antre 2 jam di loket 3 tahun 2026"
+    )
