@@ -52,12 +52,12 @@ _ID: dict[str, str] = {
     "error.choose.range": (
         "Maaf, pilihan itu tidak tersedia. Silakan ketik angka 1–{n} atau pilih dari daftar."
     ),
-    "profile.age.under_17": (
+    "age.under_17": (
         "Mohon maaf, survei ini ditujukan bagi responden dewasa, berusia 17 tahun ke atas. "
         "Bila usia Bapak/Ibu 17 tahun ke atas, silakan ketik usia yang benar; bila belum, "
         "terima kasih atas perhatiannya, silakan ketik BATAL."
     ),
-    "profile.age.out_of_range": (
+    "age.out_of_range": (
         "Maaf, usia itu tidak dapat kami baca. Silakan ketik usia dalam tahun (misalnya 30) "
         "atau angka 1–{n}."
     ),
@@ -460,12 +460,12 @@ _EN: dict[str, str] = {
         "Sorry, that choice is not available. Please type a number from 1 to {n} or choose "
         "from the list."
     ),
-    "profile.age.under_17": (
+    "age.under_17": (
         "We are sorry, this survey is for adult respondents, aged 17 or over. If you are 17 or "
         "over, please type your correct age; if not, thank you for your interest, please type "
         "CANCEL."
     ),
-    "profile.age.out_of_range": (
+    "age.out_of_range": (
         "Sorry, we could not read that age. Please type your age in years (e.g. 30) or a "
         "number from 1 to {n}."
     ),

@@ -64,7 +64,7 @@ class ComplaintSteps:
     def _reset(self) -> ConversationState:
         raise NotImplementedError
 
-    def _reject(self, error: str) -> None:
+    def _reject(self, error: str, **values: object) -> None:
         raise NotImplementedError
 
     def _unit(self) -> UnitInfo | None:
@@ -225,7 +225,9 @@ class ComplaintSteps:
             answers["description"] = description
         elif step == "c:location" and resolved.free_text is not None:
             if len(resolved.free_text) > PLACE_MAX_CHARS:
-                self._reject("complaint.location.too_long")
+                self._reject(
+                    "complaint.location.too_long", max=number_text(PLACE_MAX_CHARS, self.language)
+                )
                 return
             answers.pop("location", None)
             answers["place"] = resolved.free_text

@@ -153,7 +153,7 @@ class _Turn(ComplaintSteps):
     def _ask(self) -> None:
         self.out.append(self._prompt())
 
-    def _reject(self, error: str) -> None:
+    def _reject(self, error: str, **values: object) -> None:
         """A polite re-prompt of the same step; nothing is written but the inbound record."""
         self.effects.append(InputRejected(error))
         if self.state.step == "menu" and error in {"error.choose", "error.empty"}:
@@ -161,7 +161,7 @@ class _Turn(ComplaintSteps):
         elif error == "error.choose" and len(choices := self._prompt().answer_choices()) > 1:
             self._say("error.choose.range", n=len(choices))  # name the valid range
         else:
-            self._say(error)
+            self._say(error, **values)
         self._ask()
 
     def _say_not_understood(self) -> None:
@@ -417,7 +417,7 @@ class _Turn(ComplaintSteps):
         bracket = age_bracket(years)
         if bracket is None:
             under_age = 0 < years < ADULT_AGE
-            key = "profile.age.under_17" if under_age else "profile.age.out_of_range"
+            key = "age.under_17" if under_age else "age.out_of_range"
             self.effects.append(InputRejected(key))
             self._say(key, n=len(prompt.answer_choices()))
             self._ask()

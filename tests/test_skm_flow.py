@@ -1052,17 +1052,17 @@ def _assert_refused(chat: Chat, action: Action, error_keys: set[str] | None = No
     result = chat.must(action)
     assert chat.raw == before_raw, "a refused input must not change the state at all"
     assert len(result.effects) == 1 and isinstance(result.effects[0], InputRejected)
-    assert result.effects[0].reason.startswith(("error.", "profile.age."))
+    assert result.effects[0].reason.startswith(("error.", "age."))
     assert result.outbound, "a refused input is always answered"
     # An unavailable choice names the valid range ("ketik angka 1–6") where there is one.
     in_range = ID["error.choose.range"].format(n=len(before_prompt.answer_choices()))
 
     def shown(key: str) -> set[str]:
-        if key == "profile.age.out_of_range":
+        if key == "age.out_of_range":
             return {age_unreadable}
         return {ID[key], in_range} if key == "error.choose" else {ID[key]}
 
-    age_unreadable = ID["profile.age.out_of_range"].format(n=len(before_prompt.answer_choices()))
+    age_unreadable = ID["age.out_of_range"].format(n=len(before_prompt.answer_choices()))
     error_texts = {ID[k] for k in ID if k.startswith("error.")} | {in_range, age_unreadable}
     if chat.step == "menu" and result.effects[0].reason in {"error.choose", "error.empty"}:
         # At the main menu a typed stray word is told it was not understood, then the menu
@@ -1106,7 +1106,7 @@ def test_bad_input_re_asks_the_same_step_and_changes_nothing(
     chat = chat_at(step_name)
     if (kind, step_name) == ("number-99", "profile:age"):
         # 99 is an age there (56 tahun ke atas); a number no one is stays refused.
-        action, errors = Say("150"), {"profile.age.out_of_range"}
+        action, errors = Say("150"), {"age.out_of_range"}
     _assert_refused(chat, action, errors)
 
 
