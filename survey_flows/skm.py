@@ -280,8 +280,8 @@ class _Turn(ComplaintSteps):
             self.state = self._leave_survey().at("menu")
             self._ask()
         elif action == "help":
-            self._say("help.text")
-            self._say_contact()
+            # One message: the help, then a person to contact.
+            self.out.append(Outbound(f"{self._t('help.text')}\n{self._contact_line()}"))
             if self.state.step == "idle":
                 self.state = self.state.at("menu")
             self._ask()
@@ -306,13 +306,12 @@ class _Turn(ComplaintSteps):
                 self.state = self._leave_survey()
             self._show_status(None)
 
-    def _say_contact(self) -> None:
+    def _contact_line(self) -> str:
         """A person to speak to: the OPD's contact from the directory, else the counter."""
         opd = self.ctx.directory.opd(self.state.opd) if self.state.opd else None
         if opd is not None and opd.contact:
-            self._say("help.contact", opd=opd.label, contact=opd.contact)
-        else:
-            self._say("help.counter")
+            return self._t("help.contact", opd=opd.label, contact=opd.contact)
+        return self._t("help.counter")
 
     def _offer_cut(self, typed: str) -> None:
         """Over-long text is kept: offer its first N characters, or typing it again."""

@@ -323,11 +323,12 @@ def test_help_in_a_unit_gives_its_opd_s_contact() -> None:
     chat = Chat(consent_at=CONSENT_ON_RECORD, directory=ONE_UNIT)
     chat.command("start", "u_bapenda-loket")
     result = chat.say("bantuan")
-    assert ID["help.contact"].format(opd="Bapenda", contact="0901 321 654") in texts(result)
+    contact = ID["help.contact"].format(opd="Bapenda", contact="0901 321 654")
+    assert texts(result)[0] == f"{ID['help.text']}\n{contact}"
     assert chat.step == "profile:age"
 
 
 def test_help_without_a_known_contact_points_to_the_counter() -> None:
     chat = chat_at("menu")
     result = chat.say("bantuan")
-    assert texts(result)[:2] == [ID["help.text"], ID["help.counter"]]
+    assert texts(result)[0] == f"{ID['help.text']}\n{ID['help.counter']}"
