@@ -89,7 +89,7 @@ def render(message: Outbound) -> str:
     for number, choice in enumerate(message.answer_choices(), start=1):
         lines.append(f"  {number}. {choice.label}")
     if message.nav_choices():
-        lines.append(f"  ({catalogue_text(message.language, 'nav.hint')})")
+        lines.append(f"  ({catalogue_text(message.language, message.hint_key)})")
     return "\n".join(lines) + "\n\n"
 
 

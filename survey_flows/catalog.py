@@ -36,6 +36,41 @@ _ID: dict[str, str] = {
     "nav.prev_page": "« Sebelumnya",
     "nav.skip": "Lewati",
     "nav.hint": "Ketik nomor pilihan. KEMBALI · BATAL · BANTUAN",
+    # Hints per step kind (issue 14, item 9): free text is not "a number of a choice".
+    "nav.hint.text": "Tulis pesan Bapak/Ibu. KEMBALI · BATAL · BANTUAN",
+    "nav.hint.photo": "Kirim foto atau pilih Lanjut. KEMBALI · BATAL · BANTUAN",
+    "nav.hint.location": "Kirim lokasi atau ketik nama tempat. KEMBALI · BATAL",
+    "nav.hint.age": "Ketik usia (misalnya 30) atau nomor pilihan. KEMBALI · BATAL",
+    "help.contact": "• Untuk berbicara dengan petugas {opd}: {contact}.",
+    "help.counter": (
+        "• Untuk berbicara langsung dengan petugas, silakan datang ke loket unit layanan "
+        "yang bersangkutan."
+    ),
+    "error.not_understood": (
+        "Maaf, pesan Bapak/Ibu belum kami pahami. Silakan pilih salah satu menu di bawah ini."
+    ),
+    "error.choose.range": (
+        "Maaf, pilihan itu tidak tersedia. Silakan ketik angka 1–{n} atau pilih dari daftar."
+    ),
+    "age.under_17": (
+        "Mohon maaf, survei ini ditujukan bagi responden dewasa, berusia 17 tahun ke atas. "
+        "Bila usia Bapak/Ibu 17 tahun ke atas, silakan ketik usia yang benar; bila belum, "
+        "terima kasih atas perhatiannya, silakan ketik BATAL."
+    ),
+    "age.out_of_range": (
+        "Maaf, usia itu tidak dapat kami baca. Silakan ketik usia dalam tahun (misalnya 30) "
+        "atau angka 1–{n}."
+    ),
+    "complaint.desc.empty": (
+        "Maaf, uraian laporan tidak boleh kosong. Mohon ceritakan apa yang terjadi."
+    ),
+    "complaint.location.too_long": (
+        "Maaf, nama tempat terlalu panjang. Mohon diringkas, paling banyak {max} karakter."
+    ),
+    "complaint.status.malformed": (
+        "Maaf, nomor tiket itu tidak dapat kami baca. Nomor tiket berbentuk ADU-XXXX-XXXX, "
+        "misalnya ADU-7K3M-Q9XP."
+    ),
     "page.indicator": "(halaman {page} dari {pages})",
     # --- language --------------------------------------------------------------------------
     "language.prompt": "Pilih bahasa / Choose a language:",
@@ -254,7 +289,7 @@ _ID: dict[str, str] = {
     "complaint.photo.received": "Foto diterima ({count}).",
     "complaint.photo.too_many": "Maaf, foto sudah cukup banyak. Silakan pilih Lanjut.",
     "complaint.next": "Lanjut",
-    "complaint.location.prompt": "Kirim lokasi kejadian bila perlu (fitur lokasi di aplikasi), atau pilih Lewati.",
+    "complaint.location.prompt": "Kirim lokasi kejadian bila perlu (fitur lokasi di aplikasi) atau ketik nama tempatnya. Bila tidak perlu, pilih Lewati.",
     "complaint.anon.prompt": "Sembunyikan identitas Bapak/Ibu dari unit layanan (anonim)?",
     "complaint.secret.prompt": "Rahasiakan isi pengaduan (tidak dipublikasikan)?",
     "complaint.yes": "Ya",
@@ -412,6 +447,38 @@ _EN: dict[str, str] = {
     "nav.prev_page": "« Previous",
     "nav.skip": "Skip",
     "nav.hint": "Type the number of your choice. BACK · CANCEL · HELP",
+    "nav.hint.text": "Type your message. BACK · CANCEL · HELP",
+    "nav.hint.photo": "Send a photo or choose Continue. BACK · CANCEL · HELP",
+    "nav.hint.location": "Send a location or type the place. BACK · CANCEL",
+    "nav.hint.age": "Type your age (e.g. 30) or a choice number. BACK · CANCEL",
+    "help.contact": "• To speak with a person at {opd}: {contact}.",
+    "help.counter": "• To speak with a person, please visit the service unit's counter.",
+    "error.not_understood": (
+        "Sorry, we did not understand your message. Please choose one of the options below."
+    ),
+    "error.choose.range": (
+        "Sorry, that choice is not available. Please type a number from 1 to {n} or choose "
+        "from the list."
+    ),
+    "age.under_17": (
+        "We are sorry, this survey is for adult respondents, aged 17 or over. If you are 17 or "
+        "over, please type your correct age; if not, thank you for your interest, please type "
+        "CANCEL."
+    ),
+    "age.out_of_range": (
+        "Sorry, we could not read that age. Please type your age in years (e.g. 30) or a "
+        "number from 1 to {n}."
+    ),
+    "complaint.desc.empty": (
+        "Sorry, the description of your report must not be empty. Please tell us what happened."
+    ),
+    "complaint.location.too_long": (
+        "Sorry, the place name is too long. Please shorten it to at most {max} characters."
+    ),
+    "complaint.status.malformed": (
+        "Sorry, we could not read that ticket number. Ticket numbers look like ADU-XXXX-XXXX, "
+        "for example ADU-7K3M-Q9XP."
+    ),
     "page.indicator": "(page {page} of {pages})",
     "language.prompt": "Pilih bahasa / Choose a language:",
     "language.id": "Bahasa Indonesia",
@@ -612,7 +679,7 @@ _EN: dict[str, str] = {
     "complaint.photo.received": "Photo received ({count}).",
     "complaint.photo.too_many": "Sorry, that is enough photos. Please choose Continue.",
     "complaint.next": "Continue",
-    "complaint.location.prompt": "Send the location if useful (your app's location feature), or choose Skip.",
+    "complaint.location.prompt": "Send the location if useful (your app's location feature) or type the place's name. If not needed, choose Skip.",
     "complaint.anon.prompt": "Hide your identity from the service unit (anonymous)?",
     "complaint.secret.prompt": "Keep the content confidential (not published)?",
     "complaint.yes": "Yes",

@@ -36,6 +36,8 @@ COMPLAINT_STEPS = ("c:kind", "c:desc", "c:photo", "c:location", "c:anon", "c:sec
 COMPLAINT_LINK_PREFIX = "c_"
 # Buttons sent with notifications belong to a ticket, not to a prompt of the conversation.
 TICKET_TOKEN = "t"
+# A place typed at the location step ("depan pasar lama") is kept with the description.
+PLACE_MAX_CHARS = 200
 _STATUS_COMMANDS = frozenset({Command.STATUS, Command.PENGADUAN})
 
 
@@ -62,7 +64,7 @@ class ComplaintSteps:
     def _reset(self) -> ConversationState:
         raise NotImplementedError
 
-    def _reject(self, error: str) -> None:
+    def _reject(self, error: str, **values: object) -> None:
         raise NotImplementedError
 
     def _unit(self) -> UnitInfo | None:
@@ -97,6 +99,9 @@ class ComplaintSteps:
             # A ticket typed with spaces ("ADU 7K3M Q9XP") spans three words.
             ticket = find_ticket(" ".join(inbound.command_args[:3]))
             if inbound.command == Command.STATUS or ticket is not None:
+                if ticket is None and inbound.command_args:  # "STATUS ADU-12": say so
+                    self.effects.append(InputRejected("malformed_ticket"))
+                    self._say("complaint.status.malformed")
                 # "/pengaduan" alone files a complaint; with a ticket it shows that one.
                 self._show_status(ticket)
                 return True
@@ -196,6 +201,7 @@ class ComplaintSteps:
             self._ask()
             return True
         if step == "c:location" and self.inbound.location is not None:
+            answers.pop("place", None)
             answers["location"] = list(self.inbound.location)
             self._complaint_next(answers)
             return True
@@ -217,6 +223,14 @@ class ComplaintSteps:
                 self._offer_cut(description)
                 return
             answers["description"] = description
+        elif step == "c:location" and resolved.free_text is not None:
+            if len(resolved.free_text) > PLACE_MAX_CHARS:
+                self._reject(
+                    "complaint.location.too_long", max=number_text(PLACE_MAX_CHARS, self.language)
+                )
+                return
+            answers.pop("location", None)
+            answers["place"] = resolved.free_text
         elif step in {"c:photo", "c:location"}:
             pass  # "Lanjut" / "Lewati": nothing more to keep
         elif step in {"c:anon", "c:secret"}:
@@ -250,7 +264,7 @@ class ComplaintSteps:
                 ticket=self.ctx.fresh_ticket,
                 unit_code=unit.code,
                 kind=str(answers.get("kind", ComplaintKind.PENGADUAN.value)),
-                description=str(answers.get("description", "")),
+                description=self._description_with_place(),
                 photos=tuple(answers.get("photos", ())),
                 location=(float(location[0]), float(location[1])) if location else None,
                 anonymous=bool(answers.get("anon", False)),
@@ -270,6 +284,15 @@ class ComplaintSteps:
             answer_by=deadline_words(due.answer_by, zone, self.language),
         )
         self.state = self._reset()
+
+    def _description_with_place(self) -> str:
+        """The description as filed: a typed place follows it on its own line, so the unit
+        reads it where it reads the rest (complaints have no column for a place's name)."""
+        description = str(self.state.answers.get("description", ""))
+        place = self.state.answers.get("place")
+        if not place:
+            return description
+        return f"{description}\n\n{self._t('complaint.summary.location')}: {place}"
 
     # --- prompts ----------------------------------------------------------------------------
 
@@ -294,13 +317,15 @@ class ComplaintSteps:
                 min=number_text(settings.complaint_min_chars, self.language),
                 max=number_text(settings.complaint_max_chars, self.language),
             )
-            return Outbound(prompt, nav, token)
+            return Outbound(prompt, nav, token, hint="nav.hint.text")
         if step == "c:photo":
             done = Choice("skip", self._t("complaint.next"))
-            return Outbound(self._t("complaint.photo.prompt"), (done, *nav), token)
+            prompt = self._t("complaint.photo.prompt")
+            return Outbound(prompt, (done, *nav), token, hint="nav.hint.photo")
         if step == "c:location":
             skip = Choice("skip", self._t("nav.skip"))
-            return Outbound(self._t("complaint.location.prompt"), (skip, *nav), token)
+            prompt = self._t("complaint.location.prompt")
+            return Outbound(prompt, (skip, *nav), token, hint="nav.hint.location")
         if step == "c:anon":
             return Outbound(self._t("complaint.anon.prompt"), (*yes_no, *nav), token)
         if step == "c:secret":
@@ -322,6 +347,7 @@ class ComplaintSteps:
             description = description[:299].rstrip() + "…"
         yes, no = self._t("complaint.yes"), self._t("complaint.no")
         location = answers.get("location")
+        place = answers.get("place")
         photos = len(answers.get("photos", []))
         return "\n".join(
             [
@@ -334,6 +360,7 @@ class ComplaintSteps:
                    else self._t("complaint.summary.none")),
                 f"{self._t('complaint.summary.location')}: "
                 + (f"{location[0]:.5f}, {location[1]:.5f}" if location
+                   else place if place
                    else self._t("complaint.summary.not_sent")),
                 f"{self._t('complaint.summary.anon')}: {yes if answers.get('anon') else no}",
                 f"{self._t('complaint.summary.secret')}: {yes if answers.get('secret') else no}",

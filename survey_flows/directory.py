@@ -38,6 +38,9 @@ class OpdInfo:
     name: str
     short_name: str | None = None
     active: bool = True
+    # Where a citizen reaches a person (a phone number, an office); "" when unknown. Shown
+    # under help (issue 14, item 18).
+    contact: str = ""
 
     @property
     def label(self) -> str:

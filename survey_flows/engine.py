@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -148,6 +149,25 @@ _TEXT_STEP_ACTIONS = frozenset({"back", "cancel", "help", "language", "repeat"})
 _SPACES = re.compile(r"[ \t]+")
 
 
+# Words people really type for a yes/no question (issue 14, item 8), folded as ``_fold`` does.
+YES_WORDS = frozenset({"ya", "iya", "iyaa", "y", "yes", "ok", "oke", "okay", "baik", "boleh"})
+NO_WORDS = frozenset(
+    {"tidak", "tdk", "gak", "ga", "nggak", "ngga", "enggak", "engga", "ndak", "no", "n", "t"}
+)
+# The choice ids a yes or a no selects, on whichever yes/no question is asked.
+_AFFIRMATIVE_IDS = ("yes", "leave", "keep", "submit")
+_NEGATIVE_IDS = ("no", "stay", "retype")
+# Keycap digits (1️⃣ is "1", U+FE0F, U+20E3) and full-width digits are plain digits.
+_KEYCAP_MARKS = re.compile("[\ufe0f\u20e3]")
+
+
+def plain_digits(text: str) -> str:
+    """``text`` with keycap and full-width digits as ASCII digits ("１０" and "🔟" are "10")."""
+    folded = unicodedata.normalize("NFKC", text.replace("\U0001f51f", "10"))
+    folded = _KEYCAP_MARKS.sub("", folded)
+    return "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in folded)
+
+
 def clean_text(raw: str) -> str:
     """Drop control and invisible formatting characters, fold spaces, trim."""
     text = unicodedata.normalize("NFC", raw)
@@ -186,11 +206,17 @@ def resolve(
     *,
     max_chars: int,
     accepts_text: bool = False,
+    keywords_as_text: bool | None = None,
+    synonyms: Mapping[str, str] | None = None,
+    empty_error: str = "error.text_empty",
 ) -> Resolved:
     """Match ``inbound`` against ``prompt``'s choices (by id, number, label or keyword).
 
     A button id that is not among the prompt's choices is refused: callback data are
-    client-controlled and may be forged or stale.
+    client-controlled and may be forged or stale. ``keywords_as_text`` (default: as
+    ``accepts_text``) makes leaving words text; ``synonyms`` maps folded words to choice ids
+    ("tidak ada" to Lewati); a yes or a no answers any yes/no question. ``empty_error`` is the
+    re-prompt for an empty text where text is accepted.
     """
     if inbound.kind is InboundKind.CHOICE:
         if inbound.prompt_token is not None and inbound.prompt_token != state.token:
@@ -206,18 +232,24 @@ def resolve(
         return Resolved(error="error.too_long_text" if accepts_text else "error.too_long")
     text = clean_text(inbound.text)
     if not _has_visible(text):
-        return Resolved(error="error.text_empty" if accepts_text else "error.empty")
+        return Resolved(error=empty_error if accepts_text else "error.empty")
     folded = _fold(text)
     keyword = KEYWORDS.get(folded)
-    if accepts_text and (keyword not in _TEXT_STEP_ACTIONS or folded in CASUAL_CANCEL_WORDS):
+    if keywords_as_text is None:
+        keywords_as_text = accepts_text
+    if keywords_as_text and (keyword not in _TEXT_STEP_ACTIONS or folded in CASUAL_CANCEL_WORDS):
         # At free-text steps a word that would leave is text ("menu" may be the whole
         # suggestion); only harmless keywords and the explicit cancel still act.
         keyword = None
     if keyword is not None:
         return Resolved(action=keyword, word=folded)
     answers = prompt.answer_choices()
-    if _NUMBER.fullmatch(text):
-        index = int(text)
+    by_word = _word_choice(prompt, folded, synonyms or {})
+    if by_word is not None:
+        return Resolved(choice=by_word)
+    digits = plain_digits(text)
+    if _NUMBER.fullmatch(digits):
+        index = int(digits)
         if 1 <= index <= len(answers):
             return Resolved(choice=answers[index - 1])
         if not accepts_text:
@@ -230,6 +262,27 @@ def resolve(
     if len(text) > max_chars:
         return Resolved(error="error.too_long")
     return Resolved(error="error.choose")
+
+
+def _word_choice(prompt: Outbound, folded: str, synonyms: Mapping[str, str]) -> Choice | None:
+    """The choice a yes, a no or a step's synonym selects, when the prompt offers it."""
+    wanted: tuple[str, ...] = ()
+    if folded in synonyms:
+        wanted = (synonyms[folded],)
+    elif folded in YES_WORDS:
+        wanted = _AFFIRMATIVE_IDS
+    elif folded in NO_WORDS:
+        wanted = _NEGATIVE_IDS
+    return next((c for c in prompt.answer_choices() if c.id in wanted), None)
+
+
+def typed_number(raw: str) -> int | None:
+    """A whole number typed alone, in any digits, perhaps with its unit ("30 tahun")."""
+    match = _YEARS.fullmatch(_fold(plain_digits(raw)))
+    return int(match[1]) if match else None
+
+
+_YEARS = re.compile(r"([0-9]{1,3}) ?(?:tahun|thn|th|years?|yrs?)?")
 
 
 def nav_choices(language: str, *, back: bool) -> tuple[Choice, ...]:

@@ -15,3 +15,18 @@ PROFILE_ITEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("education", ("SD", "SMP", "SMA", "D1-D3", "D4-S1", "S2", "S3")),
     ("occupation", ("PNS", "TNI", "POLRI", "SWASTA", "WIRAUSAHA", "PELAJAR", "LAINNYA")),
 )
+
+# The youngest respondent the profile's brackets count (17-25 is the first).
+ADULT_AGE = 17
+OLDEST_READABLE_AGE = 120
+
+
+def age_bracket(years: int) -> str | None:
+    """The profile's age bracket for an age typed in years; None outside 17-120."""
+    if not ADULT_AGE <= years <= OLDEST_READABLE_AGE:
+        return None
+    for code in PROFILE_ITEMS[0][1]:
+        low, _, high = code.rstrip("+").partition("-")
+        if int(low) <= years and (not high or years <= int(high)):
+            return code
+    return None

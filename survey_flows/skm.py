@@ -18,15 +18,17 @@ from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
 from survey_flows.dates import number_text
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import (
+    NO_WORDS,
     ConversationState,
     Resolved,
     StepContext,
     clean_text,
     nav_choices,
     resolve,
+    typed_number,
 )
 from survey_flows.form import form_token, read_form
-from survey_flows.questionnaire import PROFILE_ITEMS, QUESTION_ORDER, SCORES
+from survey_flows.questionnaire import ADULT_AGE, PROFILE_ITEMS, QUESTION_ORDER, SCORES, age_bracket
 from survey_flows.types import (
     AnsweredPrompt,
     Choice,
@@ -53,6 +55,20 @@ PENDING_TEXT = "pending_text"
 CUT_PREVIEW_CHARS = 40
 SUMMARY_SUGGESTION_CHARS = 160
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
+
+# "Nothing to send" at the photo and location steps selects Lewati/Lanjut (issue 14, item 8).
+_NOTHING_WORDS = frozenset(
+    {"tidak ada", "tdk ada", "gak ada", "ga ada", "nggak ada", "enggak ada", "belum ada",
+     "none", "nothing", "no photo", *NO_WORDS}
+)  # fmt: skip
+_SKIP_SYNONYMS = {word: "skip" for word in _NOTHING_WORDS}
+# A greeting at the main menu simply gets the menu; other unknown texts are told first.
+_GREETINGS = frozenset(
+    {"halo", "hallo", "hai", "hi", "hello", "p", "permisi", "tes", "test", "assalamualaikum",
+     "selamat pagi", "selamat siang", "selamat sore", "selamat malam", "pagi", "siang", "sore",
+     "malam", "good morning", "good afternoon", "good evening"}
+)  # fmt: skip
+_TICKET_LIKE = re.compile(r"^\s*(?:/?status\s+)?adu\b", re.IGNORECASE)
 
 # Steps that belong to an ongoing survey: they expire, and offer back/cancel.
 _MENU_STEPS = frozenset({"idle", "menu", "language", "erase"})
@@ -137,13 +153,26 @@ class _Turn(ComplaintSteps):
     def _ask(self) -> None:
         self.out.append(self._prompt())
 
-    def _reject(self, error: str) -> None:
+    def _reject(self, error: str, **values: object) -> None:
         """A polite re-prompt of the same step; nothing is written but the inbound record."""
         self.effects.append(InputRejected(error))
-        if not (self.state.step == "menu" and error in {"error.choose", "error.empty"}):
-            # At the main menu a greeting ("halo") simply gets the menu again.
-            self._say(error)
+        if self.state.step == "menu" and error in {"error.choose", "error.empty"}:
+            self._say_not_understood()
+        elif error == "error.choose" and len(choices := self._prompt().answer_choices()) > 1:
+            self._say("error.choose.range", n=len(choices))  # name the valid range
+        else:
+            self._say(error, **values)
         self._ask()
+
+    def _say_not_understood(self) -> None:
+        """Before the menu again: a greeting gets it silently, anything else is told."""
+        typed = self.inbound.text if self.inbound.kind is InboundKind.TEXT else None
+        if typed is None or " ".join(typed.casefold().split()).strip(" !.,") in _GREETINGS:
+            return
+        if _TICKET_LIKE.match(typed[:80]):
+            self._say("complaint.status.malformed")
+        else:
+            self._say("error.not_understood")
 
     # --- entry points: deep links, "SKM <code>", commands ------------------------------------
 
@@ -251,7 +280,8 @@ class _Turn(ComplaintSteps):
             self.state = self._leave_survey().at("menu")
             self._ask()
         elif action == "help":
-            self._say("help.text")
+            # One message: the help, then a person to contact.
+            self.out.append(Outbound(f"{self._t('help.text')}\n{self._contact_line()}"))
             if self.state.step == "idle":
                 self.state = self.state.at("menu")
             self._ask()
@@ -275,6 +305,13 @@ class _Turn(ComplaintSteps):
             if self._in_survey():
                 self.state = self._leave_survey()
             self._show_status(None)
+
+    def _contact_line(self) -> str:
+        """A person to speak to: the OPD's contact from the directory, else the counter."""
+        opd = self.ctx.directory.opd(self.state.opd) if self.state.opd else None
+        if opd is not None and opd.contact:
+            return self._t("help.contact", opd=opd.label, contact=opd.contact)
+        return self._t("help.counter")
 
     def _offer_cut(self, typed: str) -> None:
         """Over-long text is kept: offer its first N characters, or typing it again."""
@@ -353,8 +390,15 @@ class _Turn(ComplaintSteps):
             self.inbound,
             self.state,
             max_chars=self.ctx.settings.max_input_chars,
-            accepts_text=current in {"suggestion", "c:desc"},
+            # A typed place is the location's text; leaving words still act there.
+            accepts_text=current in {"suggestion", "c:desc", "c:location"},
+            keywords_as_text=current in {"suggestion", "c:desc"},
+            synonyms=_SKIP_SYNONYMS if current in {"c:photo", "c:location"} else None,
+            empty_error="complaint.desc.empty" if current == "c:desc" else "error.text_empty",
         )
+        typed_age = resolved.error == "error.choose" and current == "profile:age"
+        if typed_age and self._typed_age(prompt):
+            return
         if resolved.error:
             self._reject(resolved.error)
         elif resolved.action:
@@ -363,6 +407,23 @@ class _Turn(ComplaintSteps):
             self._action(resolved.choice.id)
         else:
             self._answer(prompt, resolved)
+
+    def _typed_age(self, prompt: Outbound) -> bool:
+        """An age typed in years ("30", "３０ tahun"): its bracket, or why it cannot be."""
+        years = typed_number(self.inbound.text or "")
+        if years is None:
+            return False
+        bracket = age_bracket(years)
+        if bracket is None:
+            under_age = 0 < years < ADULT_AGE
+            key = "age.under_17" if under_age else "age.out_of_range"
+            self.effects.append(InputRejected(key))
+            self._say(key, n=len(prompt.answer_choices()))
+            self._ask()
+            return True
+        choice = next(c for c in prompt.choices if c.id == bracket)
+        self._answer(prompt, Resolved(choice=choice))
+        return True
 
     def _on_idle(self) -> None:
         prompt = self._menu_prompt()
@@ -377,6 +438,8 @@ class _Turn(ComplaintSteps):
         else:
             if resolved.error == "error.unsupported":  # a sticker or a voice note: say why
                 self._say(resolved.error)
+            elif resolved.error in {"error.choose", "error.empty"}:
+                self._say_not_understood()
             self.state = self.state.at("menu")
             self._ask()
 
@@ -442,6 +505,13 @@ class _Turn(ComplaintSteps):
             self.state = self.state.at(self.state.step, page=self.state.page + int(choice_id[5:]))
             self._ask()
         elif choice_id.startswith("o:"):
+            units = self.ctx.directory.open_units(choice_id[2:])
+            if len(units) == 1:
+                # Nothing to choose (issue 14, item 12): back from the unit returns to the OPDs.
+                self.state = replace(self.state, opd=choice_id[2:])
+                flow = self.state.flow
+                self._start_unit(units[0].code, via_menu=True, flow=flow, came_from="opd")
+                return
             self.state = self.state.at(
                 "unit", opd=choice_id[2:], page=0, history=(*self.state.history, "opd")
             )
@@ -449,7 +519,9 @@ class _Turn(ComplaintSteps):
         elif choice_id.startswith("u:"):
             self._start_unit(choice_id[2:], via_menu=True, flow=self.state.flow)
 
-    def _start_unit(self, code: str, *, via_menu: bool, flow: str = "skm") -> None:
+    def _start_unit(
+        self, code: str, *, via_menu: bool, flow: str = "skm", came_from: str = "unit"
+    ) -> None:
         unit = self.ctx.directory.unit(code)
         if unit is None or not self.ctx.directory.is_open(unit):
             if unit is None:
@@ -461,14 +533,14 @@ class _Turn(ComplaintSteps):
             self._ask()
             return
         if flow == "complaint":
-            history = (*self.state.history, "unit") if via_menu else ()
+            history = (*self.state.history, came_from) if via_menu else ()
             self._begin_complaint(unit, history=history)
             return
         if self._answered_recently(unit):
             self.state = self._reset().at("menu")
             self._ask()
             return
-        history = (*self.state.history, "unit") if via_menu else ()
+        history = (*self.state.history, came_from) if via_menu else ()
         self._begin_survey(unit, history=history)
 
     def _answered_recently(self, unit: UnitInfo) -> bool:
@@ -755,7 +827,10 @@ class _Turn(ComplaintSteps):
                 Choice(code, self._t(f"profile.{item}.{code}")) for code in _PROFILE_OPTIONS[item]
             )
             skip = Choice("skip", self._t("nav.skip"))
-            return Outbound(self._t(f"profile.{item}.prompt"), (*options, skip, *nav), token)
+            hint = "nav.hint.age" if item == "age" else None
+            return Outbound(
+                self._t(f"profile.{item}.prompt"), (*options, skip, *nav), token, hint=hint
+            )
         if current == "service" and unit is not None:
             options = tuple(
                 Choice(f"s:{index}", name) for index, name in enumerate(unit.service_types)
@@ -778,7 +853,8 @@ class _Turn(ComplaintSteps):
         if current == "suggestion":
             limit = number_text(self.ctx.settings.suggestion_max_chars, self.language)
             prompt_text = self._t("suggestion.prompt", unit=unit_name, max=limit)
-            return Outbound(prompt_text, (Choice("skip", self._t("nav.skip")), *nav), token)
+            skip = Choice("skip", self._t("nav.skip"))
+            return Outbound(prompt_text, (skip, *nav), token, hint="nav.hint.text")
         if current == "summary":
             return Outbound(
                 self._summary_text(unit),

@@ -124,6 +124,13 @@ class Outbound:
     choices_header: str | None = None  # e.g. "Pilih jawaban" for list buttons
     language: str = "id"
     form: FormOffer | None = None  # only ever set for a channel that offers forms
+    # The catalogue key of the typing hint under the choices: what this step accepts
+    # (a number, free text, a photo, a place). None: ``nav.hint``, "type the number".
+    hint: str | None = None
+
+    @property
+    def hint_key(self) -> str:
+        return self.hint or "nav.hint"
 
     def answer_choices(self) -> tuple[Choice, ...]:
         return tuple(c for c in self.choices if c.role is ChoiceRole.ANSWER)
@@ -141,6 +148,8 @@ class Outbound:
         }
         if self.form is not None:
             data["form"] = self.form.to_json()
+        if self.hint is not None:  # only when set: queued messages keep their shape
+            data["hint"] = self.hint
         return data
 
     @classmethod
@@ -155,6 +164,7 @@ class Outbound:
             choices_header=data.get("choices_header"),
             language=str(data.get("language", "id")),
             form=FormOffer(**form) if isinstance(form := data.get("form"), dict) else None,
+            hint=str(hint) if (hint := data.get("hint")) is not None else None,
         )
 
 

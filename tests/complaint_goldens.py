@@ -128,8 +128,7 @@ SCRIPT: tuple[Step, ...] = (
     # The whole life.
     Step(CITIZEN, "opens the main menu", Say("/start", whatsapp="Selamat pagi")),
     Step(CITIZEN, "chooses to file a complaint", Tap("Sampaikan pengaduan")),
-    Step(CITIZEN, "chooses the OPD", Tap("Disdukcapil")),
-    Step(CITIZEN, "chooses the unit", Tap("Loket Disdukcapil MPP")),
+    Step(CITIZEN, "chooses the OPD: its only unit needs no choosing", Tap("Disdukcapil")),
     Step(CITIZEN, "chooses the kind of report", Tap("Pengaduan")),
     Step(CITIZEN, "pastes a description over the limit: it is kept", Say(DESCRIPTION * 26)),
     Step(CITIZEN, "chooses to type it again", Tap("Ketik ulang")),
