@@ -638,21 +638,27 @@ class _Turn(ComplaintSteps):
     # --- the questionnaire as one form (a WhatsApp Flow) ---------------------------------------
 
     def _ask_first(self) -> None:
-        """The first question; where the channel shows forms, the whole questionnaire as one
-        form instead (the question stays in the message, for channels or clients without)."""
+        """The consent or first question; where the channel shows forms, the whole
+        questionnaire as one form instead (the question stays in the message, for channels or
+        clients without). At the consent step the form's message carries the privacy notice
+        and the form's "Setuju & kirim" button is the consent (docs/whatsapp.md)."""
         prompt = self._prompt()
         unit = self._unit()
         if (
             unit is not None
             and self.state.flow == "skm"
-            and self.state.step != "consent"
             and self.language in self.ctx.form_languages
             and self.ctx.nonce
         ):
             token = form_token(self.state.token, unit.code, self.ctx.nonce)
             self.state = replace(self.state, form_token=token)
-            offer = FormOffer(token, self._t("form.offer", unit=unit.name), self._t("form.cta"))
-            prompt = replace(prompt, form=offer)
+            if self.state.step == "consent":
+                # The notice without its closing question, then how to agree in the form.
+                notice = prompt.text.rsplit("\n", 1)[0]
+                body = f"{notice}\n{self._t('form.consent.how')}"
+            else:
+                body = self._t("form.offer", unit=unit.name)
+            prompt = replace(prompt, form=FormOffer(token, body, self._t("form.cta")))
         self.out.append(prompt)
 
     def _form(self) -> bool:
@@ -677,8 +683,15 @@ class _Turn(ComplaintSteps):
             self._say("form.refused")
             self._ask()
             return True
-        answers = {**self.state.answers, **reading.answers}
         sequence = survey_sequence(unit)
+        # Back from the first open item returns to the survey's first step, never the consent.
+        came_from = sequence[0] if self.state.step == "consent" else self.state.step
+        if self.state.step == "consent":
+            # The form's "Setuju & kirim" button, under the notice its message carried.
+            self.effects.append(
+                RecordConsent(self.ctx.now, self.ctx.settings.consent_notice_version)
+            )
+        answers = {**self.state.answers, **reading.answers}
         open_items = set(reading.to_ask)
         if "service" in sequence and "service" not in answers:
             open_items.add("service")
@@ -693,7 +706,7 @@ class _Turn(ComplaintSteps):
             to_ask[0],
             editing=True,
             pending=to_ask[1:],
-            history=(*self.state.history, self.state.step),
+            history=(*self.state.history, came_from),
         )
         self._ask()
         return True

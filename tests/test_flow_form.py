@@ -154,6 +154,12 @@ def test_flow_json_shape_follows_metas_reference() -> None:
     assert document["version"] == FLOW_JSON_VERSION
     screens = document["screens"]
     assert screens[0]["id"] == FIRST_SCREEN
+    # One screen: the nine elements, the optional profile and the suggestion, no "Lanjut".
+    assert len(screens) == 1
+    children = screens[0]["layout"]["children"]
+    assert len(children) <= 50  # Meta's limit of components on a screen
+    assert children[-1]["label"] == "Setuju & kirim"
+    assert children[-2] == {"type": "TextCaption", "text": MESSAGES["id"]["form.consent.screen"]}
     seen: list[str] = []
     for index, screen in enumerate(screens):
         children = screen["layout"]["children"]
@@ -254,10 +260,50 @@ def test_with_consent_on_record_the_form_comes_first() -> None:
     assert chat.last().form is not None
 
 
-def test_the_consent_notice_never_carries_the_form() -> None:
-    chat = Chat()
+def consent_offer(chat: Chat) -> Outbound:
     chat.send(InboundKind.COMMAND, command="start", command_args=("u_kantor",))
-    assert chat.last().form is None and chat.last().choices[0].id == "yes"
+    offered = chat.last()
+    assert offered.form is not None and offered.choices[0].id == "yes"  # the chat's consent
+    return offered
+
+
+def test_the_form_carries_the_consent_notice_and_sending_it_is_the_consent() -> None:
+    chat = Chat()
+    offered = consent_offer(chat)
+    assert offered.form is not None
+    notice, _, question = offered.text.rpartition("\n")
+    assert question == "Apakah Bapak/Ibu setuju?"
+    # The whole notice (purpose, what is kept, retention, rights), then how to agree or not.
+    assert offered.form.body == f"{notice}\n{MESSAGES['id']['form.consent.how']}"
+    assert "ketik HAPUS" in offered.form.body and "Setuju & kirim" in offered.form.body
+    result = chat.return_form(form_fields(), offered.form.token)
+    consents = [e for e in result.effects if type(e).__name__ == "RecordConsent"]
+    assert len(consents) == 1
+    assert consents[0].notice_version == FlowSettings().consent_notice_version
+    assert submitted(result) is not None
+    assert [m.text for m in result.outbound] == [
+        MESSAGES["id"]["thanks"].format(unit="Kantor Disdukcapil")
+    ]
+
+
+def test_an_unreadable_form_at_consent_records_no_consent() -> None:
+    chat = Chat()
+    offered = consent_offer(chat)
+    assert offered.form is not None
+    result = chat.return_form({"U1": "4", "hack": "1"}, offered.form.token)
+    assert not [e for e in result.effects if type(e).__name__ == "RecordConsent"]
+    assert result.outbound[-1].choices[0].id == "yes"  # the consent, asked in the chat
+
+
+def test_a_partial_form_at_consent_is_the_consent_and_continues_in_chat() -> None:
+    chat = Chat()
+    offered = consent_offer(chat)
+    assert offered.form is not None
+    result = chat.return_form(form_fields(U5=...), offered.form.token)
+    assert [type(e).__name__ for e in result.effects] == ["RecordConsent"]
+    assert MESSAGES["id"]["question.U5"] in chat.last().text
+    chat.tap("back")  # back from the open item: the survey's first step, not the consent
+    assert chat.last().text == MESSAGES["id"]["profile.age.prompt"]
 
 
 def test_a_form_in_another_language_is_not_offered() -> None:

@@ -25,6 +25,7 @@ from bot.settings import Settings, load_settings
 from handlers.dispatcher import utc_now
 from storage import Storage
 from storage.models import Contact, InboundEvent, OutboxMessage
+from survey_flows.catalog import MESSAGES
 from tests.conftest import load_small_directory
 from tests.fakes.graph_api import (
     Citizen,
@@ -269,6 +270,31 @@ async def test_typed_numbers_and_labels_work_like_taps(
     assert set(response.scores.values()) == {3} and len(response.scores) == 9
     assert response.suggestion == "Antrean sudah tertib, terima kasih."
     assert response.service_type == "KTP-el"
+
+
+async def test_ya_tidak_and_three_choices_are_buttons_with_navigation_typed(
+    service: Service, api: FakeGraphApi, pg_storage: Storage
+) -> None:
+    """Issue 13, item 4: gender (L, P, Lewati) and the summary (Kirim, Ubah) are reply
+    buttons, one tap each; KEMBALI and BATAL are named in the footer and work typed."""
+    await service.say(MARIA, MARIA.text("SKM dukcapil-kantor"))
+    await service.tap(MARIA, "yes")
+    gender = await service.tap(MARIA, "26-35")
+    assert gender.interactive["type"] == "button"
+    assert [r["id"].split("|")[-1] for r in gender.replies()] == ["L", "P", "skip"]
+    assert gender.interactive["footer"]["text"] == "Ketik angka 1–3. KEMBALI · BATAL · BANTUAN"
+    age = await service.say(MARIA, MARIA.text("kembali"))  # typed: back to the age
+    assert age.text.startswith(MESSAGES["id"]["profile.age.prompt"])
+    await service.tap(MARIA, "36-45")
+    message = await service.say(MARIA, MARIA.text("2"))  # typed digit: 2. Perempuan
+    while "Ringkasan" not in message.text:
+        message = await service.say(MARIA, MARIA.text("1"))
+    assert message.interactive["type"] == "button"
+    assert [r["id"].split("|")[-1] for r in message.replies()] == ["submit", "edit"]
+    thanks = await service.tap(MARIA, "submit")
+    assert "Terima kasih" in thanks.text
+    [response] = await pg_storage.responses()
+    assert response.profile["age"] == "36-45" and response.profile["gender"] == "P"
 
 
 async def test_a_long_list_pages_with_berikutnya(

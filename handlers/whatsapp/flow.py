@@ -1,10 +1,11 @@
 """WhatsApp Flows: the questionnaire's Flow JSON and the message that opens it.
 
 :func:`flow_json` turns the pure form definition (``survey_flows.form``) into Meta's Flow JSON:
-screens of a ``SingleColumnLayout`` with the full question as text, each element as a
-``RadioButtonsGroup`` (ids ``"1"``..``"4"``), the profile as optional radio groups, the
-suggestion as a ``TextArea``; each screen's ``Footer`` navigates to the next one carrying what
-was entered so far, and the last one runs ``complete`` with every field. No endpoint: the
+screens of a ``SingleColumnLayout`` (the questionnaire has one) with the full question as
+text, each element as a ``RadioButtonsGroup`` labelled with its number and name (ids
+``"1"``..``"4"``), the profile as optional radio groups, the suggestion as a ``TextArea``, the
+consent line as a ``TextCaption``; a screen's ``Footer`` navigates to the next one carrying
+what was entered so far, and the last one runs ``complete`` with every field. No endpoint: the
 answers come back as one ``nfm_reply`` message (docs/whatsapp.md, "Flows").
 
 :func:`flow_message` is the ``interactive`` message of type ``flow`` that opens it.
@@ -58,9 +59,12 @@ def _input(field: FormField) -> dict[str, Any]:
 def _screen(screen: FormScreen, earlier: list[str], next_screen: str | None) -> dict[str, Any]:
     children: list[dict[str, Any]] = [{"type": "TextBody", "text": screen.intro}]
     for field in screen.fields:
-        children.append({"type": "TextSubheading", "text": cut(field.label, HEADING_MAX)})
+        if field.heading:
+            children.append({"type": "TextSubheading", "text": cut(field.heading, HEADING_MAX)})
         children.append({"type": "TextBody", "text": field.question})
         children.append(_input(field))
+    if screen.notice:
+        children.append({"type": "TextCaption", "text": screen.notice})
     carried = {name: f"${{data.{name}}}" for name in earlier}
     entered = {field.name: f"${{form.{field.name}}}" for field in screen.fields}
     if next_screen is None:

@@ -908,8 +908,17 @@ def _evaluate(value: Any, form: JsonDict, data: JsonDict) -> Any:
 
 
 _COMPONENTS: Final = frozenset(
-    {"TextHeading", "TextSubheading", "TextBody", "TextArea", "RadioButtonsGroup", "Footer"}
+    {
+        "TextHeading",
+        "TextSubheading",
+        "TextBody",
+        "TextCaption",
+        "TextArea",
+        "RadioButtonsGroup",
+        "Footer",
+    }
 )
+COMPONENTS_PER_SCREEN_MAX: Final = 50  # Meta's limit of components on one screen
 
 
 def _flow_json_errors(document: Any) -> list[str]:
@@ -924,6 +933,8 @@ def _flow_json_errors(document: Any) -> list[str]:
     for screen in document["screens"]:
         children = screen.get("layout", {}).get("children", [])
         names = [c.get("name") for c in children if c.get("name")]
+        if len(children) > COMPONENTS_PER_SCREEN_MAX:
+            errors.append(f"{screen.get('id')}: more than 50 components")
         if len(names) != len(set(names)):
             errors.append(f"{screen.get('id')}: field names must be unique")
         for child in children:
