@@ -13,7 +13,14 @@ from dataclasses import replace
 from typing import Any
 
 from survey_flows.catalog import text
-from survey_flows.commands import BY_WORD, CASUAL_CANCEL_WORDS, LEAVING_ACTIONS, Command
+from survey_flows.commands import (
+    BY_NAME,
+    BY_WORD,
+    CASUAL_CANCEL_WORDS,
+    LEAVING_ACTIONS,
+    Command,
+    strict_ticket,
+)
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
 from survey_flows.dates import number_text
 from survey_flows.directory import UnitInfo
@@ -55,6 +62,13 @@ PENDING_TEXT = "pending_text"
 CUT_PREVIEW_CHARS = 40
 SUMMARY_SUGGESTION_CHARS = 160
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
+# "PENGADUAN <unit code>": the complaint link's prefilled text (WhatsApp's wa.me link).
+_COMPLAINT_TEXT = re.compile(
+    rf"^\s*(?:{'|'.join(BY_NAME[Command.PENGADUAN].words)})\s+([a-z0-9-]{{1,40}})\s*$",
+    re.IGNORECASE,
+)
+# Steps where whatever is typed is the answer's text, never an entry code.
+_TEXT_STEPS = frozenset({"suggestion", "c:desc", "c:location"})
 
 # "Nothing to send" at the photo and location steps selects Lewati/Lanjut (issue 14, item 8).
 _NOTHING_WORDS = frozenset(
@@ -196,6 +210,8 @@ class _Turn(ComplaintSteps):
             else:
                 code = payload
         elif self.inbound.kind is InboundKind.TEXT and self.inbound.text:
+            if self._complaint_text_entry(self.inbound.text[:80]):
+                return True
             match = _SKM_TEXT.match(self.inbound.text[:80])
             # "SKM mantap" as a suggestion is a suggestion, not a unit code.
             if match and (
@@ -208,6 +224,23 @@ class _Turn(ComplaintSteps):
         if code.lower() == self.state.unit and self._resume():
             return True
         self._start_unit(code.lower(), via_menu=False)
+        return True
+
+    def _complaint_text_entry(self, typed: str) -> bool:
+        """``PENGADUAN <unit code>`` (the complaint link's text) opens that unit's complaint
+        form, unless it is text the current step takes, a ticket number, or (mid-survey) names
+        no unit we know."""
+        match = _COMPLAINT_TEXT.match(typed)
+        if match is None or self.state.step in _TEXT_STEPS or strict_ticket(match[1]):
+            return False
+        code = match[1].lower()
+        if self.ctx.directory.unit(code) is None and self.state.step not in _MENU_STEPS:
+            return False  # mid-survey, an unknown code is not worth leaving it for
+        same = self.state.flow == "complaint" and self.state.unit == code
+        if same and self.state.step not in _MENU_STEPS:
+            self._ask()  # the same link again mid-complaint: where it was
+            return True
+        self._start_unit(code, via_menu=False, flow="complaint")  # unknown: said, then the OPDs
         return True
 
     def _resume(self) -> bool:

@@ -297,6 +297,32 @@ async def test_ya_tidak_and_three_choices_are_buttons_with_navigation_typed(
     assert response.profile["age"] == "36-45" and response.profile["gender"] == "P"
 
 
+async def test_the_complaint_links_text_opens_the_units_complaint_form(
+    service: Service, api: FakeGraphApi, pg_storage: Storage
+) -> None:
+    """Issue 13: the poster's complaint link (wa.me, prefilled "PENGADUAN <unit code>")
+    reaches the unit's complaint form in one message; an unknown code is ordinary text."""
+    kind = await service.say(MARIA, MARIA.text("PENGADUAN dukcapil-mpp"))
+    assert kind.text.startswith("Pengaduan untuk Loket Disdukcapil MPP.")
+    assert [r["id"].split("|")[-1] for r in kind.replies()] == [
+        "pengaduan",
+        "aspirasi",
+        "informasi",
+    ]
+    again = await service.say(MARIA, MARIA.text("pengaduan DUKCAPIL-MPP"))  # the link again
+    assert again.text == kind.text
+    opds = await service.say(KELLY, KELLY.text("PENGADUAN no-such-unit"), replies=2)
+    unknown = api.messages_to(KELLY.reply_address)[-2]
+    assert "no-such-unit" in unknown.text and "OPD" in opds.text  # said, then the OPDs
+    # Typed where text is the answer (the suggestion), it stays the suggestion.
+    await service.say(KELLY, KELLY.text("SKM dukcapil-kantor"))
+    message = await service.tap(KELLY, "yes")
+    while message.interactive["footer"]["text"] != MESSAGES["id"]["nav.hint.text"]:
+        message = await service.say(KELLY, KELLY.text("1"))  # up to the suggestion
+    summary = await service.say(KELLY, KELLY.text("pengaduan dukcapil-mpp"))
+    assert "Ringkasan" in summary.text and "pengaduan dukcapil-mpp" in summary.text
+
+
 async def test_a_long_list_pages_with_berikutnya(
     service: Service, api: FakeGraphApi, pg_storage: Storage
 ) -> None:
