@@ -825,6 +825,7 @@ _ID.update(
             "Mohon pilih satu jawaban untuk setiap pertanyaan tentang layanan yang "
             "Bapak/Ibu terima."
         ),
+        "form.service.question": "Jenis layanan yang Bapak/Ibu terima (boleh dilewati):",
         "form.heading.profile": "Data responden (tidak wajib)",
         "form.heading.suggestion": "Saran (tidak wajib)",
         "form.suggestion.label": "Saran (boleh kosong)",
@@ -866,6 +867,7 @@ _EN.update(
         "form.intro.survey": (
             "Please choose one answer for each question about the service you received."
         ),
+        "form.service.question": "The service you received (you may skip this):",
         "form.heading.profile": "About you (optional)",
         "form.heading.suggestion": "Suggestion (optional)",
         "form.suggestion.label": "Your suggestion",

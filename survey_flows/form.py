@@ -19,13 +19,22 @@ from survey_flows.engine import clean_text
 from survey_flows.questionnaire import PROFILE_ITEMS, QUESTION_ORDER, SCORES
 
 SUGGESTION_FIELD = "suggestion"
+# The unit's service type: the one field whose options differ per unit. Its options come with
+# the message that opens the form (``FormOffer.services``), and it shows only when there are.
+SERVICE_FIELD = "service"
+SERVICE_OPTIONS = "service_types"  # the form's data key of the options
+SERVICE_SHOWN = "ask_service"  # the form's data key: the unit has several service types
 TOKEN_FIELD = "flow_token"  # Meta puts the token we sent beside the form's fields
 
-# One screen (issue 13: no "Lanjut" taps between screens): the nine elements in the chat's
-# order, the optional profile, the suggestion, the consent line and the "Setuju & kirim"
-# button. Screen ids are upper-case letters and underscores.
+# One screen (issue 13: no "Lanjut" taps between screens): the service type (optional, shown
+# for units with several), the nine elements in the chat's order, the optional profile, the
+# suggestion, the consent line and the "Setuju & kirim" button. Screen ids are upper-case
+# letters and underscores.
 SCREENS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("SURVEY", (*QUESTION_ORDER, *(item for item, _ in PROFILE_ITEMS), SUGGESTION_FIELD)),
+    (
+        "SURVEY",
+        (SERVICE_FIELD, *QUESTION_ORDER, *(item for item, _ in PROFILE_ITEMS), SUGGESTION_FIELD),
+    ),
 )
 FIRST_SCREEN = SCREENS[0][0]
 FIELDS: frozenset[str] = frozenset(name for _, names in SCREENS for name in names)
@@ -55,6 +64,8 @@ class FormField:
     required: bool = False
     max_chars: int = 0  # text areas only
     heading: str = ""  # a sub-heading above it, opening a part of the form
+    # Options given when the form is opened (data key ``SERVICE_OPTIONS``), not fixed here.
+    per_unit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +107,13 @@ def _field(language: str, name: str, suggestion_max: int) -> FormField:
 
 
 def _bare_field(language: str, name: str, suggestion_max: int, t: Callable[..., str]) -> FormField:
+    if name == SERVICE_FIELD:
+        return FormField(
+            name=name,
+            label=t("summary.service"),
+            question=t("form.service.question"),
+            per_unit=True,
+        )
     if name in QUESTION_ORDER:
         number = QUESTION_ORDER.index(name) + 1
         return FormField(
@@ -170,6 +188,7 @@ class FormReading:
     answers: dict[str, Any]
     to_ask: tuple[str, ...]
     refused: str | None = None
+    service: str | None = None  # the service option's id as returned, "" when left empty
 
 
 def read_form(fields: Mapping[str, Any] | None, *, suggestion_max: int) -> FormReading:
@@ -201,7 +220,25 @@ def read_form(fields: Mapping[str, Any] | None, *, suggestion_max: int) -> FormR
         to_ask.append("suggestion")
     elif suggestion:
         answers[SUGGESTION_FIELD] = suggestion
-    return FormReading(answers, tuple(to_ask))
+    # Only the unit knows its service types: the engine checks this one.
+    return FormReading(answers, tuple(to_ask), service=_scalar(fields.get(SERVICE_FIELD)))
+
+
+def service_options(service_types: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """A unit's service types as the form's options (ids ``s:<index>``, as in the chat). The
+    form shows them only when there are several (one is recorded without asking)."""
+    return tuple((f"s:{index}", name) for index, name in enumerate(service_types))
+
+
+def chosen_service(service_types: tuple[str, ...], returned: str | None) -> str | None:
+    """The service type a form returned: its name, "" when left empty (skipped, as "Lewati"
+    in the chat), None when it is no option of this unit (then the chat asks)."""
+    if returned == "":
+        return ""
+    for option_id, name in service_options(service_types):
+        if returned == option_id:
+            return name
+    return None
 
 
 def _scalar(value: Any) -> str | None:

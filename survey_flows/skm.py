@@ -34,7 +34,7 @@ from survey_flows.engine import (
     resolve,
     typed_number,
 )
-from survey_flows.form import form_token, read_form
+from survey_flows.form import chosen_service, form_token, read_form, service_options
 from survey_flows.questionnaire import ADULT_AGE, PROFILE_ITEMS, QUESTION_ORDER, SCORES, age_bracket
 from survey_flows.types import (
     AnsweredPrompt,
@@ -691,7 +691,9 @@ class _Turn(ComplaintSteps):
                 body = f"{notice}\n{self._t('form.consent.how')}"
             else:
                 body = self._t("form.offer", unit=unit.name)
-            prompt = replace(prompt, form=FormOffer(token, body, self._t("form.cta")))
+            services = service_options(unit.service_types)
+            offer = FormOffer(token, body, self._t("form.cta"), services)
+            prompt = replace(prompt, form=offer)
         self.out.append(prompt)
 
     def _form(self) -> bool:
@@ -727,7 +729,11 @@ class _Turn(ComplaintSteps):
         answers = {**self.state.answers, **reading.answers}
         open_items = set(reading.to_ask)
         if "service" in sequence and "service" not in answers:
-            open_items.add("service")
+            service = chosen_service(unit.service_types, reading.service)
+            if service is None:
+                open_items.add("service")  # not an option of this unit: asked in the chat
+            elif service:
+                answers["service"] = service
         to_ask = tuple(step_name for step_name in sequence if step_name in open_items)
         self.state = replace(self.state, answers=answers, form_token=None)
         if not to_ask:

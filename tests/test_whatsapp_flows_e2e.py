@@ -195,6 +195,22 @@ async def test_one_flow_reply_stores_the_same_rows_as_the_chat(
     assert stored.scores == {k: int(v) for k, v in ANSWERS.items() if k.startswith("U")}
 
 
+async def test_a_unit_with_several_service_types_asks_it_in_the_flow(
+    api: FakeGraphApi, pg_storage: Storage, published: Settings
+) -> None:
+    async with Service(published, api) as service:
+        offer = await service.say(MARIA, MARIA.text("SKM dukcapil-mpp"))
+        data = offer.interactive["action"]["parameters"]["flow_action_payload"]["data"]
+        assert data["ask_service"] is True
+        kk = next(o["id"] for o in data["service_types"] if o["title"] == "Kartu Keluarga")
+        answers = {k: v for k, v in ANSWERS.items() if k.startswith("U")}  # profile left empty
+        reply = api.complete_flow(offer, {**answers, "service": kk})
+        thanks = await service.say(MARIA, MARIA.flow_reply(offer, reply))
+        assert thanks.text.startswith("Terima kasih!")
+    [response] = await pg_storage.responses()
+    assert response.service_type == "Kartu Keluarga" and response.profile == {}
+
+
 async def test_missing_items_continue_in_chat(
     api: FakeGraphApi, pg_storage: Storage, published: Settings
 ) -> None:
