@@ -815,10 +815,6 @@ _EN: dict[str, str] = {
 # area's label at most 20 characters, the Flow button (form.cta) at most 20, no emoji.
 _ID.update(
     {
-        "form.offer": (
-            "Terima kasih. Silakan isi survei untuk {unit} melalui formulir: tekan tombol "
-            "Isi survei di bawah ini. Semua pertanyaan ada dalam satu formulir."
-        ),
         "form.cta": "Isi survei",
         "form.screen.survey": "Survei kepuasan",
         "form.intro.survey": (
@@ -858,10 +854,6 @@ _ID.update(
 )
 _EN.update(
     {
-        "form.offer": (
-            "Thank you. Please fill in the survey for {unit} in the form: tap the Take survey "
-            "button below. All the questions are in one form."
-        ),
         "form.cta": "Take survey",
         "form.screen.survey": "Satisfaction survey",
         "form.intro.survey": (

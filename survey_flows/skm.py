@@ -673,8 +673,9 @@ class _Turn(ComplaintSteps):
     def _ask_first(self) -> None:
         """The consent or first question; where the channel shows forms, the whole
         questionnaire as one form instead (the question stays in the message, for channels or
-        clients without). At the consent step the form's message carries the privacy notice
-        and the form's "Setuju & kirim" button is the consent (docs/whatsapp.md)."""
+        clients without). The form's message carries the privacy notice and its "Setuju &
+        kirim" button is the consent, recorded when the form comes back at the consent step
+        (docs/whatsapp.md)."""
         prompt = self._prompt()
         unit = self._unit()
         if (
@@ -685,12 +686,12 @@ class _Turn(ComplaintSteps):
         ):
             token = form_token(self.state.token, unit.code, self.ctx.nonce)
             self.state = replace(self.state, form_token=token)
-            if self.state.step == "consent":
-                # The notice without its closing question, then how to agree in the form.
-                notice = prompt.text.rsplit("\n", 1)[0]
-                body = f"{notice}\n{self._t('form.consent.how')}"
-            else:
-                body = self._t("form.offer", unit=unit.name)
+            # Every time (the form's button says it agrees to it): the privacy notice without
+            # its closing question, then how to agree in the form.
+            notice = self._t(
+                "consent.notice", unit=unit.name, organisation=self.ctx.settings.organisation
+            ).rsplit("\n", 1)[0]
+            body = f"{notice}\n{self._t('form.consent.how')}"
             services = service_options(unit.service_types)
             offer = FormOffer(token, body, self._t("form.cta"), services)
             prompt = replace(prompt, form=offer)

@@ -268,7 +268,14 @@ def test_form_is_offered_once_after_consent_and_submits_like_the_chat() -> None:
 def test_with_consent_on_record_the_form_comes_first() -> None:
     chat = Chat(consent=NOW)
     chat.send(InboundKind.COMMAND, command="start", command_args=("u_kantor",))
-    assert chat.last().form is not None
+    offered = chat.last()
+    assert offered.form is not None
+    assert offered.text == MESSAGES["id"]["profile.age.prompt"]  # the chat's first question
+    # The notice comes with every form: its "Setuju & kirim" agrees to what the message says.
+    assert "ketik HAPUS" in offered.form.body and "Setuju & kirim" in offered.form.body
+    result = chat.return_form(form_fields(), offered.form.token)
+    assert submitted(result) is not None
+    assert not [e for e in result.effects if type(e).__name__ == "RecordConsent"]  # on record
 
 
 def consent_offer(chat: Chat) -> Outbound:
