@@ -1,6 +1,7 @@
 """The SKM as a WhatsApp Flow, end to end: `skm-bot whatsapp flow publish` against the fake
-Graph API, then `run_service` with signed webhooks: one Flow message after consent, one
-``nfm_reply`` that stores the response exactly as the chat would, the refusals, the fallbacks.
+Graph API, then `run_service` with signed webhooks: one Flow message (the consent inside) in
+answer to the QR code's text, one ``nfm_reply`` that stores the response exactly as the chat
+would, the refusals, the fallbacks.
 """
 
 from __future__ import annotations
