@@ -22,7 +22,7 @@ from bot.directory_file import read_directory_file
 from bot.holidays_file import bundled_holidays, read_holidays
 from bot.jobs import build_scheduler
 from bot.metrics import Metrics
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.web import build_web_app
 from bot.whatsapp_flows import flows_in_use
 from bot.workers import WorkerRole
@@ -56,13 +56,22 @@ from survey_flows.types import Channel
 log = logging.getLogger(__name__)
 
 
+def migration_secret(settings: Settings) -> bytes | None:
+    """The secret migration 0007 hashes stored inbound event ids with (the pseudonym
+    secret), or None when none is configured (the rows are deleted then)."""
+    try:
+        return settings.pseudonym_key()
+    except ConfigError:
+        return None
+
+
 @asynccontextmanager
 async def open_storage(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Storage]:
     """The database, migrated to the newest schema unless told otherwise; disposed on exit."""
     storage = Storage(db.create_engine(settings.database_url))
     try:
         if migrate:
-            await db.upgrade(storage.engine)
+            await db.upgrade(storage.engine, event_secret=migration_secret(settings))
         yield storage
     finally:
         await storage.dispose()

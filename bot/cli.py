@@ -17,6 +17,7 @@ from bot.app import (
     ConsoleOptions,
     import_directory,
     import_holidays,
+    migration_secret,
     open_storage,
     run_console,
     run_service,
@@ -175,7 +176,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         async with open_storage(settings, migrate=False) as storage:
             if args.db_command == "upgrade":
-                await db.upgrade(storage.engine)
+                await db.upgrade(storage.engine, event_secret=migration_secret(settings))
                 print("The database schema is current.")
                 return 0
             current = await db.schema_is_current(storage.engine)

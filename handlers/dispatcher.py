@@ -21,7 +21,7 @@ from typing import Any
 
 from handlers.outbox import OutboxWorker
 from storage import Storage, Tx
-from storage.base import event_key
+from storage.base import keyed_event_id
 from storage.complaints import (
     CalendarCache,
     apply_desk_effects,
@@ -215,9 +215,12 @@ class Dispatcher:
         key = respondent_key(self.secret, channel, inbound.contact)
         window = self.flow_settings.repeat_window_days
         today = now.astimezone(self.flow_settings.timezone).date()
+        # Stored and used in outbox keys only as a keyed hash (a wamid encodes a phone number).
+        event = keyed_event_id(self.secret, channel, inbound.event_id)
+        dedupe_prefix = f"in:{channel}:{event}"
         begun = await tx.begin_event(
             channel,
-            inbound.event_id,
+            event,
             inbound.contact,
             now,
             language=DEFAULT_LANGUAGE,
@@ -242,14 +245,14 @@ class Dispatcher:
             claimed = await tx.enqueue(
                 channel=channel,
                 messages=prepared,
-                dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
+                dedupe_prefix=dedupe_prefix,
                 now=now,
                 contact_id=contact.id,
                 claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
             )
             return _Stepped(Outcome.PROCESSED, claimed)
         if inbound.kind is InboundKind.PAGE:
-            paged = await self._list_page(tx, inbound, contact.id, reply_to)
+            paged = await self._list_page(tx, dedupe_prefix, inbound, contact.id, reply_to)
             if paged is not None:
                 return paged
             # The list is unknown (or another contact's): the engine re-asks politely.
@@ -282,7 +285,8 @@ class Dispatcher:
             if acted is not None:  # None: not staff, quoting a message; a normal message then
                 woken = await apply_desk_effects(tx, acted.effects, now)
                 replies = [("message", m.to_json()) for m in acted.replies]
-                return await self._reply(tx, inbound, contact.id, reply_to, replies, woken)
+                return await self._reply(tx, dedupe_prefix, inbound, contact.id, reply_to,
+                                         replies, woken)  # fmt: skip
         state = await tx.lock_conversation(contact.id, now)
         context = StepContext(
             now=now,
@@ -337,7 +341,7 @@ class Dispatcher:
         claimed = await tx.enqueue(
             channel=channel,
             messages=messages,
-            dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
+            dedupe_prefix=dedupe_prefix,
             now=now,
             contact_id=contact.id,
             claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
@@ -350,6 +354,7 @@ class Dispatcher:
     async def _reply(
         self,
         tx: Tx,
+        dedupe_prefix: str,
         inbound: Inbound,
         contact_id: int,
         address: str,
@@ -361,7 +366,7 @@ class Dispatcher:
         claimed = await tx.enqueue(
             channel=channel,
             messages=replies,
-            dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
+            dedupe_prefix=dedupe_prefix,
             now=self.clock(),
             contact_id=contact_id,
             claim=ClaimFor(address=address, lease=self.outbox.lease),
@@ -369,7 +374,7 @@ class Dispatcher:
         return _Stepped(Outcome.PROCESSED, claimed, wake=wake)
 
     async def _list_page(
-        self, tx: Tx, inbound: Inbound, contact_id: int, address: str
+        self, tx: Tx, dedupe_prefix: str, inbound: Inbound, contact_id: int, address: str
     ) -> _Stepped | None:
         """The same prompt again at another page, so its rows stay valid (a long list on
         WhatsApp); None when the contact has no recent prompt with that token."""
@@ -379,7 +384,7 @@ class Dispatcher:
         if payload is None:
             return None
         page = [("message", {**payload, LIST_PAGE: inbound.page})]
-        return await self._reply(tx, inbound, contact_id, address, page, set())
+        return await self._reply(tx, dedupe_prefix, inbound, contact_id, address, page, set())
 
     async def _apply_effects(
         self,

@@ -15,12 +15,19 @@ from sqlalchemy import Table, delete, or_, select, update
 
 from storage.base import StorageBase, TxBase, event_key
 from storage.complaint_models import Complaint
-from storage.models import Contact, Conversation, OutboxMessage, SurveyResponse
+from storage.models import Contact, Conversation, InboundEvent, OutboxMessage, SurveyResponse
 from storage.responses import units_answered_since
 from survey_flows.personal_data import mask_personal_data
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 COMPLAINTS: Table = Complaint.__table__  # type: ignore[assignment]
+INBOUND: Table = InboundEvent.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class _EventRow:
+    event_row: int
+    event_contact: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +71,28 @@ class ContactsTx(TxBase):
 
     async def record_inbound(self, channel: str, event_id: str, received_at: datetime) -> bool:
         """Record an inbound event; False when it was seen before (a redelivery)."""
-        connection = self.connection
-        result = await connection.execute(
-            self.hot.record_inbound,
-            {"channel": channel, "event_id": event_key(event_id), "received_at": received_at},
-        )
-        return result.scalar_one_or_none() is not None
+        return await self._record_event(channel, event_id, received_at, None) is not None
+
+    async def _record_event(
+        self, channel: str, event_id: str, received_at: datetime, address: str | None
+    ) -> Any:
+        """The new event's row (id, contact_id: the contact at ``address`` when it exists),
+        or None for a redelivery. ``event_id`` is stored as given: callers pass the keyed
+        hash (``storage.base.keyed_event_id``), never a platform's raw id."""
+        values = {
+            "channel": channel,
+            "event_id": event_key(event_id),
+            "received_at": received_at,
+            "address": address,
+        }
+        return (await self.connection.execute(self.hot.record_inbound, values)).one_or_none()
+
+    async def _link_event(self, event: Any, contact_id: int) -> None:
+        """Link the event to its contact when recording could not (a first event, a merge)."""
+        if event.event_contact != contact_id:
+            await self.connection.execute(
+                self.hot.link_inbound, {"event_row": event.event_row, "event_contact": contact_id}
+            )
 
     async def contact_for(
         self,
@@ -126,12 +149,14 @@ class ContactsTx(TxBase):
         if phone is not None and address == phone:  # a phone-only payload
             address = self._phone_owners.get((channel, phone), address)
         if self.dialect != "postgresql":
-            if not await self.record_inbound(channel, event_id, now):
+            event = await self._record_event(channel, event_id, now, address)
+            if event is None:
                 return None
             contact = await self.contact_for(
                 channel, address, language, now, respondent_key=respondent_key
             )
             contact = await self._settle(contact, phone, parent, pseudonym)
+            await self._link_event(_EventRow(event.id, event.contact_id), contact.id)
             recent: frozenset[str] = frozenset()
             if answered_since is not None and contact.respondent_key is not None:
                 recent = await units_answered_since(self, contact.respondent_key, answered_since)
@@ -155,6 +180,7 @@ class ContactsTx(TxBase):
             return None
         contact = _contact_record(row, channel, address)
         settled = await self._settle(contact, phone, parent, pseudonym)
+        await self._link_event(row, settled.id)
         if settled is contact:
             return contact, frozenset(row.recent or ())
         recent = frozenset[str]()
@@ -281,7 +307,7 @@ class ContactsTx(TxBase):
                 .where(SurveyResponse.respondent_key == gone_key)
                 .values(respondent_key=keep_key)
             )
-        for table in (COMPLAINTS, OUTBOX):
+        for table in (COMPLAINTS, OUTBOX, INBOUND):
             await connection.execute(
                 update(table).where(table.c.contact_id == gone).values(contact_id=keep)
             )
