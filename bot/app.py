@@ -307,6 +307,8 @@ async def run_service(
             calendar=dispatcher.calendar,
             outbox=outbox,
             clock=utc_now,
+            retention=settings.retention(),
+            purge_cron=settings.purge_job_cron,
         )
         if role.primary:  # the jobs claim their runs, but one scheduler is enough
             scheduler.start()

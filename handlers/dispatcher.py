@@ -310,9 +310,12 @@ class Dispatcher:
         result = skm.step(state, inbound, context)
         wake: set[str] = set()
         response_id = await self._apply_effects(tx, result, contact.id, channel, key, now, wake)
-        if any(isinstance(e, EraseContact) for e in result.effects):
+        erase = next((e for e in result.effects if isinstance(e, EraseContact)), None)
+        if erase is not None:
             # Nothing may keep the identity: the goodbye is sent from memory, not the outbox.
-            await tx.forget_contact(contact.id, key)
+            await tx.forget_contact(
+                contact.id, key, now=now, keep_open_complaints=erase.keep_open_complaints
+            )
             direct = [
                 PendingMessage(0, channel, reply_to, "message", m.to_json(), 1, None)
                 for m in result.outbound

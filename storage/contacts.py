@@ -16,6 +16,7 @@ from sqlalchemy import Table, delete, or_, select, update
 from storage.base import StorageBase, TxBase, event_key
 from storage.complaint_models import Complaint
 from storage.models import Contact, Conversation, InboundEvent, OutboxMessage, SurveyResponse
+from storage.privacy import erase_complaint_content, keep_for_open_complaints, open_complaint_ids
 from storage.responses import units_answered_since
 from survey_flows.personal_data import mask_personal_data
 
@@ -367,16 +368,34 @@ class ContactsTx(TxBase):
             .values(consent_at=at, consent_version=version)
         )
 
-    async def forget_contact(self, contact_id: int, respondent_key: str | None = None) -> None:
-        """Erase a contact's platform identity; cascades to conversation and pending outbox.
+    async def forget_contact(
+        self,
+        contact_id: int,
+        respondent_key: str | None = None,
+        *,
+        now: datetime | None = None,
+        keep_open_complaints: bool = False,
+    ) -> None:
+        """Erase a contact (``/hapus``): its platform identity, conversation, inbound events
+        and outbox rows, and the personal content of its complaints (docs/privacy.md).
 
         Its survey responses (by ``respondent_key``) stay for the statistics but each takes a
         random key, so nobody can link them to the person again (not the deployment through
         the HMAC of a phone number, not the once-a-day limit), and personal data typed into
-        their suggestions is masked."""
+        their suggestions is masked. With ``keep_open_complaints`` (the citizen's choice) and
+        a complaint still open, the contact stays until none is open (the purge erases it
+        then): only what the open complaints need is kept."""
+        now = now or datetime.now(UTC)
         if respondent_key is not None:
             await self._unlink_responses(respondent_key)
-        await self.session.execute(delete(Contact).where(Contact.id == contact_id))
+        if keep_open_complaints and await open_complaint_ids(self, contact_id):
+            await keep_for_open_complaints(self, contact_id, now)
+            await self.session.execute(
+                delete(Conversation).where(Conversation.contact_id == contact_id)
+            )
+        else:
+            await erase_complaint_content(self, COMPLAINTS.c.contact_id == contact_id, now)
+            await self.session.execute(delete(Contact).where(Contact.id == contact_id))
         # Nothing in memory may link their phone number and BSUID any more (erasure is rare).
         self._phone_owners.clear()
 

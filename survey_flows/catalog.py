@@ -398,13 +398,33 @@ _ID: dict[str, str] = {
     "digest.not_registered": "Maaf, ringkasan hanya untuk pimpinan dan petugas OPD yang terdaftar.",
     # --- erasure (UU 27/2022: the right to erasure) ----------------------------------------
     "erase.confirm": (
-        "Hapus data Bapak/Ibu? Kami akan menghapus identitas akun Bapak/Ibu dan percakapan ini. "
-        "Jawaban survei yang sudah terkirim tetap disimpan tanpa identitas (untuk statistik)."
+        "Hapus data Bapak/Ibu? Kami akan menghapus identitas akun, percakapan, dan isi "
+        "pengaduan Bapak/Ibu. Jawaban survei tetap dihitung untuk statistik, tetapi tidak "
+        "dapat lagi dikaitkan dengan Bapak/Ibu."
     ),
     "erase.yes": "Ya, hapus",
     "erase.no": "Tidak",
     "erase.done": "Data Bapak/Ibu sudah dihapus. Terima kasih telah menggunakan layanan ini.",
     "erase.kept": "Baik, data Bapak/Ibu tidak dihapus.",
+    "erase.confirm_open": (
+        "Bapak/Ibu masih memiliki pengaduan yang belum selesai. Silakan pilih:\n"
+        "• Hapus sekarang: semua data dihapus, termasuk isi pengaduan. Unit tidak dapat lagi "
+        "mengirim jawaban kepada Bapak/Ibu.\n"
+        "• Simpan sampai selesai: data lain dihapus sekarang. Nomor akun dan isi pengaduan "
+        "disimpan sampai pengaduan selesai, lalu dihapus otomatis.\n"
+        "Jawaban survei tetap dihitung untuk statistik tanpa dapat dikaitkan dengan Bapak/Ibu."
+    ),
+    "erase.now": "Hapus sekarang",
+    "erase.keep": "Simpan sampai selesai",
+    "erase.done_now": (
+        "Data Bapak/Ibu sudah dihapus, termasuk isi pengaduan. Unit tidak dapat lagi "
+        "menghubungi Bapak/Ibu tentang pengaduan tersebut. Terima kasih."
+    ),
+    "erase.done_keep": (
+        "Data Bapak/Ibu sudah dihapus, kecuali yang diperlukan pengaduan yang belum selesai. "
+        "Bapak/Ibu tetap menerima jawaban unit dan dapat mengecek STATUS. Setelah pengaduan "
+        "selesai, data itu dihapus otomatis."
+    ),
     # --- errors: short, polite re-prompts --------------------------------------------------
     "error.choose": "Maaf, pilihan itu tidak tersedia. Silakan pilih salah satu dari daftar.",
     "error.empty": "Maaf, pesan Bapak/Ibu kosong. Silakan pilih salah satu dari daftar.",
@@ -785,13 +805,33 @@ _EN: dict[str, str] = {
     "digest.summary": "{label}: {count} respondents, IKM {ikm}, {open} complaints open. Reply to this message to receive the full digest.",
     "digest.not_registered": "Sorry, the digest is only for registered OPD heads and officers.",
     "erase.confirm": (
-        "Erase your data? We will delete your account identity and this conversation. "
-        "Survey answers already sent stay, without any identity (for statistics)."
+        "Erase your data? We will delete your account identity, this conversation and the "
+        "content of your complaints. Survey answers still count in the statistics, but can no "
+        "longer be linked to you."
     ),
     "erase.yes": "Yes, erase",
     "erase.no": "No",
     "erase.done": "Your data has been erased. Thank you for using this service.",
     "erase.kept": "All right, your data has not been erased.",
+    "erase.confirm_open": (
+        "You still have a complaint that is not finished. Please choose:\n"
+        "• Erase now: all data is erased, the complaint's content too. The unit can no longer "
+        "send you its answer.\n"
+        "• Keep until finished: other data is erased now. Your account number and the "
+        "complaint's content are kept until it is finished, then erased automatically.\n"
+        "Survey answers still count in the statistics without being linked to you."
+    ),
+    "erase.now": "Erase now",
+    "erase.keep": "Keep until finished",
+    "erase.done_now": (
+        "Your data has been erased, the complaint's content too. The unit can no longer "
+        "contact you about that complaint. Thank you."
+    ),
+    "erase.done_keep": (
+        "Your data has been erased, except what your unfinished complaint needs. You will "
+        "still receive the unit's answer and can check STATUS. Once the complaint is "
+        "finished, that data is erased automatically."
+    ),
     "error.choose": "Sorry, that choice is not available. Please choose one from the list.",
     "error.empty": "Sorry, your message is empty. Please choose one from the list.",
     "error.too_long": "Sorry, that message is too long. Please choose one from the list.",

@@ -15,6 +15,7 @@ from typing import Any
 from survey_flows.catalog import text
 from survey_flows.commands import BY_WORD, CASUAL_CANCEL_WORDS, LEAVING_ACTIONS, Command
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
+from survey_flows.complaints import OPEN_STATUSES
 from survey_flows.dates import number_text
 from survey_flows.directory import UnitInfo
 from survey_flows.engine import (
@@ -71,7 +72,7 @@ _GREETINGS = frozenset(
 _TICKET_LIKE = re.compile(r"^\s*(?:/?status\s+)?adu\b", re.IGNORECASE)
 
 # Steps that belong to an ongoing survey: they expire, and offer back/cancel.
-_MENU_STEPS = frozenset({"idle", "menu", "language", "erase"})
+_MENU_STEPS = frozenset({"idle", "menu", "language", "erase", "erase:open"})
 
 
 def survey_sequence(unit: UnitInfo) -> tuple[str, ...]:
@@ -296,7 +297,9 @@ class _Turn(ComplaintSteps):
             self.state = self._leave_survey().at("opd", page=0, history=("menu",))
             self._ask()
         elif action == "erase":
-            self.state = self._leave_survey().at("erase")
+            # With a complaint still open the citizen chooses what happens to it.
+            has_open = any(c.status in OPEN_STATUSES for c in self.ctx.complaints)
+            self.state = self._leave_survey().at("erase:open" if has_open else "erase")
             self._ask()
         elif action == "complaint":
             self.state = self._leave_survey().at("opd", page=0, history=("menu",), flow="complaint")
@@ -473,11 +476,13 @@ class _Turn(ComplaintSteps):
         elif current == "consent":
             assert choice is not None
             self._on_consent(choice.id)
-        elif current == "erase":
+        elif current in {"erase", "erase:open"}:
             assert choice is not None
-            if choice.id == "yes":
-                self.effects.append(EraseContact())
-                self._say("erase.done")
+            if choice.id in {"yes", "now", "keep"}:
+                keep = choice.id == "keep"
+                self.effects.append(EraseContact(keep_open_complaints=keep))
+                done = {"yes": "erase.done", "now": "erase.done_now", "keep": "erase.done_keep"}
+                self._say(done[choice.id])
                 self.state = ConversationState()
             else:
                 self._say("erase.kept")
@@ -790,6 +795,16 @@ class _Turn(ComplaintSteps):
             return Outbound(
                 self._t("erase.confirm"),
                 (Choice("yes", self._t("erase.yes")), Choice("no", self._t("erase.no"))),
+                token,
+            )
+        if current == "erase:open":
+            return Outbound(
+                self._t("erase.confirm_open"),
+                (
+                    Choice("now", self._t("erase.now")),
+                    Choice("keep", self._t("erase.keep")),
+                    Choice("no", self._t("erase.no")),
+                ),
                 token,
             )
         if current == "language":

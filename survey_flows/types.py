@@ -242,7 +242,11 @@ class EraseContact:
     """The citizen confirmed erasure: delete their platform identity and conversation.
 
     Survey responses stay, pseudonymous; the goodbye message goes out without being stored.
+    ``keep_open_complaints``: the citizen chose to keep what their open complaints need until
+    they close (then the purge erases the rest); else complaints lose their content now.
     """
+
+    keep_open_complaints: bool = False
 
 
 @dataclass(frozen=True, slots=True)

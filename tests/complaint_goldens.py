@@ -217,6 +217,27 @@ SCRIPT: tuple[Step, ...] = (
         Say(f"/tanggapi {TICKET} Jawaban langsung dari kepala dinas."),
         refusal=True,
     ),
+    # Erasure with the complaint still open: the citizen keeps it until it is finished.
+    Step(
+        CITIZEN,
+        "asks to erase their data: told about the open complaint",
+        Say("/hapus", whatsapp="hapus"),
+    ),  # fmt: skip
+    Step(
+        CITIZEN,
+        "keeps what the open complaint needs until it is finished",
+        Tap("Simpan sampai selesai"),
+    ),  # fmt: skip
+    Step(
+        CITIZEN,
+        "still finds the complaint by its ticket",
+        Say(f"/status {TICKET}", whatsapp=f"STATUS {TICKET}"),
+    ),  # fmt: skip
+    Step(
+        OFFICER,
+        "answers it: the answer still reaches the citizen",
+        Say(f"/tanggapi {TICKET} Loket tambahan sudah dibuka."),
+    ),  # fmt: skip
 )
 
 
