@@ -5,7 +5,6 @@ contact's language and consent, blocking and erasure."""
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -16,9 +15,13 @@ from sqlalchemy import Table, delete, or_, select, update
 from storage.base import StorageBase, TxBase, event_key
 from storage.complaint_models import Complaint
 from storage.models import Contact, Conversation, InboundEvent, OutboxMessage, SurveyResponse
-from storage.privacy import erase_complaint_content, keep_for_open_complaints, open_complaint_ids
+from storage.privacy import (
+    erase_complaint_content,
+    keep_for_open_complaints,
+    open_complaint_ids,
+    unlink_responses,
+)
 from storage.responses import units_answered_since
-from survey_flows.personal_data import mask_personal_data
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 COMPLAINTS: Table = Complaint.__table__  # type: ignore[assignment]
@@ -387,7 +390,7 @@ class ContactsTx(TxBase):
         then): only what the open complaints need is kept."""
         now = now or datetime.now(UTC)
         if respondent_key is not None:
-            await self._unlink_responses(respondent_key)
+            await unlink_responses(self, respondent_key)
         if keep_open_complaints and await open_complaint_ids(self, contact_id):
             await keep_for_open_complaints(self, contact_id, now)
             await self.session.execute(
@@ -398,24 +401,6 @@ class ContactsTx(TxBase):
             await self.session.execute(delete(Contact).where(Contact.id == contact_id))
         # Nothing in memory may link their phone number and BSUID any more (erasure is rare).
         self._phone_owners.clear()
-
-    async def _unlink_responses(self, respondent_key: str) -> None:
-        rows = (
-            await self.connection.execute(
-                select(SurveyResponse.id, SurveyResponse.suggestion).where(
-                    SurveyResponse.respondent_key == respondent_key
-                )
-            )
-        ).all()
-        for response_id, suggestion in rows:
-            await self.connection.execute(
-                update(SurveyResponse)
-                .where(SurveyResponse.id == response_id)
-                .values(
-                    respondent_key=secrets.token_hex(16),
-                    suggestion=mask_personal_data(suggestion) if suggestion else suggestion,
-                )
-            )
 
 
 class ContactsStorage(StorageBase):

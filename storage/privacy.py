@@ -9,6 +9,7 @@ the purge once none is open any more.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,9 +19,9 @@ from sqlalchemy import Table, delete, or_, select, update
 
 from storage.base import TxBase
 from storage.complaint_models import Complaint, ComplaintEvent, ComplaintMedia
-from storage.models import Contact, InboundEvent, OutboxMessage, OutboxStatus
+from storage.models import Contact, InboundEvent, OutboxMessage, OutboxStatus, SurveyResponse
 from survey_flows.complaints import OPEN_STATUSES
-from survey_flows.personal_data import ERASED
+from survey_flows.personal_data import ERASED, mask_personal_data
 
 COMPLAINTS: Table = Complaint.__table__  # type: ignore[assignment]
 MEDIA: Table = ComplaintMedia.__table__  # type: ignore[assignment]
@@ -28,6 +29,7 @@ EVENTS: Table = ComplaintEvent.__table__  # type: ignore[assignment]
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 INBOUND: Table = InboundEvent.__table__  # type: ignore[assignment]
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+RESPONSES: Table = SurveyResponse.__table__  # type: ignore[assignment]
 
 OPEN = sorted(status.value for status in OPEN_STATUSES)
 DONE = (OutboxStatus.SENT.value, OutboxStatus.FAILED.value)
@@ -52,6 +54,27 @@ class Purged:
     complaint_contents: int = 0
     complaint_photos: int = 0
     contacts: int = 0
+
+
+async def unlink_responses(tx: TxBase, respondent_key: str) -> None:
+    """Each survey response of ``respondent_key`` takes a random key (nobody can link it to
+    the person again) and personal data typed into its suggestion is masked."""
+    rows = (
+        await tx.connection.execute(
+            select(RESPONSES.c.id, RESPONSES.c.suggestion).where(
+                RESPONSES.c.respondent_key == respondent_key
+            )
+        )
+    ).all()
+    for response_id, suggestion in rows:
+        await tx.connection.execute(
+            update(RESPONSES)
+            .where(RESPONSES.c.id == response_id)
+            .values(
+                respondent_key=secrets.token_hex(16),
+                suggestion=mask_personal_data(suggestion) if suggestion else suggestion,
+            )
+        )
 
 
 async def open_complaint_ids(tx: TxBase, contact_id: int) -> list[int]:
@@ -174,7 +197,12 @@ async def purge_expired(tx: TxBase, retention: Retention, now: datetime) -> Purg
         )
     )
     due = await contacts_due_for_erasure(tx, now)
-    for contact_id in due:
+    for contact_id in due:  # what they did after asking for erasure goes too
+        key = await connection.scalar(
+            select(CONTACTS.c.respondent_key).where(CONTACTS.c.id == contact_id)
+        )
+        if key is not None:
+            await unlink_responses(tx, key)
         await erase_complaint_content(tx, COMPLAINTS.c.contact_id == contact_id, now)
         await connection.execute(delete(CONTACTS).where(CONTACTS.c.id == contact_id))
     return Purged(

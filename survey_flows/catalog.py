@@ -26,9 +26,11 @@ _ID: dict[str, str] = {
         "sebelumnya, BATAL untuk berhenti, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
         "• Ketik PENGADUAN untuk menyampaikan pengaduan, STATUS untuk melihat pengaduan "
         "Bapak/Ibu.\n"
-        "• Ketik HAPUS untuk menghapus data Bapak/Ibu.\n"
+        "• Ketik HAPUS untuk menghapus akun, percakapan, dan isi pengaduan Bapak/Ibu. "
+        "Pengaduan yang belum selesai boleh disimpan sampai selesai.\n"
         "• Jawaban survei disimpan tanpa nama, dengan kode samaran, dan dipakai untuk "
-        "memperbaiki layanan."
+        "memperbaiki layanan. Setelah HAPUS, jawaban tidak dapat dikaitkan lagi dengan "
+        "Bapak/Ibu."
     ),
     "nav.back": "« Kembali",
     "nav.cancel": "Batal",
@@ -96,10 +98,13 @@ _ID: dict[str, str] = {
     "consent.notice": (
         "Sebelum mulai, mohon baca pemberitahuan singkat ini.\n"
         "• Tujuan: mengukur kepuasan atas layanan {unit} (PermenPANRB 14/2017).\n"
-        "• Yang disimpan: jawaban Bapak/Ibu, tanpa nama dan tanpa nomor telepon. "
-        "Jawaban disimpan dengan kode samaran.\n"
-        "• Lama penyimpanan: sesuai jadwal retensi arsip {organisation}.\n"
-        "• Hak Bapak/Ibu: meminta penghapusan data kapan saja (ketik HAPUS).\n"
+        "• Yang disimpan: jawaban Bapak/Ibu dengan kode samaran, tanpa nama dan nomor "
+        "telepon. Akun chat Bapak/Ibu disimpan terpisah untuk membalas pesan.\n"
+        "• Lama penyimpanan: jawaban untuk statistik sesuai jadwal retensi arsip "
+        "{organisation}; pesan dan pengaduan dihapus otomatis setelah masa simpannya.\n"
+        "• Hak Bapak/Ibu: meminta penghapusan data kapan saja (ketik HAPUS). Akun, "
+        "percakapan, dan isi pengaduan dihapus; jawaban tetap dihitung tanpa dapat "
+        "dikaitkan dengan Bapak/Ibu.\n"
         "Survei ini untuk responden berusia 17 tahun ke atas.\n"
         "Apakah Bapak/Ibu setuju?"
     ),
@@ -457,9 +462,10 @@ _EN: dict[str, str] = {
         "• Type REPEAT to see the last question again, BACK for the previous question, "
         "CANCEL to stop, MENU for the main menu, LANGUAGE to change language.\n"
         "• Type COMPLAINT to file a complaint, STATUS to see your complaints.\n"
-        "• Type ERASE to erase your data.\n"
+        "• Type ERASE to erase your account, the conversation and your complaints' content. "
+        "An unfinished complaint may be kept until it is finished.\n"
         "• Survey answers are kept without your name, under a pseudonym, and used to improve "
-        "the service."
+        "the service. After ERASE they can no longer be linked to you."
     ),
     "nav.back": "« Back",
     "nav.cancel": "Cancel",
@@ -521,10 +527,14 @@ _EN: dict[str, str] = {
     "consent.notice": (
         "Before we start, please read this short notice.\n"
         "• Purpose: to measure satisfaction with the service of {unit} (PermenPANRB 14/2017).\n"
-        "• What we keep: your answers, without your name or phone number. "
-        "Answers are stored under a pseudonym.\n"
-        "• How long: according to the records retention schedule of {organisation}.\n"
-        "• Your rights: ask for erasure of your data at any time (type ERASE).\n"
+        "• What we keep: your answers under a pseudonym, without your name or phone "
+        "number. Your chat account is kept separately, to reply to you.\n"
+        "• How long: answers for the statistics, per the records retention schedule of "
+        "{organisation}; messages and complaints are erased automatically after their "
+        "retention period.\n"
+        "• Your rights: ask for erasure at any time (type ERASE). Your account, the "
+        "conversation and your complaints' content are erased; answers still count, but can "
+        "no longer be linked to you.\n"
         "This survey is for respondents aged 17 or over.\n"
         "Do you agree?"
     ),

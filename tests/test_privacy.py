@@ -281,6 +281,20 @@ async def test_kept_for_the_open_complaint_then_erased_once_it_is_finished(
         assert (await purge_expired(tx, retention, T0 + timedelta(days=1))).contacts == 0
     assert BSUID in (await personal_values(storage))["contacts.address"]
 
+    # Meanwhile the citizen answers another survey: it is unlinked with the rest at the end.
+    async with storage.transaction() as tx:
+        begun = await tx.begin_event(
+            "whatsapp", "later-event", BSUID, T0, language="id",
+            respondent_key=seeded.key, answered_since=None,
+        )  # fmt: skip
+        assert begun is not None and begun[0].respondent_key == seeded.key
+        await tx.insert_response(
+            SubmitResponse("dukcapil-mpp", "KTP-el", {"U1": 3}, {}, None, "id", T0, T0,
+                           date(2026, 3, 17)),
+            channel="whatsapp", respondent_key=seeded.key,
+        )  # fmt: skip
+    assert seeded.key in (await personal_values(storage))["survey_responses.respondent_key"]
+
     # Finished, no reopening window left: the purge erases the contact and the content.
     await apply(
         storage,
