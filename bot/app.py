@@ -29,6 +29,7 @@ from bot.workers import WorkerRole
 from handlers.console import ConsoleChannel, ConsoleKeys, ConsoleSender
 from handlers.dispatcher import Dispatcher, utc_now
 from handlers.outbox import OutboxWorker, Sender
+from handlers.ratelimit import ContactLimits
 from handlers.telegram import (
     RateLimiter,
     TelegramConflict,
@@ -241,6 +242,12 @@ async def run_service(
         )
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
         dispatcher.observer = metrics.observe_dispatch
+        dispatcher.limits = ContactLimits(
+            burst=settings.contact_burst,
+            per_minute=settings.contact_messages_per_minute,
+            status_burst=settings.status_burst,
+            status_per_minute=settings.status_lookups_per_minute,
+        )
         if form_languages:
             dispatcher.form_languages[Channel.WHATSAPP.value] = form_languages
         dispatcher.staff_commands[Command.RINGKASAN] = ringkasan_command(

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     retention_complaint_content_days: int = Field(default=365, ge=1, le=3660)
     retention_complaint_photo_days: int = Field(default=90, ge=1, le=3660)
     purge_job_cron: str = "15 2 * * *"  # daily, at night (local time)
+    # --- per-contact limits (handlers/ratelimit.py; per process) ----------------------------
+    contact_burst: int = Field(default=30, ge=3, le=1000)
+    contact_messages_per_minute: float = Field(default=60.0, gt=0, le=6000)
+    status_burst: int = Field(default=5, ge=1, le=100)
+    status_lookups_per_minute: float = Field(default=2.0, gt=0, le=600)
+    complaints_per_day: int = Field(default=5, ge=0, le=1000)  # per citizen; 0: no cap
     telegram_bot_username: str | None = None  # for the QR deep links on posters
     whatsapp_number: str | None = None  # the business number, for wa.me links on posters
     report_min_respondents: int = Field(default=30, ge=1, le=100_000)
@@ -251,6 +257,7 @@ class Settings(BaseSettings):
                 citizen_response_days=self.complaint_citizen_response_days,
                 reopen_days=self.complaint_reopen_days,
             ),
+            complaints_per_day=self.complaints_per_day,
         )
 
     def retention(self) -> Retention:

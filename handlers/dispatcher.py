@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from handlers.outbox import OutboxWorker
+from handlers.ratelimit import ContactLimits, Limited
 from storage import Storage, Tx
 from storage.base import keyed_event_id
 from storage.complaints import (
@@ -33,6 +34,7 @@ from storage.directory import directory_in
 from storage.outbox import ClaimFor, PendingMessage
 from survey_flows import skm
 from survey_flows.catalog import DEFAULT_LANGUAGE
+from survey_flows.catalog import text as catalog_text
 from survey_flows.complaint_flow import TICKET_TOKEN
 from survey_flows.complaints import TICKET_BITS, format_ticket
 from survey_flows.desk import NotifyRecipient, citizen_step, filed_notices, officer_step
@@ -47,6 +49,8 @@ from survey_flows.types import (
     Inbound,
     InboundKind,
     InputRejected,
+    LimitReached,
+    Outbound,
     RecordConsent,
     SetLanguage,
     StepResult,
@@ -67,6 +71,7 @@ class Outcome(StrEnum):
     PROCESSED = "processed"
     REJECTED = "rejected"  # the input did not fit; a re-prompt went out
     DUPLICATE = "duplicate"  # seen before: a platform redelivery
+    LIMITED = "limited"  # over a per-contact limit (handlers/ratelimit.py): dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,7 @@ class DispatchResult:
     outbox_ids: tuple[int, ...] = ()
     response_id: int | None = None
     step_ms: float = 0.0
+    limit: str | None = None  # the per-contact limit answered, if any (counted in /metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,7 @@ class _Stepped:
     response_id: int | None = None
     direct: list[PendingMessage] = field(default_factory=list)
     wake: set[str] = field(default_factory=set)  # channels with other queued notifications
+    limit: str | None = None
 
 
 def _may_need_complaints(inbound: Inbound) -> bool:
@@ -95,7 +102,7 @@ def _may_need_complaints(inbound: Inbound) -> bool:
     return not (
         inbound.kind is InboundKind.CHOICE
         and inbound.prompt_token not in (None, TICKET_TOKEN)
-        and inbound.choice_id != "status"
+        and inbound.choice_id not in ("status", "complaint")  # complaint: the daily cap
     )
 
 
@@ -148,6 +155,9 @@ class Dispatcher:
         # Told the outcome of every event (the composition root counts them for /metrics).
         self.observer: Callable[[Inbound, DispatchResult], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Per-contact limits checked before the database (the composition root sets them;
+        # None: no limit, as in most tests).
+        self.limits: ContactLimits | None = None
         # Channel -> languages whose questionnaire form (a WhatsApp Flow) is published; the
         # composition root fills it. Empty: the chat asks every question.
         self.form_languages: dict[str, frozenset[str]] = {}
@@ -159,6 +169,8 @@ class Dispatcher:
         answer 200 as soon as the event is committed. :meth:`drain` waits for those tasks.
         """
         started = time.perf_counter()
+        if self.limits is not None and (over := self.limits.check(inbound)) is not None:
+            return await self._limited(inbound, over)
         prepared: list[tuple[str, dict[str, Any]]] | None = None
         if inbound.kind is InboundKind.COMMAND and inbound.command in self.staff_commands:
             # Staff commands (e.g. /ringkasan) read a lot: done before the short transaction.
@@ -185,11 +197,33 @@ class Dispatcher:
             else:
                 await delivery
         dispatched = DispatchResult(
-            result.outcome, tuple(m.id for m in result.claimed), result.response_id, step_ms
+            result.outcome,
+            tuple(m.id for m in result.claimed),
+            result.response_id,
+            step_ms,
+            limit=result.limit,
         )
         if self.observer is not None:
             self.observer(inbound, dispatched)
         return dispatched
+
+    async def _limited(self, inbound: Inbound, over: Limited) -> DispatchResult:
+        """Drop an event over a per-contact limit before it reaches the database; the first
+        of an episode is answered (sent from memory: nothing is stored for it)."""
+        if over.notify:
+            channel = inbound.channel.value
+            text = catalog_text(DEFAULT_LANGUAGE, f"limit.{over.limit}")
+            reply = PendingMessage(0, channel, inbound.phone or inbound.contact, "message",
+                                   Outbound(text).to_json(), 1, None)  # fmt: skip
+            await self._deliver(channel, _Stepped(Outcome.LIMITED, direct=[reply]))
+        log.info(
+            "inbound limited",
+            extra={"channel": inbound.channel.value, "limit": over.limit, "told": over.notify},
+        )
+        result = DispatchResult(Outcome.LIMITED, limit=over.limit)
+        if self.observer is not None:
+            self.observer(inbound, result)
+        return result
 
     async def _deliver(self, channel: str, result: _Stepped) -> None:
         try:
@@ -352,7 +386,8 @@ class Dispatcher:
         )
         rejected = any(isinstance(e, InputRejected) for e in result.effects)
         outcome = Outcome.REJECTED if rejected else Outcome.PROCESSED
-        return _Stepped(outcome, claimed, response_id, wake=wake)
+        limit = next((e.limit for e in result.effects if isinstance(e, LimitReached)), None)
+        return _Stepped(outcome, claimed, response_id, wake=wake, limit=limit)
 
     async def _reply(
         self,

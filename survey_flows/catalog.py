@@ -430,6 +430,18 @@ _ID: dict[str, str] = {
         "Bapak/Ibu tetap menerima jawaban unit dan dapat mengecek STATUS. Setelah pengaduan "
         "selesai, data itu dihapus otomatis."
     ),
+    # --- per-citizen limits (answered once per episode, counted in /metrics) ---------------
+    "limit.messages": (
+        "Mohon maaf, pesan Bapak/Ibu terlalu banyak dalam waktu singkat. Pesan yang terlalu "
+        "cepat tidak kami proses. Mohon tunggu sebentar, lalu kirim lagi."
+    ),
+    "limit.status": (
+        "Mohon maaf, pengecekan status terlalu sering. Silakan coba lagi beberapa menit lagi."
+    ),
+    "limit.complaints": (
+        "Mohon maaf, Bapak/Ibu sudah menyampaikan {count} pengaduan hari ini, batas per hari. "
+        "Silakan sampaikan lagi besok, atau datangi unit layanan langsung."
+    ),
     # --- errors: short, polite re-prompts --------------------------------------------------
     "error.choose": "Maaf, pilihan itu tidak tersedia. Silakan pilih salah satu dari daftar.",
     "error.empty": "Maaf, pesan Bapak/Ibu kosong. Silakan pilih salah satu dari daftar.",
@@ -841,6 +853,15 @@ _EN: dict[str, str] = {
         "Your data has been erased, except what your unfinished complaint needs. You will "
         "still receive the unit's answer and can check STATUS. Once the complaint is "
         "finished, that data is erased automatically."
+    ),
+    "limit.messages": (
+        "Sorry, you sent too many messages in a short time. Messages sent too fast were not "
+        "processed. Please wait a moment, then send again."
+    ),
+    "limit.status": "Sorry, too many status checks. Please try again in a few minutes.",
+    "limit.complaints": (
+        "Sorry, you have filed {count} complaints today, the daily limit. Please file again "
+        "tomorrow, or visit the service unit in person."
     ),
     "error.choose": "Sorry, that choice is not available. Please choose one from the list.",
     "error.empty": "Sorry, your message is empty. Please choose one from the list.",

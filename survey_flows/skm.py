@@ -39,6 +39,7 @@ from survey_flows.types import (
     Inbound,
     InboundKind,
     InputRejected,
+    LimitReached,
     Outbound,
     RecordConsent,
     SetLanguage,
@@ -182,6 +183,10 @@ class _Turn(ComplaintSteps):
         if self.inbound.kind is InboundKind.COMMAND and self.inbound.command == Command.START:
             payload = self.inbound.command_args[0] if self.inbound.command_args else ""
             if payload.startswith(COMPLAINT_LINK_PREFIX):
+                if self._complaints_today_full():
+                    self.state = self._reset().at("menu")
+                    self._ask()
+                    return True
                 self._start_unit(
                     payload[len(COMPLAINT_LINK_PREFIX) :].lower(), via_menu=False, flow="complaint"
                 )
@@ -302,12 +307,28 @@ class _Turn(ComplaintSteps):
             self.state = self._leave_survey().at("erase:open" if has_open else "erase")
             self._ask()
         elif action == "complaint":
+            if self._complaints_today_full():
+                self.state = self._leave_survey().at("menu")
+                self._ask()
+                return
             self.state = self._leave_survey().at("opd", page=0, history=("menu",), flow="complaint")
             self._ask()
         elif action == "status":
             if self._in_survey():
                 self.state = self._leave_survey()
             self._show_status(None)
+
+    def _complaints_today_full(self) -> bool:
+        """The citizen filed as many complaints today (local day) as allowed: say so."""
+        cap = self.ctx.settings.complaints_per_day
+        zone = self.ctx.settings.timezone
+        today = self.ctx.now.astimezone(zone).date()
+        filed = sum(1 for c in self.ctx.complaints if c.filed_at.astimezone(zone).date() == today)
+        if cap <= 0 or filed < cap:
+            return False
+        self._say("limit.complaints", count=cap)
+        self.effects.append(LimitReached("complaints_per_day"))
+        return True
 
     def _contact_line(self) -> str:
         """A person to speak to: the OPD's contact from the directory, else the counter."""

@@ -250,6 +250,13 @@ class EraseContact:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitReached:
+    """A per-citizen limit answered politely (counted in /metrics): ``limit`` names it."""
+
+    limit: str  # "complaints_per_day"
+
+
+@dataclass(frozen=True, slots=True)
 class InputRejected:
     """The input did not fit the step; counted for metrics, nothing else is written."""
 
@@ -264,6 +271,7 @@ Effect = (
     | CitizenComplaintAction
     | EraseContact
     | InputRejected
+    | LimitReached
 )
 
 
