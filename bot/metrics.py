@@ -7,7 +7,8 @@ the same backlog, including what a crashed process left behind.
 Metrics (all prefixed ``skm_``):
 
 * ``inbound_total{channel,outcome}``: webhook requests and events. Outcomes from the dispatcher:
-  ``processed``, ``rejected`` (the input did not fit; re-prompted), ``duplicate`` (a redelivery);
+  ``processed``, ``rejected`` (the input did not fit; re-prompted), ``duplicate`` (a redelivery),
+  ``limited`` (over a per-contact limit: dropped before the database);
   from the webhooks: ``refused`` (bad secret or signature), ``invalid`` (not JSON, not an
   update, too large), ``unavailable`` (database down: answered 503 so the platform retries),
   ``ignored`` (not for us: group chats, edits, other numbers), ``status`` (WhatsApp delivery
