@@ -33,6 +33,7 @@ RESPONSES: Table = SurveyResponse.__table__  # type: ignore[assignment]
 
 OPEN = sorted(status.value for status in OPEN_STATUSES)
 DONE = (OutboxStatus.SENT.value, OutboxStatus.FAILED.value)
+_CHUNK = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +100,6 @@ async def erase_complaint_content(
             )
         )
     ).all()
-    if not rows:
-        return 0
-    ids = [row.id for row in rows]
     values: dict[str, Any] = {
         "description": ERASED,
         "latitude": None,
@@ -111,17 +109,22 @@ async def erase_complaint_content(
     }
     if unlink:
         values["contact_id"] = None
-    await connection.execute(update(COMPLAINTS).where(COMPLAINTS.c.id.in_(ids)).values(values))
-    await connection.execute(delete(MEDIA).where(MEDIA.c.complaint_id.in_(ids)))
-    await connection.execute(update(EVENTS).where(EVENTS.c.complaint_id.in_(ids)).values(note=None))
-    # Staff notices are keyed "r<recipient>:<notice>:<ticket>...": they quote the complaint.
-    await connection.execute(
-        delete(OUTBOX).where(
-            OUTBOX.c.recipient_id.is_not(None),
-            or_(*(OUTBOX.c.dedupe_key.contains(f":{row.ticket}") for row in rows)),
+    for start in range(0, len(rows), _CHUNK):  # bounded statements, however many are due
+        chunk = rows[start : start + _CHUNK]
+        ids = [row.id for row in chunk]
+        await connection.execute(update(COMPLAINTS).where(COMPLAINTS.c.id.in_(ids)).values(values))
+        await connection.execute(delete(MEDIA).where(MEDIA.c.complaint_id.in_(ids)))
+        await connection.execute(
+            update(EVENTS).where(EVENTS.c.complaint_id.in_(ids)).values(note=None)
         )
-    )
-    return len(ids)
+        # Staff notices are keyed "r<recipient>:<notice>:<ticket>...": they quote the complaint.
+        await connection.execute(
+            delete(OUTBOX).where(
+                OUTBOX.c.recipient_id.is_not(None),
+                or_(*(OUTBOX.c.dedupe_key.contains(f":{row.ticket}") for row in chunk)),
+            )
+        )
+    return len(rows)
 
 
 async def keep_for_open_complaints(tx: TxBase, contact_id: int, now: datetime) -> None:

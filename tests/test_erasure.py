@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 
 from storage import Storage, db
@@ -102,18 +103,39 @@ async def test_event_ids_are_stored_as_keyed_hashes_and_erased_with_the_contact(
     ], "every event of the erased contact is gone, the neighbour's stays"
 
 
-async def test_migration_0007_hashes_the_stored_event_ids(tmp_path: Path) -> None:
-    storage = Storage(db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"))
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
+    return str(request.getfixturevalue("scratch_pg"))
+
+
+async def storage_at_0006_with_a_raw_event(url: str) -> Storage:
+    storage = Storage(db.create_engine(url))
+    await db.upgrade(storage.engine, "0006")
+    async with storage.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO inbound_events (channel, event_id, received_at) "
+                "VALUES ('whatsapp', 'wamid.raw', :at)"
+            ),
+            {"at": T0},
+        )
+    return storage
+
+
+async def test_migration_0007_deletes_raw_event_ids_it_cannot_hash(empty_database: str) -> None:
+    storage = await storage_at_0006_with_a_raw_event(empty_database)
     try:
-        await db.upgrade(storage.engine, "0006")
-        async with storage.engine.begin() as connection:
-            await connection.execute(
-                text(
-                    "INSERT INTO inbound_events (channel, event_id, received_at) "
-                    "VALUES ('whatsapp', 'wamid.raw', :at)"
-                ),
-                {"at": T0.replace(tzinfo=None)},
-            )
+        await db.upgrade(storage.engine)  # no secret: a raw id must not stay
+        assert await stored_event_ids(storage) == []
+    finally:
+        await storage.dispose()
+
+
+async def test_migration_0007_hashes_the_stored_event_ids(empty_database: str) -> None:
+    storage = await storage_at_0006_with_a_raw_event(empty_database)
+    try:
         await db.upgrade(storage.engine, event_secret=PSEUDONYM_SECRET)
         assert await stored_event_ids(storage) == [
             keyed_event_id(PSEUDONYM_SECRET, "whatsapp", "wamid.raw")
