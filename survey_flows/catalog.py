@@ -415,12 +415,12 @@ _ID: dict[str, str] = {
         "Bapak/Ibu masih memiliki pengaduan yang belum selesai. Silakan pilih:\n"
         "• Hapus sekarang: semua data dihapus, termasuk isi pengaduan. Unit tidak dapat lagi "
         "mengirim jawaban kepada Bapak/Ibu.\n"
-        "• Simpan sampai selesai: data lain dihapus sekarang. Nomor akun dan isi pengaduan "
+        "• Simpan pengaduan: data lain dihapus sekarang. Nomor akun dan isi pengaduan "
         "disimpan sampai pengaduan selesai, lalu dihapus otomatis.\n"
         "Jawaban survei tetap dihitung untuk statistik tanpa dapat dikaitkan dengan Bapak/Ibu."
     ),
     "erase.now": "Hapus sekarang",
-    "erase.keep": "Simpan sampai selesai",
+    "erase.keep": "Simpan pengaduan",
     "erase.done_now": (
         "Data Bapak/Ibu sudah dihapus, termasuk isi pengaduan. Unit tidak dapat lagi "
         "menghubungi Bapak/Ibu tentang pengaduan tersebut. Terima kasih."
@@ -839,12 +839,12 @@ _EN: dict[str, str] = {
         "You still have a complaint that is not finished. Please choose:\n"
         "• Erase now: all data is erased, the complaint's content too. The unit can no longer "
         "send you its answer.\n"
-        "• Keep until finished: other data is erased now. Your account number and the "
+        "• Keep the complaint: other data is erased now. Your account number and the "
         "complaint's content are kept until it is finished, then erased automatically.\n"
         "Survey answers still count in the statistics without being linked to you."
     ),
     "erase.now": "Erase now",
-    "erase.keep": "Keep until finished",
+    "erase.keep": "Keep the complaint",
     "erase.done_now": (
         "Your data has been erased, the complaint's content too. The unit can no longer "
         "contact you about that complaint. Thank you."

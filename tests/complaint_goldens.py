@@ -226,7 +226,7 @@ SCRIPT: tuple[Step, ...] = (
     Step(
         CITIZEN,
         "keeps what the open complaint needs until it is finished",
-        Tap("Simpan sampai selesai"),
+        Tap("Simpan pengaduan"),
     ),  # fmt: skip
     Step(
         CITIZEN,

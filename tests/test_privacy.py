@@ -362,7 +362,7 @@ def erase_prompt(chat: Chat) -> tuple[str, list[str], str]:
 def test_with_an_open_complaint_erasure_says_what_happens_and_offers_the_choice() -> None:
     text, labels, token = erase_prompt(Chat((view(ComplaintStatus.DIVERIFIKASI),)))
     assert "pengaduan yang belum selesai" in text and "tidak dapat lagi" in text
-    assert labels == ["Hapus sekarang", "Simpan sampai selesai", "Tidak"]
+    assert labels == ["Hapus sekarang", "Simpan pengaduan", "Tidak"]
     # A finished complaint needs nothing: the plain question.
     text, labels, _ = erase_prompt(Chat((view(ComplaintStatus.SELESAI),)))
     assert labels == ["Ya, hapus", "Tidak"] and "isi pengaduan" in text
