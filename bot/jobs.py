@@ -68,6 +68,13 @@ async def privacy_purge(
     return purged
 
 
+async def purge_now(storage: Storage, retention: Retention, now: datetime) -> Purged:
+    """The retention purge at once, unclaimed (``skm-bot db purge``; running it twice removes
+    nothing more)."""
+    async with storage.transaction() as tx:
+        return await purge_expired(tx, retention, now)
+
+
 def build_scheduler(
     *,
     zone: ZoneInfo,

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -41,6 +43,7 @@ from tests.test_complaint_storage_contract import (
     move,
     prepared,
 )
+from tests.test_settings_and_cli import run_cli
 
 # --- the inventory ---------------------------------------------------------------------------
 
@@ -386,3 +389,14 @@ def test_each_choice_has_its_effect_and_its_words() -> None:
     again = chat.say("7")
     assert not any(isinstance(e, EraseContact) for e in again.effects)
     assert chat.say("2").effects == (EraseContact(keep_open_complaints=True),)
+
+
+def test_the_purge_runs_from_the_command_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'skm.sqlite3'}"}
+    assert run_cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    result = run_cli("db", "purge", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "inbound events: 0, outbox payloads: 0, complaint contents: 0, complaint photos: 0, "
+        "contacts: 0"
+    )
