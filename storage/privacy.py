@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, update
 
 from storage.base import TxBase
 from storage.complaint_models import Complaint, ComplaintEvent, ComplaintMedia
@@ -176,9 +176,9 @@ async def purge_expired(tx: TxBase, retention: Retention, now: datetime) -> Purg
     )
     payloads = await connection.execute(
         update(OUTBOX)
-        .where(
-            OUTBOX.c.status == OutboxStatus.SENT.value,
-            OUTBOX.c.sent_at < now - retention.outbox_payloads,
+        .where(  # delivered, or given up for good: either way nobody will send it again
+            OUTBOX.c.status.in_(DONE),
+            func.coalesce(OUTBOX.c.sent_at, OUTBOX.c.created_at) < now - retention.outbox_payloads,
             OUTBOX.c.kind != "purged",
         )
         .values(payload={}, kind="purged")
