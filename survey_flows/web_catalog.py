@@ -1,0 +1,137 @@
+"""The web console's texts: Bahasa Indonesia first, English second.
+
+Kept apart from the chat catalogue (``survey_flows.catalog``): pages have headings, table
+columns and form labels, not chat messages. Same rules: stable keys, ``str.format``
+placeholders, both languages with the same keys and placeholders (tests/test_web_access.py).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from survey_flows.catalog import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "WEB_MESSAGES", "web_text"]
+
+_ID: dict[str, str] = {
+    "web.title": "Konsol SKM",
+    "web.skip": "Langsung ke isi",
+    "web.menu": "Menu",
+    "web.signed_in_as": "Masuk sebagai {name} ({role})",
+    "web.role.admin": "Bagian Organisasi",
+    "web.role.head": "Kepala OPD",
+    "web.role.officer": "Petugas OPD",
+    "web.sign_out": "Keluar",
+    "web.language_switch": "English",
+    "web.footer": "Survei Kepuasan Masyarakat (PermenPANRB 14/2017)",
+    # --- signing in ----------------------------------------------------------------------
+    "web.signin.title": "Masuk ke Konsol SKM",
+    "web.signin.intro": (
+        "Tautan ini hanya dapat dipakai sekali. Tekan tombol di bawah untuk masuk."
+    ),
+    "web.signin.button": "Masuk",
+    "web.help.title": "Cara masuk",
+    "web.help.text": (
+        "Pimpinan dan petugas OPD yang terdaftar: kirim pesan MASUK (Telegram: /masuk) ke bot "
+        "SKM. Bapak/Ibu akan menerima tautan masuk yang berlaku 10 menit dan hanya sekali pakai."
+    ),
+    "web.help.admin": (
+        "Bagian Organisasi: minta tautan kepada pengelola server "
+        "(perintah: skm-bot web login-link --admin NAMA)."
+    ),
+    "web.signed_out.title": "Anda sudah keluar",
+    "web.signed_out": "Sesi Anda sudah berakhir. Terima kasih.",
+    # --- refusals ------------------------------------------------------------------------
+    "web.refused.not_signed_in.title": "Silakan masuk dahulu",
+    "web.refused.not_signed_in": "Halaman ini hanya untuk pengguna yang sudah masuk, atau sesi Anda sudah berakhir karena tidak aktif.",
+    "web.refused.not_allowed.title": "Akses ditolak",
+    "web.refused.not_allowed": "Maaf, peran Anda tidak mengizinkan halaman atau tindakan ini. Tidak ada yang diubah.",
+    "web.refused.bad_form.title": "Formulir tidak sah",
+    "web.refused.bad_form": "Formulir ini kedaluwarsa atau tidak berasal dari Konsol SKM. Tidak ada yang diubah. Silakan muat ulang halaman dan coba lagi.",
+    "web.refused.link_unknown.title": "Tautan tidak dikenal",
+    "web.refused.link_unknown": "Tautan masuk ini tidak dikenal. Silakan minta tautan baru.",
+    "web.refused.link_expired.title": "Tautan sudah kedaluwarsa",
+    "web.refused.link_expired": "Tautan masuk hanya berlaku 10 menit. Silakan minta tautan baru.",
+    "web.refused.link_used.title": "Tautan sudah dipakai",
+    "web.refused.link_used": "Tautan masuk hanya dapat dipakai sekali. Silakan minta tautan baru.",
+    "web.refused.not_registered.title": "Tidak terdaftar",
+    "web.refused.not_registered": "Pendaftaran Anda sudah tidak aktif. Silakan hubungi Bagian Organisasi.",
+    "web.refused.not_found.title": "Halaman tidak ditemukan",
+    "web.refused.not_found": "Halaman yang Anda cari tidak ada.",
+    "web.refused.bad_input.title": "Permintaan tidak valid",
+    "web.refused.bad_input": "Isian tidak valid. Tidak ada yang diubah.",
+    "web.back_home": "Kembali ke beranda",
+    # --- audit log -----------------------------------------------------------------------
+    "web.audit.menu": "Log audit",
+    "web.audit.title": "Log audit konsol",
+    "web.audit.intro": "Setiap tindakan dan penolakan di konsol, terbaru di atas.",
+    "web.audit.when": "Waktu",
+    "web.audit.who": "Siapa",
+    "web.audit.action": "Tindakan",
+    "web.audit.target": "Sasaran",
+    "web.audit.outcome": "Hasil",
+    "web.audit.empty": "Belum ada catatan.",
+}
+
+_EN: dict[str, str] = {
+    "web.title": "SKM Console",
+    "web.skip": "Skip to content",
+    "web.menu": "Menu",
+    "web.signed_in_as": "Signed in as {name} ({role})",
+    "web.role.admin": "Bagian Organisasi",
+    "web.role.head": "OPD head",
+    "web.role.officer": "OPD officer",
+    "web.sign_out": "Sign out",
+    "web.language_switch": "Bahasa Indonesia",
+    "web.footer": "Community Satisfaction Survey (PermenPANRB 14/2017)",
+    "web.signin.title": "Sign in to the SKM console",
+    "web.signin.intro": "This link works only once. Press the button below to sign in.",
+    "web.signin.button": "Sign in",
+    "web.help.title": "How to sign in",
+    "web.help.text": (
+        "Registered OPD heads and officers: send MASUK (Telegram: /masuk) to the SKM bot. You "
+        "will receive a sign-in link, valid for 10 minutes and for one use only."
+    ),
+    "web.help.admin": (
+        "Bagian Organisasi: ask the server's operator for a link "
+        "(command: skm-bot web login-link --admin NAME)."
+    ),
+    "web.signed_out.title": "You are signed out",
+    "web.signed_out": "Your session has ended. Thank you.",
+    "web.refused.not_signed_in.title": "Please sign in first",
+    "web.refused.not_signed_in": "This page is for signed-in users only, or your session ended after a time without activity.",
+    "web.refused.not_allowed.title": "Access refused",
+    "web.refused.not_allowed": "Sorry, your role does not allow this page or action. Nothing was changed.",
+    "web.refused.bad_form.title": "Form not valid",
+    "web.refused.bad_form": "This form has expired or did not come from the SKM console. Nothing was changed. Please reload the page and try again.",
+    "web.refused.link_unknown.title": "Unknown link",
+    "web.refused.link_unknown": "This sign-in link is not known. Please ask for a new one.",
+    "web.refused.link_expired.title": "Link expired",
+    "web.refused.link_expired": "Sign-in links are valid for 10 minutes. Please ask for a new one.",
+    "web.refused.link_used.title": "Link already used",
+    "web.refused.link_used": "A sign-in link works only once. Please ask for a new one.",
+    "web.refused.not_registered.title": "Not registered",
+    "web.refused.not_registered": "Your registration is no longer active. Please contact the Bagian Organisasi.",
+    "web.refused.not_found.title": "Page not found",
+    "web.refused.not_found": "The page you are looking for does not exist.",
+    "web.refused.bad_input.title": "Request not valid",
+    "web.refused.bad_input": "What was sent is not valid. Nothing was changed.",
+    "web.back_home": "Back to the home page",
+    "web.audit.menu": "Audit log",
+    "web.audit.title": "Console audit log",
+    "web.audit.intro": "Every action and refusal in the console, newest first.",
+    "web.audit.when": "When",
+    "web.audit.who": "Who",
+    "web.audit.action": "Action",
+    "web.audit.target": "Target",
+    "web.audit.outcome": "Outcome",
+    "web.audit.empty": "Nothing recorded yet.",
+}
+
+WEB_MESSAGES: Final[dict[str, dict[str, str]]] = {"id": _ID, "en": _EN}
+
+
+def web_text(language: str, key: str, **values: object) -> str:
+    """The console text ``key`` in ``language`` (Indonesian when unknown)."""
+    template = WEB_MESSAGES[normalise_language(language)][key]
+    return template.format(**values) if values else template
