@@ -246,6 +246,22 @@ class ReportStore:
         async with self.snapshot() as connection:
             return await self._directory(connection)
 
+    async def data_version(self) -> tuple[object, ...]:
+        """What changes whenever a report could: the newest response (chat or paper) and the
+        directory's last change. Three index lookups; the console's report cache keys on it."""
+        async with self.snapshot() as connection:
+            row = (
+                await connection.execute(
+                    select(
+                        select(func.max(RESPONSES.c.id)).scalar_subquery(),
+                        select(func.max(UNITS.c.updated_at)).scalar_subquery(),
+                        select(func.max(OPDS.c.updated_at)).scalar_subquery(),
+                        select(func.count()).select_from(POPULATIONS).scalar_subquery(),
+                    )
+                )
+            ).one()
+        return tuple(row)
+
     async def report_data(
         self,
         scope: ReportScope,

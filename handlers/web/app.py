@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from handlers.web import audit, signin
+from handlers.web import audit, figures, signin
 from handlers.web.core import (
     AREAS_KEY,
     CONFIG_KEY,
@@ -28,6 +28,7 @@ from handlers.web.core import (
     choose_language,
     refused_page,
 )
+from reports.cache import ReportCache
 from storage import Storage
 from storage.web import session_principal
 from survey_flows.web_access import csrf_token, token_digest, unsign
@@ -38,7 +39,7 @@ TEMPLATES = HERE / "templates"
 
 # The areas of the console, in menu order. A new area: a module with ``area = Area(...)``,
 # added here (docs/web.md, "Adding a page").
-DEFAULT_AREAS: tuple[Area, ...] = (signin.area, audit.area)
+DEFAULT_AREAS: tuple[Area, ...] = (signin.area, figures.area, audit.area)
 
 # Pages are never cached (they hold one person's figures); a page may not be framed (no
 # clickjacking of the forms); no script or style from anywhere but the console itself; the
@@ -108,6 +109,7 @@ def build_console(
     app = web.Application(middlewares=[session_middleware])
     app[CONFIG_KEY] = config
     app[STORAGE_KEY] = storage
+    app[figures.REPORTS_KEY] = ReportCache(storage, config.organisation)
     chosen = list(areas if areas is not None else DEFAULT_AREAS)
     app[AREAS_KEY] = chosen
     env = aiohttp_jinja2.setup(
@@ -118,6 +120,7 @@ def build_console(
         default_helpers=False,
     )
     env.globals["csrf_field"] = _csrf_field
+    env.globals["num"] = _number
     env.globals["static"] = lambda name: f"{config.prefix}/static/{name}"
     app.router.add_static("/static", STATIC, append_version=False)
     for area in chosen:
@@ -132,6 +135,14 @@ def _csrf_field(context: jinja2.runtime.Context) -> Markup:
     ctx: PageContext = context["ctx"]
     value = csrf_token(ctx.config.secret, ctx.session_digest or "anonymous")
     return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, value)
+
+
+@jinja2.pass_context
+def _number(context: jinja2.runtime.Context, value: object) -> str:
+    """A figure as the report gives it, written the reader's way (88,31 or 88.31); — for none."""
+    if value is None:
+        return "—"
+    return str(value).replace(".", ",") if context["lang"] == "id" else str(value)
 
 
 def mount(app: web.Application, console: web.Application, prefix: str) -> None:

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from storage import Storage
 from storage.web import record_audit
-from survey_flows.web_access import Action, Principal, csrf_token, csrf_valid, may
+from survey_flows.web_access import ALLOWED, Action, Principal, csrf_token, csrf_valid, may
 from survey_flows.web_catalog import DEFAULT_LANGUAGE, LANGUAGES, web_text
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,14 @@ class PageContext:
             )
         return self.principal
 
+    def require_role(self, action: Action, *, target: str | None = None) -> Principal:
+        """Refuse unless the signed-in person's role may take ``action`` somewhere."""
+        if self.principal is None:
+            raise Refused("not_signed_in", 401)
+        if action not in ALLOWED[self.principal.role]:
+            raise Refused("not_allowed", 403, f"{action.value}: {target or ''}")
+        return self.principal
+
     async def audit(
         self, outcome: str = "ok", *, target: str | None = None, detail: str | None = None,
         action: str | None = None, who: Principal | None = None,
@@ -200,7 +208,11 @@ class Area:
         name: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a page. ``action=None``: open to anyone (sign-in, public pages).
-        ``scope``: the URL part holding the OPD code the action applies to."""
+
+        ``scope``: the URL part holding the OPD code the action applies to. Without it, only
+        the role is checked here: a page about one OPD's thing (a unit, a complaint) must call
+        ``ctx.require(action, opd_code)`` once it has read which OPD that is; a regency-wide
+        page needs an action only the admin has."""
 
         def register(handler: Handler) -> Handler:
             audit_name = name or f"{self.name}.{handler.__name__}"
@@ -209,9 +221,10 @@ class Area:
                 ctx = PageContext(request, audit_name, request.get(PRINCIPAL),
                                   request.get(LANGUAGE, DEFAULT_LANGUAGE))  # fmt: skip
                 try:
-                    if action is not None:
-                        opd = request.match_info.get(scope) if scope else None
-                        ctx.require(action, opd, target=request.path)
+                    if action is not None and scope is not None:
+                        ctx.require(action, request.match_info.get(scope), target=request.path)
+                    elif action is not None:
+                        ctx.require_role(action, target=request.path)
                     if method == "POST" and action is not None:
                         form = await request.post()
                         given = form.get(CSRF_FIELD)
