@@ -61,6 +61,8 @@ def console_config(settings: Settings, *, console_mode: bool = False) -> Console
         organisation=settings.organisation_name,
         zone=settings.zone,
         min_respondents=settings.report_min_respondents,
+        telegram_bot_username=(settings.telegram_bot_username or "").strip().lstrip("@") or None,
+        whatsapp_number=(settings.whatsapp_number or "").strip() or None,
     )
 
 

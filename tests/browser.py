@@ -134,6 +134,7 @@ async def console(pg_storage: Storage, pg_url: str) -> AsyncIterator[Console]:
             telegram_webhook_url="https://skm.example.go.id/telegram/webhook",
             telegram_webhook_secret=SECRET,
             web_session_secret="browser-tests-cookie-secret",
+            telegram_bot_username="skm_mimika_bot",
         )
         async with Service(settings) as service:
             yield Console(service, api, pg_storage)

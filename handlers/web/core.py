@@ -56,6 +56,9 @@ class ConsoleConfig:
     organisation: str = "Pemerintah Kabupaten"
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Jayapura"))
     min_respondents: int = 30
+    # The posters' QR links (TELEGRAM_BOT_USERNAME, WHATSAPP_NUMBER).
+    telegram_bot_username: str | None = None
+    whatsapp_number: str | None = None
     clock: Callable[[], datetime] = utc_now
 
     def link(self, path: str) -> str:
