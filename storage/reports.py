@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     and_,
     column,
+    exists,
     func,
     insert,
     literal_column,
@@ -246,9 +247,10 @@ class ReportStore:
         async with self.snapshot() as connection:
             return await self._directory(connection)
 
-    async def data_version(self) -> tuple[object, ...]:
-        """What changes whenever a report could: the newest response (chat or paper) and the
-        directory's last change. Three index lookups; the console's report cache keys on it."""
+    async def data_version(self) -> tuple[int, tuple[object, ...]]:
+        """What tells a cache that reports may have changed: the newest response id (chat or
+        paper), and the directory's state (last change of a unit or OPD, populations held).
+        Index lookups only."""
         async with self.snapshot() as connection:
             row = (
                 await connection.execute(
@@ -260,7 +262,26 @@ class ReportStore:
                     )
                 )
             ).one()
-        return tuple(row)
+        return int(row[0] or 0), tuple(row[1:])
+
+    async def units_answered_since(self, day: date) -> frozenset[str]:
+        """Codes of the units with at least one response dated ``day`` or later."""
+        async with self.snapshot() as connection:
+            rows = await connection.execute(
+                select(UNITS.c.code).where(
+                    exists().where(RESPONSES.c.unit_id == UNITS.c.id, RESPONSES.c.local_date >= day)
+                )
+            )
+            return frozenset(code for (code,) in rows)
+
+    async def dates_after(self, response_id: int) -> frozenset[date]:
+        """The local dates of the responses stored after ``response_id`` (a range scan of the
+        primary key: cheap for the few new ones)."""
+        async with self.snapshot() as connection:
+            rows = await connection.execute(
+                select(RESPONSES.c.local_date).where(RESPONSES.c.id > response_id).distinct()
+            )
+            return frozenset(day for (day,) in rows)
 
     async def report_data(
         self,

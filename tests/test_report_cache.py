@@ -14,8 +14,8 @@ from tests.conftest import T0, load_small_directory
 QUARTER = parse_period("2026-Q4")
 
 
-def paper(unit: str = "dukcapil-mpp", score: int = 3) -> PaperResponse:
-    return PaperResponse(unit, date(2026, 11, 20), None, {}, {f"U{k}": score for k in range(1, 10)},
+def paper(score: int = 3, day: date = date(2026, 11, 20)) -> PaperResponse:
+    return PaperResponse("dukcapil-mpp", day, None, {}, {f"U{k}": score for k in range(1, 10)},
                          None)  # fmt: skip
 
 
@@ -32,7 +32,23 @@ async def test_a_new_response_invalidates_and_nothing_else_does(storage: Storage
     assert cache.builds == 2 and second.respondents == first.respondents + 1
     assert second.ikm is not None and first.ikm is not None and second.ikm < first.ikm
     seconds[0] += cache.ttl_s  # an erasure adds no response: the time limit catches it
-    assert await cache.report(request) is not second and cache.builds == 3
+    third = await cache.report(request)
+    assert third is not second and cache.builds == 3
+
+
+async def test_only_the_periods_of_the_new_responses_are_built_again(storage: Storage) -> None:
+    await load_small_directory(storage)
+    cache = ReportCache(storage, "Kab")
+    autumn = ReportRequest(QUARTER, suggestion_limit=0)
+    spring = ReportRequest(parse_period("2026-Q1"), suggestion_limit=0)
+    year = ReportRequest(parse_period("2026"), suggestion_limit=0)
+    for request in (autumn, spring, year):
+        await cache.report(request)
+    # A paper questionnaire of February: Q1 and the year change, Q4 does not.
+    await ReportStore(storage).insert_paper_responses([paper(day=date(2026, 2, 3))], T0)
+    assert (await cache.report(autumn)).respondents == 0 and cache.builds == 3
+    assert (await cache.report(spring)).respondents == 1 and cache.builds == 4
+    assert (await cache.report(year)).respondents == 1 and cache.builds == 5
 
 
 async def test_the_oldest_entries_go_first(storage: Storage) -> None:

@@ -19,6 +19,7 @@ from reports.model import ELEMENT_NAMES, OpdReport, RegencyReport, ReportRequest
 from reports.period import Period, PeriodError, month_of, parse_period, quarter_of, quarters_up_to
 from reports.period import recent_periods as picker_periods
 from storage.complaints import complaints_between
+from storage.reports import ReportStore
 from survey_flows.personal_data import mask_personal_data
 from survey_flows.web_access import Action
 
@@ -78,11 +79,8 @@ async def overview_blocks(ctx: PageContext, period: Period, opd_codes: tuple[str
         await cache.report(ReportRequest(q, opd_codes=opd_codes, suggestion_limit=0), version)
         for q in quarters
     ]
-    month = await cache.report(
-        ReportRequest(month_of(today(ctx)), opd_codes=opd_codes, suggestion_limit=0), version
-    )
+    answered = await ReportStore(ctx.storage).units_answered_since(month_of(today(ctx)).start)
     by_quarter = [{u.code: u for u in r.units} for r in trend_reports]
-    this_month = {u.code: u.respondents for u in month.units}
     blocks = [
         OpdBlock(
             opd,
@@ -90,7 +88,7 @@ async def overview_blocks(ctx: PageContext, period: Period, opd_codes: tuple[str
                 UnitRow(
                     unit,
                     tuple(q.get(unit.code) for q in by_quarter),
-                    unit.active and this_month.get(unit.code, 0) == 0,
+                    unit.active and unit.code not in answered,
                 )
                 for unit in opd.units
             ),
