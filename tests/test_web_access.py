@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import ConfigError, load_settings
+from bot.web_console import console_config
 from survey_flows.commands import Command, parse_command
 from survey_flows.web_access import (
     Action,
@@ -148,3 +150,35 @@ def test_every_text_the_pages_use_is_in_the_web_catalogue() -> None:
     assert len(used) > 20  # the scan is not vacuous
     missing = sorted(key for key in used if key not in WEB_MESSAGES["id"])
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("web_path_prefix", "konsol", "WEB_PATH_PREFIX"),
+        ("web_path_prefix", "/Konsol/", "WEB_PATH_PREFIX"),
+        ("public_base_url", "skm.example.go.id", "PUBLIC_BASE_URL"),
+        ("web_session_secret", "short", "WEB_SESSION_SECRET"),
+        ("web_idle_minutes", 1, "WEB_IDLE_MINUTES"),
+    ],
+)
+def test_bad_console_settings_stop_start_up_naming_the_setting(
+    setting: str, value: object, named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings(**{setting: value})
+
+
+def test_links_and_cookies_follow_the_public_address() -> None:
+    behind_tls = console_config(
+        load_settings(public_base_url="https://skm.example.go.id/", pseudonym_secret="p" * 16)
+    )
+    assert behind_tls.secure_cookies
+    assert behind_tls.link("/masuk/abc") == "https://skm.example.go.id/konsol/masuk/abc"
+    local = console_config(load_settings(http_port=8099, web_session_secret="w" * 16))
+    assert not local.secure_cookies and local.secret == b"w" * 16
+    assert local.link("/") == "http://127.0.0.1:8099/konsol/"
+    # Derived from the pseudonym secret: every worker of a service agrees.
+    first = console_config(load_settings(pseudonym_secret="p" * 16)).secret
+    assert first == console_config(load_settings(pseudonym_secret="p" * 16)).secret
+    assert first != console_config(load_settings(pseudonym_secret="q" * 16)).secret
