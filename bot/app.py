@@ -292,7 +292,9 @@ async def run_service(
         own_port = settings.web_port is not None and settings.web_port != settings.http_port
         console_app = attach_console(None if own_port else app, storage, dispatcher, settings)
         if console_app is not None and settings.web_port is not None:
-            await serve_console_alone(stack, console_app, settings.http_host, settings.web_port)
+            await serve_console_alone(
+                stack, console_app, settings.http_host, settings.web_port, shared=role.shares_port
+            )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

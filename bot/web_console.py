@@ -86,15 +86,16 @@ def attach_console(
 
 
 async def serve_console_alone(
-    stack: AsyncExitStack, app: web.Application, host: str, port: int
+    stack: AsyncExitStack, app: web.Application, host: str, port: int, *, shared: bool = False
 ) -> bool:
     """Serve ``app`` on ``host:port`` until ``stack`` closes; False (said on stderr) when the
-    port is taken: the chat goes on without the console."""
+    port is taken: the chat goes on without the console. ``shared``: the workers of
+    ``--workers`` share the port, as they share HTTP_PORT."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=shared or None).start()
     except OSError as exc:
         print(f"The web console could not listen on {host}:{port} ({exc.strerror}); "  # noqa: T201
               "set WEB_PORT to a free port.", file=sys.stderr)  # fmt: skip

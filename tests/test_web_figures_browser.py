@@ -3,6 +3,7 @@ refusals when a head asks for another OPD."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,9 +13,12 @@ from reports.build import build_report
 from reports.model import ReportRequest, id_decimal
 from reports.period import quarter_of
 from storage import Storage
+from storage.complaints import apply_desk_effects
 from storage.reports import PaperResponse, ReportStore
 from storage.web import audit_entries
+from survey_flows.desk import InsertComplaint
 from tests.browser import HEAD_CHAT, WIDTHS, Console, no_horizontal_scroll, shoot
+from tests.test_complaint_storage_contract import filed
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -45,6 +49,14 @@ async def add_responses(storage: Storage) -> None:
         for _ in range(4)
     ]
     await ReportStore(storage).insert_paper_responses(rows, datetime.now(UTC))
+    # One complaint filed this quarter about the MPP desk, never verified: overdue.
+    filed_at = datetime.now(UTC) - timedelta(days=5)
+    complaint = replace(filed(), filed_at=filed_at, verify_by=filed_at + timedelta(days=1),
+                        answer_by=filed_at + timedelta(days=3))  # fmt: skip
+    async with storage.transaction() as tx:
+        citizen = await tx.contact_for("whatsapp", "6281200000000", "id", filed_at)
+        await apply_desk_effects(tx, [InsertComplaint(complaint, citizen.id, "whatsapp")],
+                                 filed_at)  # fmt: skip
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -63,8 +75,10 @@ async def test_the_admin_overview_shows_every_opd_as_the_report_does(
         organisation="x",
     )
     mpp = next(u for u in report.units if u.code == "dukcapil-mpp")
-    row = page.get_by_role("row").filter(has_text="Loket Disdukcapil MPP")
+    row = page.get_by_role("row").filter(has_text="Loket Disdukcapil MPP").first
     assert id_decimal(mpp.ikm) in await row.inner_text()
+    recap = page.get_by_role("row").filter(has_text="Loket Disdukcapil MPP").last
+    assert (await recap.locator("td").all_inner_texts())[1:3] == ["1", "1"]  # received, overdue
     assert await page.get_by_role("heading", name="RSUD Mimika").count() == 1
     kantor = page.get_by_role("row").filter(has_text="Kantor Disdukcapil")
     assert "Belum ada responden bulan ini" in await kantor.inner_text()
@@ -93,6 +107,13 @@ async def test_a_head_reads_their_opd_and_a_unit_but_no_other_opd(
         assert code in text
     assert "081298765432" not in text and "[disamarkan]" in text
     assert "Unsur terlemah" in text
+    complaints = page.get_by_role("table").filter(has_text="Lewat tenggat")
+    assert (await complaints.locator("td").all_inner_texts())[:2] == ["1", "1"]  # one, overdue
+    await page.goto(page.url + "&lang=en" if "?" in page.url else page.url + "?lang=en")
+    english = await page.inner_text("main")
+    assert "Scores per element (NRR)" in english and "62.50" in english  # the reader's way
+    await shoot(page, "head-unit-en")
+    await page.goto(page.url.split("?")[0] + "?lang=id")
     for path in ("/opd/rsud", "/unit/rsud-igd", "/ikhtisar", "/audit"):
         response = await page.goto(console.url(path))
         assert response is not None and response.status == 403, path

@@ -122,6 +122,7 @@ async def overview(request: web.Request, ctx: PageContext) -> web.StreamResponse
     return ctx.render("overview.html", report=main, period=period, quarters=quarters,
                       blocks=blocks, periods=picker(ctx, period),
                       complaints=await complaint_lines(ctx, period, None),
+                      unit_names={u.code: u.name for u in main.units},
                       title=ctx.t("web.overview.title"))  # fmt: skip
 
 
@@ -137,7 +138,7 @@ async def opd_page(request: web.Request, ctx: PageContext) -> web.StreamResponse
     return ctx.render("overview.html", report=main, period=period, quarters=quarters,
                       blocks=blocks, periods=picker(ctx, period),
                       complaints=await complaint_lines(ctx, period, opd_code),
-                      title=opd.name)  # fmt: skip
+                      unit_names={u.code: u.name for u in main.units}, title=opd.name)  # fmt: skip
 
 
 @area.page("/unit/{unit}", action=Action.VIEW_OPD, name="figures.unit")
