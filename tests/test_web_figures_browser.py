@@ -96,6 +96,9 @@ async def test_a_head_reads_their_opd_and_a_unit_but_no_other_opd(
     page = await console.page(chromium, width)
     await console.sign_in(page, await console.login_link(HEAD_CHAT))
     assert page.url.endswith("/konsol/opd/disdukcapil")
+    chart = page.locator("img.chart")
+    await chart.wait_for()
+    assert await chart.evaluate("img => img.complete && img.naturalWidth > 0")
     await shoot(page, "head-opd")
     assert await page.get_by_role("heading", name="RSUD Mimika").count() == 0
     await page.get_by_role("link", name="Loket Disdukcapil MPP").click()

@@ -7,6 +7,7 @@ index. Complaint figures come from the recap (``reports.complaints_recap``).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,6 +16,7 @@ from aiohttp import web
 from handlers.web.core import Area, PageContext, Refused
 from reports.cache import ReportCache
 from reports.complaints_recap import RecapLine, recap
+from reports.digest import render_chart
 from reports.model import ELEMENT_NAMES, OpdReport, RegencyReport, ReportRequest, UnitReport
 from reports.period import Period, PeriodError, month_of, parse_period, quarter_of, quarters_up_to
 from reports.period import recent_periods as picker_periods
@@ -66,10 +68,16 @@ class OpdBlock:
     rows: tuple[UnitRow, ...]
 
 
-async def overview_blocks(ctx: PageContext, period: Period, opd_codes: tuple[str, ...]) -> tuple[
-    RegencyReport, list[Period], list[OpdBlock]
-]:  # fmt: skip
-    """The period's report, the trend quarters, and each OPD with its units' rows."""
+@dataclass(frozen=True)
+class Overview:
+    report: RegencyReport  # the chosen period
+    quarters: list[Period]  # the trend's, oldest first
+    trend: list[RegencyReport]  # one per quarter
+    blocks: list[OpdBlock]
+
+
+async def overview_blocks(ctx: PageContext, period: Period, opd_codes: tuple[str, ...]) -> Overview:
+    """The period's report, the trend quarters' reports, and each OPD with its units' rows."""
     cache = reports(ctx)
     version = await cache.version()
     main = await cache.report(ReportRequest(period, opd_codes=opd_codes, suggestion_limit=0),
@@ -95,7 +103,7 @@ async def overview_blocks(ctx: PageContext, period: Period, opd_codes: tuple[str
         )
         for opd in main.opds
     ]
-    return main, quarters, blocks
+    return Overview(main, quarters, trend_reports, blocks)
 
 
 async def complaint_lines(
@@ -118,12 +126,12 @@ def picker(ctx: PageContext, period: Period) -> list[tuple[str, str, bool]]:
 @area.page("/ikhtisar", action=Action.VIEW_OVERVIEW, name="figures.overview")
 async def overview(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     period = chosen_period(ctx)
-    main, quarters, blocks = await overview_blocks(ctx, period, ())
-    return ctx.render("overview.html", report=main, period=period, quarters=quarters,
-                      blocks=blocks, periods=picker(ctx, period),
+    view = await overview_blocks(ctx, period, ())
+    return ctx.render("overview.html", report=view.report, period=period,
+                      quarters=view.quarters, blocks=view.blocks, periods=picker(ctx, period),
                       complaints=await complaint_lines(ctx, period, None),
-                      unit_names={u.code: u.name for u in main.units},
-                      title=ctx.t("web.overview.title"))  # fmt: skip
+                      unit_names={u.code: u.name for u in view.report.units},
+                      title=ctx.t("web.overview.title"), chart=None)  # fmt: skip
 
 
 @area.page("/opd/{opd}", action=Action.VIEW_OPD, scope="opd", name="figures.opd")
@@ -134,11 +142,35 @@ async def opd_page(request: web.Request, ctx: PageContext) -> web.StreamResponse
     if opd is None:
         raise web.HTTPNotFound()
     period = chosen_period(ctx)
-    main, quarters, blocks = await overview_blocks(ctx, period, (opd_code,))
-    return ctx.render("overview.html", report=main, period=period, quarters=quarters,
-                      blocks=blocks, periods=picker(ctx, period),
+    view = await overview_blocks(ctx, period, (opd_code,))
+    chart = ctx.url(f"/opd/{opd_code}/grafik.png?periode={period.label}")
+    return ctx.render("overview.html", report=view.report, period=period,
+                      quarters=view.quarters, blocks=view.blocks, periods=picker(ctx, period),
                       complaints=await complaint_lines(ctx, period, opd_code),
-                      unit_names={u.code: u.name for u in main.units}, title=opd.name)  # fmt: skip
+                      unit_names={u.code: u.name for u in view.report.units}, title=opd.name,
+                      chart=chart)  # fmt: skip
+
+
+# matplotlib's pyplot (the digest's chart) is not thread-safe: one chart at a time.
+_CHART_LOCK = asyncio.Lock()
+
+
+@area.page("/opd/{opd}/grafik.png", action=Action.VIEW_OPD, scope="opd", name="figures.chart")
+async def opd_chart(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    """The digest's chart for the OPD: units' IKM, the nine elements, the quarterly trend."""
+    opd_code = request.match_info["opd"]
+    view = await overview_blocks(ctx, chosen_period(ctx), (opd_code,))
+    if not view.report.opds:
+        raise web.HTTPNotFound()
+    trend = [
+        (quarter, next((o.ikm for o in report.opds if o.code == opd_code), None))
+        for quarter, report in zip(view.quarters, view.trend, strict=True)
+    ]
+    async with _CHART_LOCK:
+        png = await asyncio.to_thread(render_chart, view.report.opds[0], trend, ctx.language,
+                                      ctx.config.min_respondents,
+                                      ctx.t("web.chart.trend"))  # fmt: skip
+    return web.Response(body=png, content_type="image/png")
 
 
 @area.page("/unit/{unit}", action=Action.VIEW_OPD, name="figures.unit")
