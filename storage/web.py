@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 
 from storage.base import TxBase
 from storage.models import Opd, Recipient
@@ -159,6 +159,21 @@ async def end_session(tx: TxBase, token_sha256: str, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def prune(tx: TxBase, now: datetime, keep: timedelta = timedelta(days=7)) -> None:
+    """Forget sign-in links and sessions over for ``keep`` (the audit log keeps the story)."""
+    before = now - keep
+    await tx.session.execute(
+        delete(WebLoginLink)
+        .where(WebLoginLink.expires_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    await tx.session.execute(
+        delete(WebSession)
+        .where(or_(WebSession.last_seen_at < before, WebSession.ended_at < before))
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- audit log ---------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ _ID: dict[str, str] = {
         "Bagian Organisasi: minta tautan kepada pengelola server "
         "(perintah: skm-bot web login-link --admin NAMA)."
     ),
+    "web.home.nothing_yet": "Anda sudah masuk. Halaman untuk peran Anda belum tersedia di konsol ini.",
     "web.signed_out.title": "Anda sudah keluar",
     "web.signed_out": "Sesi Anda sudah berakhir. Terima kasih.",
     # --- refusals ------------------------------------------------------------------------
@@ -149,6 +150,7 @@ _EN: dict[str, str] = {
         "Bagian Organisasi: ask the server's operator for a link "
         "(command: skm-bot web login-link --admin NAME)."
     ),
+    "web.home.nothing_yet": "You are signed in. The pages for your role are not in this console yet.",
     "web.signed_out.title": "You are signed out",
     "web.signed_out": "Your session has ended. Thank you.",
     "web.refused.not_signed_in.title": "Please sign in first",

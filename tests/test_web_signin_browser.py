@@ -8,7 +8,7 @@ from playwright.async_api import Browser
 
 from storage.web import audit_entries
 from storage.web_models import WebLoginLink
-from tests.browser import HEAD_CHAT, WIDTHS, Console, no_horizontal_scroll, shoot
+from tests.browser import HEAD_CHAT, OFFICER_CHAT, WIDTHS, Console, no_horizontal_scroll, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -46,7 +46,7 @@ async def test_a_used_expired_or_unknown_link_is_refused_and_audited(
     page = await console.page(chromium, 390)
     link = await console.admin_link()
     await console.sign_in(page, link)
-    assert await page.get_by_role("heading", name="Log audit konsol").count() == 1
+    assert await page.get_by_role("heading", name="Ikhtisar semua OPD").count() == 1
     other = await console.page(chromium, 390)
     await other.goto(link)  # the same link again, in another browser
     assert await other.get_by_role("heading", name="Tautan sudah dipakai").count() == 1
@@ -90,3 +90,12 @@ async def test_the_console_speaks_english_when_asked(console: Console, chromium:
     assert await page.get_by_role("heading", name="How to sign in").count() == 1
     await page.get_by_role("link", name="Bahasa Indonesia").click()
     assert await page.get_by_role("heading", name="Cara masuk").count() == 1
+
+
+async def test_an_officer_signs_in_and_sees_no_figures(console: Console, chromium: Browser) -> None:
+    page = await console.page(chromium, 390)
+    await console.sign_in(page, await console.login_link(OFFICER_CHAT))
+    assert "Masuk sebagai Petugas Dukcapil (Petugas OPD)" in await page.inner_text("footer")
+    for path in ("/opd/disdukcapil", "/unit/dukcapil-mpp", "/unduh"):
+        response = await page.goto(console.url(path))
+        assert response is not None and response.status == 403, path

@@ -20,6 +20,7 @@ from storage.web import (
     end_session,
     ensure_admin,
     login_link_state,
+    prune,
     record_audit,
     redeem_login_link,
     session_principal,
@@ -49,6 +50,11 @@ async def test_a_link_works_once_and_not_after_ten_minutes(storage: Storage) -> 
         assert await redeem_login_link(tx, "c" * 64, T0) == (LinkState.UNKNOWN, None)
     async with storage.reading() as tx:  # the expired one was not spent by trying
         assert await login_link_state(tx, "b" * 64, T0) is LinkState.VALID
+    async with storage.transaction() as tx:  # a week after they expired, links are forgotten
+        await prune(tx, T0 + LOGIN_LINK_TTL + timedelta(days=7, seconds=-1))
+        assert await login_link_state(tx, "b" * 64, T0) is LinkState.VALID
+        await prune(tx, T0 + LOGIN_LINK_TTL + timedelta(days=7, seconds=1))
+        assert await login_link_state(tx, "b" * 64, T0) is LinkState.UNKNOWN
 
 
 async def test_a_session_follows_its_person_until_idle_or_ended(storage: Storage) -> None:

@@ -21,6 +21,7 @@ from storage.web import (
     end_session,
     login_link_state,
     principal,
+    prune,
     redeem_login_link,
     start_session,
 )
@@ -55,6 +56,8 @@ async def home(request: web.Request, ctx: PageContext) -> web.StreamResponse:
             path = item.for_principal(ctx.principal)
             if path is not None:
                 raise ctx.redirect(path)
+        return ctx.render("message.html", title=ctx.t("web.title"),
+                          message=ctx.t("web.home.nothing_yet"), sign_in_hint=False)  # fmt: skip
     return ctx.render("signin_help.html")
 
 
@@ -82,6 +85,7 @@ async def use_link(request: web.Request, ctx: PageContext) -> web.StreamResponse
         who = await principal(tx, *owner) if owner is not None else None
         if who is not None:
             await start_session(tx, token_digest(session_token), who.kind.value, who.id, ctx.now)
+            await prune(tx, ctx.now)
     if state is not LinkState.VALID:
         raise _link_refusal(state)
     if who is None:
