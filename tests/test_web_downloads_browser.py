@@ -49,13 +49,16 @@ async def test_the_admin_downloads_a_report_and_opens_it(
 async def test_bad_input_is_answered_beside_its_field(console: Console, chromium: Browser) -> None:
     page = await console.page(chromium, 390)
     await console.sign_in(page, await console.admin_link())
-    response = await page.goto(console.url("/unduh/laporan?periode=kemarin&format=doc&opd=x"))
+    response = await page.goto(
+        console.url("/unduh/laporan?periode=kemarin&format=doc&opd=x&unit=nowhere")
+    )
     assert response is not None and response.status == 400
     assert await page.locator("#periode-error").inner_text() == (
         "Periode tidak dikenali. Pilih dari daftar."
     )
     assert "XLSX, PDF, CSV" in await page.locator("#format-error").inner_text()
     assert "OPD tidak dikenal" in await page.locator("#opd-error").inner_text()
+    assert "Unit tidak dikenal" in await page.locator("#unit-error").inner_text()
     await shoot(page, "downloads-bad-input")
 
 
@@ -71,5 +74,9 @@ async def test_a_head_gets_their_opd_only(console: Console, chromium: Browser) -
         refused = await page.request.get(console.url(path))
         assert refused.status == 403, path
         assert "Akses ditolak" in await refused.text()
+    one_unit = await page.request.get(console.url("/unduh/laporan?unit=dukcapil-mpp&format=csv"))
+    assert one_unit.status == 200 and "Kantor Disdukcapil" not in await one_unit.text()
+    other = await page.request.get(console.url("/unduh/laporan?unit=rsud-igd&format=csv"))
+    assert other.status == 403
     poster = await page.request.get(console.url("/unduh/poster/dukcapil-mpp"))
     assert poster.status == 200 and (await poster.body()).startswith(b"%PDF")

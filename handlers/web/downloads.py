@@ -32,6 +32,7 @@ class DownloadForm:
     period: str = ""
     opd: str = ""
     format: str = "xlsx"
+    unit: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -75,7 +76,7 @@ async def download_form(request: web.Request, ctx: PageContext) -> web.StreamRes
 async def download_report(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     query = request.query
     form = DownloadForm(query.get("periode", "")[:40], query.get("opd", "")[:40],
-                        query.get("format", "")[:8])  # fmt: skip
+                        query.get("format", "")[:8], query.get("unit", "")[:40])  # fmt: skip
     if form.format not in FORMATS:
         form.errors["format"] = "web.downloads.error.format"
     period = None
@@ -86,15 +87,20 @@ async def download_report(request: web.Request, ctx: PageContext) -> web.StreamR
     directory = await ctx.storage.directory()
     if form.opd and directory.opd(form.opd) is None:
         form.errors["opd"] = "web.downloads.error.opd"
+    unit = directory.unit(form.unit) if form.unit else None
+    if form.unit and (unit is None or (form.opd and unit.opd_code != form.opd)):
+        form.errors["unit"] = "web.downloads.error.unit"
     if form.errors or period is None:
         await ctx.audit("refused", target="report", detail=", ".join(sorted(form.errors)))
         return await _form_page(ctx, form, status=400)
     # A head may only ask for their OPD: "all OPDs" or another one is refused and audited.
-    ctx.require(Action.DOWNLOAD_REPORT, form.opd or None, target=f"report {form.opd or 'all'}")
-    request_ = ReportRequest(period, opd_codes=(form.opd,) if form.opd else ())
+    scope = unit.opd_code if unit is not None else form.opd or None
+    ctx.require(Action.DOWNLOAD_REPORT, scope, target=f"report {form.unit or scope or 'all'}")
+    request_ = ReportRequest(period, opd_codes=(form.opd,) if form.opd else (),
+                             unit_codes=(form.unit,) if form.unit else ())  # fmt: skip
     report = await reports(ctx).report(request_)
     body = await asyncio.to_thread(report_bytes, report, form.format)
-    name = report_filename(request_, form.format, form.opd)
+    name = report_filename(request_, form.format, form.unit or form.opd)
     await ctx.audit(target=name)
     return _attachment(body, name, MEDIA_TYPES[form.format])
 
