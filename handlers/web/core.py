@@ -94,6 +94,7 @@ class PageContext:
     action: str  # the audit log's name of what the page does
     principal: Principal | None
     language: str
+    scope_checked: bool = False  # set by a successful :meth:`require`
 
     @property
     def config(self) -> ConsoleConfig:
@@ -133,6 +134,7 @@ class PageContext:
             raise Refused(
                 "not_allowed", 403, f"{action.value} on {opd_code or 'all'}: {target or ''}"
             )
+        self.scope_checked = True
         return self.principal
 
     def require_role(self, action: Action, *, target: str | None = None) -> Principal:
@@ -208,14 +210,17 @@ class Area:
         action: Action | None,
         method: str = "GET",
         scope: str | None = None,
+        scope_in_handler: bool = False,
         name: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a page. ``action=None``: open to anyone (sign-in, public pages).
 
-        ``scope``: the URL part holding the OPD code the action applies to. Without it, only
-        the role is checked here: a page about one OPD's thing (a unit, a complaint) must call
-        ``ctx.require(action, opd_code)`` once it has read which OPD that is; a regency-wide
-        page needs an action only the admin has."""
+        ``scope``: the URL part holding the OPD code the action applies to. Neither ``scope``
+        nor ``scope_in_handler``: a regency-wide page (only a role that may take the action
+        on every OPD, the admin, passes). ``scope_in_handler``: a page about one OPD's thing
+        (a unit, a complaint) known only after a read: the role is checked here, and the
+        handler must call ``ctx.require(action, opd_code)``; a handler that returns without
+        having done so is refused, so a forgotten check can never show another OPD's data."""
 
         def register(handler: Handler) -> Handler:
             audit_name = name or f"{self.name}.{handler.__name__}"
@@ -226,15 +231,22 @@ class Area:
                 try:
                     if action is not None and scope is not None:
                         ctx.require(action, request.match_info.get(scope), target=request.path)
-                    elif action is not None:
+                    elif action is not None and scope_in_handler:
                         ctx.require_role(action, target=request.path)
+                    elif action is not None:
+                        ctx.require(action, None, target=request.path)
                     if method == "POST" and action is not None:
                         form = await request.post()
                         given = form.get(CSRF_FIELD)
                         if not csrf_valid(ctx.config.secret, ctx.session_digest or "anonymous",
                                           given if isinstance(given, str) else None):  # fmt: skip
                             raise Refused("bad_form", 403, "CSRF token missing or wrong")
-                    return await handler(request, ctx)
+                    response = await handler(request, ctx)
+                    if scope_in_handler and not ctx.scope_checked:
+                        log.error("page served without its scope check",
+                                  extra={"page": audit_name})  # fmt: skip
+                        raise Refused("not_allowed", 403, "scope never checked")
+                    return response
                 except Refused as refusal:
                     return await refused_page(ctx, refusal)
 

@@ -48,7 +48,8 @@ def _attachment(body: bytes, name: str, media_type: str) -> web.Response:
 
 async def _form_page(ctx: PageContext, form: DownloadForm, status: int = 200) -> web.Response:
     directory = await ctx.storage.directory()
-    principal = ctx.require_role(Action.DOWNLOAD_REPORT)
+    own = ctx.principal.opd_code if ctx.principal is not None else None
+    principal = ctx.require(Action.DOWNLOAD_REPORT, own)  # the admin's is None: every OPD
     opds = [o for o in directory.opds if principal.regency_wide or o.code == principal.opd_code]
     units = [u for u in directory.units if any(u.opd_code == o.code for o in opds)]
     return ctx.render("downloads.html", status=status, form=form, opds=opds, units=units,
@@ -66,13 +67,15 @@ def _shown_period(ctx: PageContext) -> Period:
         return quarter_of(today(ctx))
 
 
-@area.page("/unduh", action=Action.DOWNLOAD_REPORT, name="downloads.form")
+@area.page("/unduh", action=Action.DOWNLOAD_REPORT, scope_in_handler=True, name="downloads.form")
 async def download_form(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     assert ctx.principal is not None
     return await _form_page(ctx, DownloadForm(opd=ctx.principal.opd_code or ""))
 
 
-@area.page("/unduh/laporan", action=Action.DOWNLOAD_REPORT, name="downloads.report")
+@area.page(
+    "/unduh/laporan", action=Action.DOWNLOAD_REPORT, scope_in_handler=True, name="downloads.report"
+)
 async def download_report(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     query = request.query
     form = DownloadForm(query.get("periode", "")[:40], query.get("opd", "")[:40],
@@ -105,7 +108,12 @@ async def download_report(request: web.Request, ctx: PageContext) -> web.StreamR
     return _attachment(body, name, MEDIA_TYPES[form.format])
 
 
-@area.page("/unduh/poster/{unit}", action=Action.DOWNLOAD_POSTER, name="downloads.poster")
+@area.page(
+    "/unduh/poster/{unit}",
+    action=Action.DOWNLOAD_POSTER,
+    scope_in_handler=True,
+    name="downloads.poster",
+)
 async def download_poster(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     code = request.match_info["unit"]
     directory = await ctx.storage.directory()

@@ -173,7 +173,7 @@ async def opd_chart(request: web.Request, ctx: PageContext) -> web.StreamRespons
     return web.Response(body=png, content_type="image/png")
 
 
-@area.page("/unit/{unit}", action=Action.VIEW_OPD, name="figures.unit")
+@area.page("/unit/{unit}", action=Action.VIEW_OPD, scope_in_handler=True, name="figures.unit")
 async def unit_page(request: web.Request, ctx: PageContext) -> web.StreamResponse:
     code = request.match_info["unit"]
     unit_info = (await ctx.storage.directory()).unit(code)
