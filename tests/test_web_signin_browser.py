@@ -70,8 +70,17 @@ async def test_a_forged_form_changes_nothing(console: Console, chromium: Browser
     forged = await page.request.post(console.url("/keluar"), form={"_csrf": "forged"})
     assert forged.status == 403
     assert "Formulir tidak sah" in await forged.text()
-    await page.goto(console.url("/audit"))  # still signed in: the forged sign-out did nothing
+    elsewhere = await page.request.post(
+        console.url("/keluar"),
+        form={"_csrf": await page.locator("input[name=_csrf]").first.input_value()},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert elsewhere.status == 403  # the right token, posted from another site
+    await page.goto(console.url("/audit"))  # still signed in: the forged sign-outs did nothing
     assert await page.get_by_role("heading", name="Log audit konsol").count() == 1
+    async with console.storage.reading() as tx:
+        details = {e.detail for e in await audit_entries(tx) if e.outcome == "refused"}
+    assert {"CSRF token missing or wrong", "posted from elsewhere"} <= details
 
 
 async def test_someone_not_registered_gets_no_link(console: Console) -> None:

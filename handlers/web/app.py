@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import jinja2
@@ -43,12 +44,14 @@ DEFAULT_AREAS: tuple[Area, ...] = (signin.area, figures.area, downloads.area, au
 
 # Pages are never cached (they hold one person's figures); a page may not be framed (no
 # clickjacking of the forms); no script or style from anywhere but the console itself; the
-# sign-in link's token never leaves in a Referer header.
+# sign-in link's token never leaves for another site in a Referer header.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin rather than no-referrer: with no-referrer, browsers send "Origin: null" on
+    # the console's own forms, and the origin check below could not tell them from a forgery.
+    "Referrer-Policy": "same-origin",
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -80,8 +83,15 @@ async def session_middleware(
             request[PRINCIPAL] = principal
     language, chosen = choose_language(request, principal)
     request[LANGUAGE] = language
+    response: web.StreamResponse
     try:
-        response = await handler(request)
+        if request.method == "POST" and not same_origin(request, config.base_url):
+            # A form posted from another site (login CSRF, or a forged form in a browser that
+            # sent the cookie anyway): refused before any page sees it.
+            ctx = PageContext(request, "cross_site_post", principal, language)
+            response = await refused_page(ctx, Refused("bad_form", 403, "posted from elsewhere"))
+        else:
+            response = await handler(request)
     except web.HTTPNotFound:
         ctx = PageContext(request, "not_found", principal, language)
         response = await refused_page(ctx, Refused("not_found", 404, "no such page"))
@@ -100,6 +110,17 @@ async def session_middleware(
     if isinstance(response, web.HTTPException):
         raise response
     return response
+
+
+def same_origin(request: web.Request, base_url: str) -> bool:
+    """True unless the browser says the request comes from another origin than the console's
+    (its public address, or the address it was reached at)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser's cross-origin form (old browsers send none: CSRF still)
+    own = f"{request.scheme}://{request.host}"
+    public = urlsplit(base_url)
+    return origin in {own, f"{public.scheme}://{public.netloc}"}
 
 
 def build_console(
