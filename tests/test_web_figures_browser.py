@@ -86,6 +86,10 @@ async def test_the_admin_overview_shows_every_opd_as_the_report_does(
     await page.get_by_role("button", name="Tampilkan").click()
     await page.wait_for_load_state()
     assert f"periode={local_today().year}" in page.url
+    await page.get_by_role("link", name="RSUD Mimika", exact=True).click()  # any OPD
+    await page.wait_for_load_state()
+    assert page.url.split("?")[0].endswith("/konsol/opd/rsud")
+    assert await page.get_by_role("link", name="IGD RSUD Mimika").count() == 1
 
 
 @pytest.mark.parametrize("width", WIDTHS)
