@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 from reports.charts import A4_PORTRAIT_IN, plain_text
 from reports.model import ReportRequest, UnitReport, id_decimal
 from reports.period import Period
-from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX
 from storage import Storage
+from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX
 from survey_flows.directory import Directory, UnitInfo
 from survey_flows.skm import DEEP_LINK_PREFIX
 
