@@ -31,9 +31,6 @@ from survey_flows.dates import date_words  # noqa: E402
 DEFAULT_MIN_RESPONDENTS = 10
 TELEGRAM_LIMIT = 4096
 SUGGESTIONS_SHOWN = 3
-_PHONE = re.compile(r"(?:\+?62|0)[\s.-]?\d(?:[\s.-]?\d){6,12}")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_NIK = re.compile(r"\b\d{16}\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +57,6 @@ def week_of(day: date) -> Period:
     monday = day - timedelta(days=day.weekday())
     year, week, _ = monday.isocalendar()
     return Period(PeriodKind.WEEK, f"{year}-W{week:02d}", monday, monday + timedelta(days=7))
-
-
-def anonymise(suggestion: str) -> str:
-    """Suggestions carry no identity, but people type numbers: hide phones, NIKs, e-mails."""
-    hidden = _EMAIL.sub("[email]", suggestion)
-    hidden = _NIK.sub("[NIK]", hidden)
-    return _PHONE.sub("[nomor]", hidden)
 
 
 def _number(value: Decimal | None, language: str) -> str:
@@ -132,7 +122,8 @@ def compose(
         )[:SUGGESTIONS_SHOWN]
         if suggestions:
             lines += ["", t("digest.suggestions")]
-            lines += [f"• “{anonymise(s.text)[:280]}”" for s in suggestions]
+            # The report builder hands suggestions over masked (survey_flows/personal_data.py).
+            lines += [f"• “{s.text[:280]}”" for s in suggestions]
     headline = t(
         "digest.summary",
         label=_week_label(week, language),

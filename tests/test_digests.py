@@ -183,7 +183,7 @@ async def test_the_digest_and_its_chart_show_the_reports_numbers(pg_storage: Sto
     assert f"IKM {str(mpp.ikm).replace('.', ',')} ({mpp.mutu.value}" in body  # type: ignore[union-attr]
     assert "Responden: 18 (minggu lalu 11, +7)" in body
     assert "Kantor Disdukcapil: 4 responden, terlalu sedikit" in body  # no misleading grade
-    assert "081234567890" not in body and "[nomor]" in body  # suggestions anonymised
+    assert "081234567890" not in body and "[disamarkan]" in body  # suggestions masked
     image = matplotlib.image.imread(io.BytesIO(digest.chart_png), format="png")
     assert digest.chart_png.startswith(b"\x89PNG") and image.shape[1] > image.shape[0] > 300
     data = chart_data(opd, [(WEEK_48, opd.ikm)], SETTINGS.min_respondents)
