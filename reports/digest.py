@@ -9,7 +9,6 @@ scores, an eight-week trend). Texts come from the message catalogue, in the reci
 from __future__ import annotations
 
 import io
-import re
 import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
