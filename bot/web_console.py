@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.settings import Settings
 from handlers.dispatcher import Dispatcher
 from handlers.web import ConsoleConfig, build_console, masuk_command, mount
+from handlers.web.desk import DESK_KEY, DeskServices
 from storage import Storage
 from survey_flows.commands import Command
 
@@ -79,7 +80,10 @@ def attach_console(
     config = console_config(settings, console_mode=console_mode)
     dispatcher.staff_commands[Command.MASUK] = masuk_command(storage, config)
     host = app if app is not None else web.Application()
-    mount(host, build_console(storage, config), config.prefix)
+    console = build_console(storage, config)
+    console[DESK_KEY] = DeskServices(dispatcher.flow_settings, dispatcher.calendar,
+                                     dispatcher.outbox.wake)  # fmt: skip
+    mount(host, console, config.prefix)
     return host if app is None else None
 
 
