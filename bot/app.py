@@ -51,6 +51,7 @@ from storage import Storage, db
 from storage.directory import holidays, upsert_holidays
 from storage.directory_import import ImportReport, apply_directory
 from storage.errors import ConstraintViolation
+from storage.web import directory_edits_since_import, record_directory_import
 from survey_flows.commands import Command
 from survey_flows.types import Channel
 
@@ -84,8 +85,18 @@ def bundled_example() -> Path:
 async def import_directory(storage: Storage, path: Path) -> ImportReport:
     """Validate ``path`` completely, then upsert it in one transaction."""
     specs = read_directory_file(path)
+    now = utc_now()
     async with storage.transaction() as tx:
-        return await apply_directory(tx, specs, utc_now())
+        edits = await directory_edits_since_import(tx)
+        if edits:
+            latest = edits[0]
+            print(f"Warning: the directory was changed {len(edits)} time(s) in the web console "  # noqa: T201
+                  f"since the last import (latest {latest.at:%Y-%m-%d %H:%M} UTC by "
+                  f"{latest.actor_name or 'an administrator'}); {path.name} replaces those "
+                  "changes where it differs.", file=sys.stderr)  # fmt: skip
+        report = await apply_directory(tx, specs, now)
+        await record_directory_import(tx, now, path.name[:200])
+        return report
 
 
 async def seed_if_empty(storage: Storage, settings: Settings) -> ImportReport | None:

@@ -13,10 +13,12 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from bot.directory_file import check_directory
 from bot.settings import Settings
 from handlers.dispatcher import Dispatcher
 from handlers.web import ConsoleConfig, build_console, masuk_command, mount
 from handlers.web.desk import DESK_KEY, DeskServices
+from handlers.web.directory import DIRECTORY_CHECK
 from storage import Storage
 from survey_flows.commands import Command
 
@@ -83,6 +85,7 @@ def attach_console(
     console = build_console(storage, config)
     console[DESK_KEY] = DeskServices(dispatcher.flow_settings, dispatcher.calendar,
                                      dispatcher.outbox.wake)  # fmt: skip
+    console[DIRECTORY_CHECK] = check_directory  # the same validation as `units import`
     mount(host, console, config.prefix)
     return host if app is None else None
 

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from handlers.web import audit, desk, signin
+from handlers.web import audit, desk, directory, signin
 from handlers.web.core import (
     AREAS_KEY,
     CONFIG_KEY,
@@ -38,7 +38,7 @@ TEMPLATES = HERE / "templates"
 
 # The areas of the console, in menu order. A new area: a module with ``area = Area(...)``,
 # added here (docs/web.md, "Adding a page").
-DEFAULT_AREAS: tuple[Area, ...] = (signin.area, desk.area, audit.area)
+DEFAULT_AREAS: tuple[Area, ...] = (signin.area, desk.area, directory.area, audit.area)
 
 # Pages are never cached (they hold one person's figures); a page may not be framed (no
 # clickjacking of the forms); no script or style from anywhere but the console itself; the
