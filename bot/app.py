@@ -37,6 +37,7 @@ from handlers.telegram import (
     TelegramSender,
     TelegramUpdates,
     make_bot,
+    photo_fetcher,
     register_commands,
 )
 from handlers.whatsapp import (
@@ -301,7 +302,9 @@ async def run_service(
             ops_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         )
         own_port = settings.web_port is not None and settings.web_port != settings.http_port
-        console_app = attach_console(None if own_port else app, storage, dispatcher, settings)
+        photos = {Channel.TELEGRAM.value: photo_fetcher(telegram_bot)} if telegram_bot else {}
+        console_app = attach_console(None if own_port else app, storage, dispatcher, settings,
+                                     photos=photos)  # fmt: skip
         if console_app is not None and settings.web_port is not None:
             await serve_console_alone(stack, console_app, settings.http_host, settings.web_port)
         runner = web.AppRunner(app, access_log=None)

@@ -225,3 +225,15 @@ async def staff_address(tx: TxBase, recipient_id: int) -> tuple[str, str] | None
         )
     ).one_or_none()
     return (row[0], row[1]) if row is not None else None
+
+
+async def photo_ref(tx: TxBase, ticket: str, position: int) -> tuple[str, str] | None:
+    """(channel, platform file reference) of a complaint's photo (0-based position)."""
+    row = (
+        await tx.session.execute(
+            select(ComplaintMedia.channel, ComplaintMedia.media_ref)
+            .join(Complaint, Complaint.id == ComplaintMedia.complaint_id)
+            .where(Complaint.ticket == ticket, ComplaintMedia.position == position)
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None

@@ -130,3 +130,18 @@ def form_request(
             return None, {"answer": "web.desk.error.answer_empty"}
         return OfficerRequest(found, action, note=answer), {}
     return OfficerRequest(found, action), {}
+
+
+_IMAGE_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF8", "image/gif"),
+)
+
+
+def photo_type(data: bytes) -> str | None:
+    """The image type of a photo's bytes by their signature (JPEG, PNG, WebP, GIF), or None:
+    the console serves nothing it cannot name as an image."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _IMAGE_SIGNATURES if data.startswith(magic)), None)

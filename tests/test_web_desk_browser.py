@@ -3,10 +3,12 @@ citizen told through the outbox, and the chat and the page showing the same comp
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
+from PIL import Image
 from playwright.async_api import Browser, Page
 
 from storage.complaints import complaint_events
@@ -28,6 +30,13 @@ DESCRIPTION = "Antrean perekaman KTP-el sangat panjang dan loket tutup lebih awa
 PHOTO = {"photo": [{"file_id": "AgAD-photo-1", "file_unique_id": "p1", "width": 800,
                     "height": 600}]}  # fmt: skip
 PLACE = {"location": {"latitude": -4.54612, "longitude": 136.88835}}
+
+
+def jpeg() -> bytes:
+    """A small real JPEG, as Telegram stores a photo."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (11, 93, 138)).save(out, format="JPEG")
+    return out.getvalue()
 
 
 def texts(console: Console, chat: int) -> list[str]:
@@ -54,6 +63,7 @@ async def tap(console: Console, chat: int, message: dict[str, Any], label: str) 
 
 async def file_complaint(console: Console) -> str:
     """A citizen files a complaint with a photo and a place, through the Telegram webhook."""
+    console.api.add_user_file("AgAD-photo-1", jpeg())
     await console.send(CITIZEN, "/start c_dukcapil-mpp")
     await tap(console, CITIZEN, await wait_text(console, CITIZEN, "Pilih jenis laporan"),
               "Pengaduan")  # fmt: skip
@@ -96,7 +106,9 @@ async def test_an_officer_verifies_and_answers_on_the_web_and_the_citizen_is_tol
 
     await page.get_by_role("link", name=ticket).click()
     assert await page.get_by_text(DESCRIPTION).count() == 1
-    assert await page.get_by_text("Foto 1").count() >= 1
+    photo = page.get_by_role("img", name="Foto 1")
+    await photo.wait_for()
+    assert await photo.evaluate("img => img.complete && img.naturalWidth") == 64
     osm = page.get_by_role("link", name="Buka peta (OpenStreetMap)")
     assert "mlat=-4.54612" in (await osm.get_attribute("href") or "")
     assert await page.get_by_role("button", name="Tanggapi").count() == 0  # not before verifying
@@ -203,6 +215,8 @@ async def test_another_opds_complaint_or_a_forged_form_is_refused_and_audited(
     assert response is not None and response.status == 404
     assert await rsud.get_by_role("heading", name="Pengaduan tidak ditemukan").count() == 1
     await shoot(rsud, "desk-refused")
+    photo = await rsud.request.get(console.url(f"/opd/rsud/pengaduan/{ticket}/foto/1"))
+    assert photo.status == 404 and photo.headers["content-type"].startswith("text/html")
     csrf = await rsud.locator("input[name=_csrf]").first.get_attribute("value") or ""
     posted = await rsud.request.post(console.url(f"/opd/rsud/pengaduan/{ticket}"),
                                      form={"_csrf": csrf, "action": "verify"})  # fmt: skip
@@ -211,6 +225,10 @@ async def test_another_opds_complaint_or_a_forged_form_is_refused_and_audited(
     forged = await officer.request.post(console.url(f"/opd/disdukcapil/pengaduan/{ticket}"),
                                         form={"_csrf": "forged", "action": "verify"})  # fmt: skip
     assert forged.status == 403
+    own = await officer.request.get(console.url(f"/opd/disdukcapil/pengaduan/{ticket}/foto/1"))
+    assert own.status == 200 and own.headers["content-type"] == "image/jpeg"
+    missing = await officer.request.get(console.url(f"/opd/disdukcapil/pengaduan/{ticket}/foto/2"))
+    assert missing.status == 404
     async with console.storage.reading() as tx:
         moves = [a for a, _, _ in await complaint_events(tx, ticket)]
         refused = [(e.action, e.detail) for e in await audit_entries(tx) if e.outcome == "refused"]

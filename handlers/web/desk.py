@@ -13,8 +13,8 @@ answer citizens).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +29,7 @@ from storage.web_desk import (
     desk_rows,
     opd_name,
     opd_units,
+    photo_ref,
     staff_address,
 )
 from survey_flows.catalog import text
@@ -46,7 +47,10 @@ from survey_flows.web_desk import (
     is_overdue,
     map_link,
     parse_filter,
+    photo_type,
 )
+
+PhotoFetch = Callable[[str], Awaitable[bytes | None]]
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class DeskServices:
     settings: FlowSettings
     calendar: CalendarCache
     wake: Callable[[], None]  # the outbox sender, after a commit queued a notice
+    # Per channel, how to fetch a complaint photo by its stored reference (Telegram's
+    # getFile); a channel without one shows placeholders.
+    photos: Mapping[str, PhotoFetch] = field(default_factory=dict)
 
 
 DESK_KEY = web.AppKey("web_desk_services", DeskServices)
@@ -146,6 +153,26 @@ async def desk_act(request: web.Request, ctx: PageContext) -> web.StreamResponse
     return _detail_page(ctx, detail, actions, errors=errors, form=fields, status=409)
 
 
+@area.page("/opd/{opd}/pengaduan/{ticket}/foto/{n:[0-9]{1,3}}", action=Action.VIEW_COMPLAINTS,
+           scope="opd", name="desk.photo")  # fmt: skip
+async def desk_photo(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    """A complaint photo, fetched from the channel through the app (no platform URL or token
+    ever reaches the browser)."""
+    opd, ticket = request.match_info["opd"], request.match_info["ticket"]
+    position = int(request.match_info["n"]) - 1
+    async with ctx.storage.reading() as tx:
+        detail = await desk_detail(tx, find_ticket(ticket) or ticket)
+        if detail is None or detail.opd_code != opd:
+            raise Refused("complaint_unknown", 404, f"{ticket[:40]} is not a complaint of {opd}")
+        ref = await photo_ref(tx, detail.ticket, position)
+    fetch = request.app[DESK_KEY].photos.get(ref[0]) if ref is not None else None
+    data = await fetch(ref[1]) if fetch is not None and ref is not None else None
+    kind = photo_type(data) if data is not None else None
+    if data is None or kind is None:
+        raise Refused("not_found", 404, f"photo {position + 1} of {detail.ticket} not available")
+    return web.Response(body=data, content_type=kind)
+
+
 async def _read(ctx: PageContext, tx: Tx, opd: str, ticket: str) -> tuple[DeskDetail, DeskContext]:
     """The complaint and the chat's desk context for the signed-in person (the complaint
     locked). Unknown and another OPD's tickets are refused alike: nothing is revealed."""
@@ -210,5 +237,6 @@ def _detail_page(
         when=lambda at: f"{moment_words(at, zone, ctx.language)} {at.astimezone(zone):%H.%M}",
         map_url=map_link(detail.latitude, detail.longitude) if located else None,  # type: ignore[arg-type]
         max_chars=ctx.request.app[DESK_KEY].settings.complaint_max_chars,
+        photos_shown=detail.channel in ctx.request.app[DESK_KEY].photos,
         ct=_chat_text(ctx),
     )
