@@ -15,6 +15,7 @@ from survey_flows.web_desk import (
     form_request,
     map_link,
     parse_filter,
+    photo_type,
 )
 from survey_flows.workdays import WorkCalendar
 
@@ -92,3 +93,11 @@ def test_the_actions_offered_are_the_chats_buttons_for_that_person() -> None:
     assert desk_actions(_desk(ComplaintStatus.DIVERIFIKASI, (other,), both)) == ()
     assert desk_actions(_desk(ComplaintStatus.SELESAI, (officer,), both)) == ()
     assert desk_actions(_desk(ComplaintStatus.DITERIMA, (), both)) == ()
+
+
+def test_only_images_named_by_their_bytes_are_served() -> None:
+    assert photo_type(b"\xff\xd8\xff\xe0rest") == "image/jpeg"
+    assert photo_type(b"\x89PNG\r\n\x1a\nrest") == "image/png"
+    assert photo_type(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
+    assert photo_type(b"<html><script>") is None
+    assert photo_type(b"") is None
