@@ -111,20 +111,23 @@ def parse_directory(source: str, path: str = "<directory>") -> tuple[OpdSpec, ..
 def check_directory(data: Any) -> tuple[tuple[OpdSpec, ...], list[tuple[str, str, str]]]:
     """Validate a directory given as data in the file's shape (the web console's editor):
     the specs, or every problem as (field, kind, message), e.g. (``opds[0].units[1].name``,
-    ``string_too_short``, ...). The same rules as a file: one validation for both."""
-    specs, problems = _validate(data)
+    ``string_too_short``, ...); a code used twice is named at each use. The same rules as a
+    file: one validation for both."""
+    specs, problems = _validate(data, every=True)
     return specs, [(_field_name(loc), kind, message) for loc, kind, message in problems]
 
 
 Loc = tuple[int | str, ...]
 
 
-def _validate(data: Any) -> tuple[tuple[OpdSpec, ...], list[tuple[Loc, str, str]]]:
+def _validate(
+    data: Any, *, every: bool = False
+) -> tuple[tuple[OpdSpec, ...], list[tuple[Loc, str, str]]]:
     try:
         document = DirectoryDocument.model_validate(data)
     except ValidationError as exc:
         return (), [(tuple(err["loc"]), err["type"], err["msg"]) for err in exc.errors()]
-    problems = _duplicates(document)
+    problems = _duplicates(document, every=every)
     if problems:
         return (), [(loc, "duplicate", message) for loc, message in problems]
     return _specs(document), []
@@ -165,21 +168,21 @@ def read_directory_file(path: Path) -> tuple[OpdSpec, ...]:
     return parse_directory(source, str(path))
 
 
-def _duplicates(document: DirectoryDocument) -> list[tuple[Loc, str]]:
-    problems: list[tuple[Loc, str]] = []
-    seen_opds: set[str] = set()
-    seen_units: set[str] = set()
+def _duplicates(document: DirectoryDocument, *, every: bool = False) -> list[tuple[Loc, str]]:
+    """Codes used twice: each use after the first (``every``: each use, the first too, so an
+    editor adding an entry hears of it by that entry whatever its place)."""
+    opds: dict[str, list[Loc]] = {}
+    units: dict[str, list[Loc]] = {}
     for i, opd in enumerate(document.opds):
-        if opd.code in seen_opds:
-            problems.append((("opds", i, "code"), f"duplicate OPD code {opd.code!r}"))
-        seen_opds.add(opd.code)
+        opds.setdefault(opd.code, []).append(("opds", i, "code"))
         for j, unit in enumerate(opd.units):
-            if unit.code in seen_units:
-                problems.append(
-                    (("opds", i, "units", j, "code"), f"duplicate unit code {unit.code!r}")
-                )
-            seen_units.add(unit.code)
-    return problems
+            units.setdefault(unit.code, []).append(("opds", i, "units", j, "code"))
+    problems: list[tuple[Loc, str]] = []
+    for what, uses in (("OPD", opds), ("unit", units)):
+        for code, locs in uses.items():
+            for loc in locs[0 if every else 1 :] if len(locs) > 1 else ():
+                problems.append((loc, f"duplicate {what} code {code!r}"))
+    return sorted(problems, key=lambda p: [str(part).zfill(6) for part in p[0]])
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:

@@ -48,7 +48,10 @@ def test_the_editor_checks_with_the_files_own_rules() -> None:
     unit["service_types"] = ["KTP-el"]
     document["opds"][0]["units"] = [unit, {**unit, "code": "a-1"}]
     _, problems = check_directory(document)
-    assert [(p, k) for p, k, _ in problems] == [("opds[0].units[1].code", "duplicate")]
+    assert [(p, k) for p, k, _ in problems] == [  # each use, so an editor hears of it
+        ("opds[0].units[0].code", "duplicate"),
+        ("opds[0].units[1].code", "duplicate"),
+    ]
     document["opds"][0]["units"] = [unit]
     specs, problems = check_directory(document)
     assert problems == [] and specs[0].units[0].service_types == ("KTP-el",)

@@ -86,11 +86,11 @@ async def test_recipients_are_added_with_the_files_rules_and_removed(
     await page.get_by_role("link", name="Ubah OPD").first.click()
     await page.get_by_label("Nama orang").fill("Petugas Baru")
     await page.get_by_label("Alamat di kanal").fill("+62 812 3456")
-    await page.get_by_role("button", name="Tambah").click()
+    await page.get_by_role("button", name="Tambah penerima").click()
     assert await page.locator("#e-new-address").inner_text() == "Format tidak sesuai."
     await shoot(page, "directory-recipient-invalid")
     await page.get_by_label("Alamat di kanal").fill("100000009")
-    await page.get_by_role("button", name="Tambah").click()
+    await page.get_by_role("button", name="Tambah penerima").click()
     assert await page.get_by_text("Petugas Baru · Petugas OPD · Telegram").count() == 1
     # The new officer may ask the bot for a sign-in link at once.
     assert "/masuk/" in await console.login_link(100000009)
@@ -119,3 +119,37 @@ async def test_the_file_import_warns_of_web_changes_and_heads_cannot_edit(
     assert "changed 1 time(s) in the web console" in capsys.readouterr().err
     await import_directory(console.storage, source)  # nothing changed on the web since
     assert "web console" not in capsys.readouterr().err
+
+
+async def test_new_units_and_opds_follow_the_files_rules(
+    console: Console, chromium: Browser
+) -> None:
+    page = await as_admin(console, chromium, 390)
+    await page.get_by_role("link", name="Ubah OPD").first.click()
+    # A code another unit has: named by the code field, nothing added.
+    await page.locator("#f-unit-code").fill("rsud-igd")
+    await page.locator("#f-unit-name").fill("Loket Baru")
+    await page.locator("#f-unit-service_types").fill("KTP-el")
+    await page.get_by_role("button", name="Tambah unit layanan").click()
+    assert await page.locator("#e-unit-code").inner_text() == "Kode ini sudah dipakai."
+    await page.locator("#f-unit-code").fill("dukcapil-distrik")
+    await page.get_by_role("button", name="Tambah unit layanan").click()
+    assert await page.get_by_text("Perubahan dukcapil-distrik sudah disimpan.").count() == 1
+    assert (await unit(console, "dukcapil-distrik"))[:2] == ("Loket Baru", ("KTP-el",))
+
+    await page.locator("#f-opd-code").fill("Dinas Baru")
+    await page.locator("#f-opd-name").fill("Dinas Pariwisata")
+    await page.get_by_role("button", name="Tambah OPD").click()
+    assert await page.locator("#e-opd-code").inner_text() == "Format tidak sesuai."
+    assert await page.locator("#e-unit_service_types").inner_text() == "Isi paling sedikit satu."
+    await shoot(page, "directory-new-opd-invalid")
+    await page.locator("#f-opd-code").fill("dispar")
+    await page.locator("#f-unit_code").fill("dispar-loket")
+    await page.locator("#f-unit_name").fill("Loket Dinas Pariwisata")
+    await page.locator("#f-unit_service_types").fill("Izin usaha wisata")
+    await page.get_by_role("button", name="Tambah OPD").click()
+    assert await page.get_by_text("Perubahan dispar sudah disimpan.").count() == 1
+    assert await page.get_by_role("heading", name="Dinas Pariwisata (dispar)").count() == 1
+    async with console.storage.reading() as tx:
+        audit = [(e.action, e.outcome) for e in await audit_entries(tx)]
+    assert ("directory.new_opd", "ok") in audit and ("directory.new_unit", "rejected") in audit

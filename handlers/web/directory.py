@@ -72,33 +72,46 @@ def _locate(doc: dict[str, Any], opd: str | None = None, unit: str | None = None
 
 def _node(doc: dict[str, Any], path: str) -> dict[str, Any]:
     node: Any = doc
-    for part in path.replace("]", "").replace("[", ".").split("."):
+    for part in filter(None, path.replace("]", "").replace("[", ".").split(".")):
         node = node[int(part)] if part.isdigit() else node[part]
     return node  # type: ignore[no-any-return]
 
 
+# Where a form's fields are in the directory: (the path under the edited node, with
+# ``{units}``/``{recipients}``/``{opds}`` for an entry being added; the fields there; the
+# prefix of their names in the form).
+Fields = tuple[tuple[str, tuple[str, ...], str], ...]
+
+
 async def _save(
     ctx: PageContext, locate: Callable[[dict[str, Any]], str],
-    edit: Callable[[dict[str, Any]], None], fields: tuple[str, ...], *, under: str = "",
+    edit: Callable[[dict[str, Any]], None], fields: Fields,
 ) -> Saved:  # fmt: skip
     """Change the directory as the import would, or say what is wrong by the field.
 
-    ``locate`` finds the OPD or unit to ``edit``; problems under it (``under`` further down,
-    e.g. ``.recipients[3]``) go by ``fields``, the others are listed as elsewhere."""
+    ``locate`` finds the node to ``edit`` (an OPD, a unit, or the document: ``""``);
+    problems go to the form's ``fields``, the others are listed as elsewhere."""
     check = ctx.request.app[DIRECTORY_CHECK]
     async with ctx.storage.transaction() as tx:
         doc = as_document(await current_directory(tx))
         path = locate(doc)
         node = _node(doc, path)
-        prefix = path + under.format(recipients=len(node.get("recipients", ())))
+        counts = {key: len(node.get(key, ())) for key in ("opds", "units", "recipients")}
+        prefixes = [(path + under.format(**counts), names, form) for under, names, form in fields]
         edit(node)
         specs, problems = check(doc)
         if problems:
-            mine, rest = problems_by_field(problems, prefix, fields)
-            return Saved(
-                errors={name: _problem(ctx, kind, msg, name) for name, (kind, msg) in mine.items()},
-                elsewhere=[f"{where}: {_problem(ctx, kind, msg)}" for where, kind, msg in rest],
-            )  # fmt: skip
+            saved = Saved()
+            rest = problems
+            for prefix, names, form in prefixes:
+                mine, rest = problems_by_field(rest, prefix.lstrip("."), names)
+                for name, (kind, msg) in mine.items():
+                    saved.errors[form + name] = _problem(ctx, kind, msg, name)
+            if any(name.endswith("code") for name in saved.errors):
+                # The other use of a code is not a problem elsewhere: this entry's is.
+                rest = [p for p in rest if p[1] != "duplicate"]
+            saved.elsewhere = [f"{where}: {_problem(ctx, kind, msg)}" for where, kind, msg in rest]
+            return saved
         report = await apply_directory(tx, specs, ctx.now)
     return Saved(report=report)
 
@@ -129,13 +142,53 @@ async def _audit_save(ctx: PageContext, target: str, saved: Saved) -> None:
                     detail="; ".join(changes) or None)  # fmt: skip
 
 
-@area.page("/direktori", action=Action.EDIT_DIRECTORY, name="directory.view")
-async def directory(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+async def _directory_page(
+    ctx: PageContext, *, saved: str | None = None, new: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None, elsewhere: list[str] | None = None,
+    status: int = 200,
+) -> web.Response:  # fmt: skip
     async with ctx.storage.reading() as tx:
         specs = await current_directory(tx)
         edits = await directory_edits_since_import(tx)
-    return ctx.render("directory.html", opds=specs, edits=edits, zone=ctx.config.zone,
-                      saved=request.query.get("disimpan"))  # fmt: skip
+    return ctx.render("directory.html", status=status, opds=specs, edits=edits,
+                      zone=ctx.config.zone, saved=saved, new=new or {}, errors=errors or {},
+                      elsewhere=elsewhere or [])  # fmt: skip
+
+
+@area.page("/direktori", action=Action.EDIT_DIRECTORY, name="directory.view")
+async def directory(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    return await _directory_page(ctx, saved=request.query.get("disimpan"))
+
+
+def _new_unit(form: Mapping[str, str], prefix: str = "") -> dict[str, Any]:
+    return {"code": form.get(prefix + "code", "").strip(), "name": form.get(prefix + "name", ""),
+            "short_name": None, "service_types": lines(form.get(prefix + "service_types", "")),
+            "population": {}, "active": True}  # fmt: skip
+
+
+NEW_UNIT_FIELDS = ("code", "name", "service_types")
+
+
+@area.page("/direktori/opd-baru", action=Action.EDIT_DIRECTORY, method="POST",
+           name="directory.new_opd")  # fmt: skip
+async def new_opd(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    """A new OPD with its first unit (the file's rules: an OPD has at least one unit)."""
+    form = _form(await request.post())
+    code = form.get("code", "").strip()
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["opds"].append({"code": code, "name": form.get("name", ""), "short_name": None,
+                            "active": True, "recipients": [],
+                            "units": [_new_unit(form, "unit_")]})  # fmt: skip
+
+    saved = await _save(ctx, lambda doc: "", edit,
+                        (("opds[{opds}]", ("code", "name"), ""),
+                         ("opds[{opds}].units[0]", NEW_UNIT_FIELDS, "unit_")))  # fmt: skip
+    await _audit_save(ctx, f"opd {code[:40]}", saved)
+    if saved.report is not None:
+        raise ctx.redirect("/direktori?disimpan=" + code)
+    return await _directory_page(ctx, new=form, errors=saved.errors, elsewhere=saved.elsewhere,
+                                 status=400)  # fmt: skip
 
 
 # --- units ---------------------------------------------------------------------------------------
@@ -177,7 +230,9 @@ async def unit_save(request: web.Request, ctx: PageContext) -> web.StreamRespons
     if population_error is not None:
         saved = Saved(errors={"population": ctx.t(population_error)})
     else:
-        saved = await _save(ctx, lambda doc: _locate(doc, unit=code), edit, UNIT_FIELDS)
+        saved = await _save(
+            ctx, lambda doc: _locate(doc, unit=code), edit, (("", UNIT_FIELDS, ""),)
+        )
     await _audit_save(ctx, f"unit {code}", saved)
     if saved.report is not None:
         raise ctx.redirect("/direktori?disimpan=" + code)
@@ -202,13 +257,15 @@ def _opd_page(
     ctx: PageContext, opd: OpdSpec, *, values: Mapping[str, str] | None = None,
     new: Mapping[str, str] | None = None, errors: Mapping[str, str] | None = None,
     new_errors: Mapping[str, str] | None = None, elsewhere: list[str] | None = None,
+    unit: Mapping[str, str] | None = None, unit_errors: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:  # fmt: skip
     shown = values or {"name": opd.name, "short_name": opd.short_name or "",
                        "active": "1" if opd.active else ""}  # fmt: skip
     return ctx.render("directory_opd.html", status=status, opd=opd, values=shown,
                       new=new or {"language": "id"}, errors=errors or {},
-                      new_errors=new_errors or {}, elsewhere=elsewhere or [])  # fmt: skip
+                      new_errors=new_errors or {}, elsewhere=elsewhere or [],
+                      unit=unit or {}, unit_errors=unit_errors or {})  # fmt: skip
 
 
 @area.page("/direktori/opd/{opd}", action=Action.EDIT_DIRECTORY, name="directory.opd_form")
@@ -227,7 +284,7 @@ async def opd_save(request: web.Request, ctx: PageContext) -> web.StreamResponse
                    short_name=form.get("short_name", "").strip() or None,
                    active=form.get("active") == "1")  # fmt: skip
 
-    saved = await _save(ctx, lambda doc: _locate(doc, opd=code), edit, OPD_FIELDS)
+    saved = await _save(ctx, lambda doc: _locate(doc, opd=code), edit, (("", OPD_FIELDS, ""),))
     await _audit_save(ctx, f"opd {code}", saved)
     if saved.report is not None:
         raise ctx.redirect("/direktori?disimpan=" + code)
@@ -253,10 +310,29 @@ async def recipients_save(request: web.Request, ctx: PageContext) -> web.StreamR
             raise Refused("bad_input", 400, "no such recipient")
 
     # A new recipient's problems are at recipients[<the count before it>].<field>.
-    saved = await _save(ctx, lambda doc: _locate(doc, opd=code), edit, RECIPIENT_FIELDS,
-                        under=".recipients[{recipients}]")  # fmt: skip
+    saved = await _save(ctx, lambda doc: _locate(doc, opd=code), edit,
+                        ((".recipients[{recipients}]", RECIPIENT_FIELDS, ""),))  # fmt: skip
     await _audit_save(ctx, f"recipients {code}", saved)
     if saved.report is not None:
         raise ctx.redirect(f"/direktori/opd/{code}?disimpan=1")
     return _opd_page(ctx, await _opd(ctx, code), new=new, new_errors=saved.errors,
+                     elsewhere=saved.elsewhere, status=400)  # fmt: skip
+
+
+@area.page("/direktori/opd/{opd}/unit-baru", action=Action.EDIT_DIRECTORY, method="POST",
+           name="directory.new_unit")  # fmt: skip
+async def new_unit(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    code = request.match_info["opd"]
+    form = _form(await request.post())
+    unit = _new_unit(form)
+
+    def edit(opd: dict[str, Any]) -> None:
+        opd["units"].append(unit)
+
+    saved = await _save(ctx, lambda doc: _locate(doc, opd=code), edit,
+                        ((".units[{units}]", NEW_UNIT_FIELDS, ""),))  # fmt: skip
+    await _audit_save(ctx, f"unit {unit['code'][:40]}", saved)
+    if saved.report is not None:
+        raise ctx.redirect("/direktori?disimpan=" + unit["code"])
+    return _opd_page(ctx, await _opd(ctx, code), unit=form, unit_errors=saved.errors,
                      elsewhere=saved.elsewhere, status=400)  # fmt: skip
