@@ -40,12 +40,14 @@ from handlers.telegram import (
     photo_fetcher,
     register_commands,
 )
+from handlers.web.desk import PhotoFetch
 from handlers.whatsapp import (
     GraphClient,
     Template,
     WhatsAppSender,
     WhatsAppUpdates,
     check_credentials,
+    media_fetcher,
     whatsapp_limiter,
 )
 from storage import Storage, db
@@ -206,6 +208,10 @@ async def run_service(
             )
         template = None
         whatsapp_pace = None
+        # How the console's complaint desk fetches a photo, per channel.
+        photos: dict[str, PhotoFetch] = {}
+        if telegram_bot is not None:
+            photos[Channel.TELEGRAM.value] = photo_fetcher(telegram_bot)
         form_languages: frozenset[str] = frozenset()
         if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
             http = aiohttp.ClientSession()
@@ -218,6 +224,7 @@ async def run_service(
                 version=settings.whatsapp_graph_version,
             )
             await check_credentials(graph)  # fails fast on a wrong token or phone number id
+            photos[Channel.WHATSAPP.value] = media_fetcher(graph)
             if settings.whatsapp_template_name:
                 template = Template(
                     settings.whatsapp_template_name, settings.whatsapp_template_language
@@ -302,7 +309,6 @@ async def run_service(
             ops_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         )
         own_port = settings.web_port is not None and settings.web_port != settings.http_port
-        photos = {Channel.TELEGRAM.value: photo_fetcher(telegram_bot)} if telegram_bot else {}
         console_app = attach_console(None if own_port else app, storage, dispatcher, settings,
                                      photos=photos)  # fmt: skip
         if console_app is not None and settings.web_port is not None:
