@@ -38,7 +38,7 @@ TEMPLATES = HERE / "templates"
 
 # The areas of the console, in menu order. A new area: a module with ``area = Area(...)``,
 # added here (docs/web.md, "Adding a page").
-DEFAULT_AREAS: tuple[Area, ...] = (signin.area, desk.area, directory.area, audit.area)
+DEFAULT_AREAS: tuple[Area, ...] = (signin.area, audit.area, desk.area, directory.area)
 
 # Pages are never cached (they hold one person's figures); a page may not be framed (no
 # clickjacking of the forms); no script or style from anywhere but the console itself; the
