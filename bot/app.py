@@ -54,7 +54,7 @@ from storage import Storage, db
 from storage.directory import holidays, upsert_holidays
 from storage.directory_import import ImportReport, apply_directory
 from storage.errors import ConstraintViolation
-from storage.web import directory_edits_since_import, record_directory_import
+from storage.web_directory import directory_edits_since_import, record_directory_import
 from survey_flows.commands import Command
 from survey_flows.types import Channel
 

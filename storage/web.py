@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from storage.base import TxBase
 from storage.models import Opd, Recipient
@@ -211,40 +211,9 @@ async def audit_entries(tx: TxBase, limit: int = 100) -> list[AuditRecord]:
         .order_by(WebAuditEntry.at.desc(), WebAuditEntry.id.desc())
         .limit(limit)
     )
-    return [_record(e) for e in rows.scalars()]
-
-
-# --- the directory's marker: web edits since the last import -----------------------------------
-
-DIRECTORY_EDIT = "directory."  # audit actions of the web's directory editor start with this
-DIRECTORY_IMPORT = "directory.import"  # written by `skm-bot units import`
-
-
-async def record_directory_import(tx: TxBase, now: datetime, detail: str) -> None:
-    """Mark an import of the directory file (the web's edits before it are overwritten)."""
-    await record_audit(tx, now, None, DIRECTORY_IMPORT, "ok", detail=detail)
-
-
-async def directory_edits_since_import(tx: TxBase) -> list[AuditRecord]:
-    """The web's changes to the directory since the last import, newest first."""
-    last_import = await tx.session.scalar(
-        select(func.max(WebAuditEntry.at)).where(WebAuditEntry.action == DIRECTORY_IMPORT)
-    )
-    query = (
-        select(WebAuditEntry)
-        .where(
-            WebAuditEntry.action.startswith(DIRECTORY_EDIT, autoescape=True),
-            WebAuditEntry.action != DIRECTORY_IMPORT,
-            WebAuditEntry.outcome == "ok",
-        )
-        .order_by(WebAuditEntry.at.desc(), WebAuditEntry.id.desc())
-    )
-    if last_import is not None:
-        query = query.where(WebAuditEntry.at > last_import)
-    return [_record(e) for e in (await tx.session.execute(query)).scalars()]
-
-
-def _record(e: WebAuditEntry) -> AuditRecord:
-    return AuditRecord(
-        e.at, e.actor, e.actor_name, e.role, e.opd_code, e.action, e.target, e.outcome, e.detail
-    )  # fmt: skip
+    return [
+        AuditRecord(
+            e.at, e.actor, e.actor_name, e.role, e.opd_code, e.action, e.target, e.outcome, e.detail
+        )  # fmt: skip
+        for e in rows.scalars()
+    ]

@@ -10,7 +10,8 @@ from playwright.async_api import Browser, Page
 
 from bot.app import import_directory
 from storage.directory_import import current_directory
-from storage.web import audit_entries, directory_edits_since_import
+from storage.web import audit_entries
+from storage.web_directory import directory_edits_since_import
 from tests.browser import HEAD_CHAT, WIDTHS, Console, no_horizontal_scroll, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]

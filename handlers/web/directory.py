@@ -25,7 +25,7 @@ from storage.directory_import import (
     as_document,
     current_directory,
 )
-from storage.web import directory_edits_since_import
+from storage.web_directory import directory_edits_since_import
 from survey_flows.web_access import Action
 from survey_flows.web_directory import (
     KNOWN_PROBLEMS,
