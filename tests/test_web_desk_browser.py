@@ -197,6 +197,10 @@ async def test_a_head_with_officers_does_not_answer_and_admins_only_read(
     assert await admin.get_by_role("button", name="Tolak").count() == 0
     assert await admin.get_by_text("Bagian Organisasi membaca meja ini").count() == 1
     await shoot(admin, "desk-admin-read")
+    await admin.goto(console.url(f"/opd/disdukcapil/pengaduan/{ticket}?lang=en"))
+    assert await admin.get_by_role("heading", name="History").count() == 1
+    assert "(today)" in await admin.locator("dl.facts").inner_text()
+    assert await admin.get_by_text("Verified · Kepala (contoh)").count() == 1
     async with console.storage.reading() as tx:
         moves = [a for a, _, _ in await complaint_events(tx, ticket)]
     assert moves == ["file", "verify"]
