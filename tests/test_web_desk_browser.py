@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 from playwright.async_api import Browser, Page
 
+from storage.complaint_models import Complaint
 from storage.complaints import complaint_events
 from storage.web import audit_entries
 from tests.browser import (
@@ -39,13 +42,17 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
-def texts(console: Console, chat: int) -> list[str]:
-    return [str(m.get("text", "")) for m in console.api.sent_messages(chat)]
+def texts(console: Console, chat: int, after: int = 0) -> list[str]:
+    return [str(m.get("text", "")) for m in console.api.sent_messages(chat)[after:]]
 
 
-async def wait_text(console: Console, chat: int, fragment: str, count: int = 1) -> dict[str, Any]:
+async def wait_text(
+    console: Console, chat: int, fragment: str, count: int = 1, after: int = 0
+) -> dict[str, Any]:
+    """The newest message to ``chat`` holding ``fragment`` once ``count`` of them arrived
+    (counting from the ``after``-th message)."""
     await console.api.wait_for(
-        lambda: sum(fragment in t for t in texts(console, chat)) >= count, timeout=10
+        lambda: sum(fragment in t for t in texts(console, chat, after)) >= count, timeout=10
     )
     return next(m for m in reversed(console.api.sent_messages(chat)) if fragment in m["text"])
 
@@ -64,24 +71,26 @@ async def tap(console: Console, chat: int, message: dict[str, Any], label: str) 
 async def file_complaint(console: Console) -> str:
     """A citizen files a complaint with a photo and a place, through the Telegram webhook."""
     console.api.add_user_file("AgAD-photo-1", jpeg())
+    start = len(console.api.sent_messages(CITIZEN))
+
+    async def seen(fragment: str, count: int = 1) -> dict[str, Any]:
+        return await wait_text(console, CITIZEN, fragment, count, after=start)
+
     await console.send(CITIZEN, "/start c_dukcapil-mpp")
-    await tap(console, CITIZEN, await wait_text(console, CITIZEN, "Pilih jenis laporan"),
-              "Pengaduan")  # fmt: skip
-    await wait_text(console, CITIZEN, "Ceritakan masalahnya")
+    await tap(console, CITIZEN, await seen("Pilih jenis laporan"), "Pengaduan")
+    await seen("Ceritakan masalahnya")
     await console.send(CITIZEN, DESCRIPTION)
-    await wait_text(console, CITIZEN, "Kirim foto pendukung")
+    await seen("Kirim foto pendukung")
     update = console.api.make_message_update(CITIZEN, None, extra=PHOTO)
     assert await console.service.post_update(update) == 200
-    prompt = await wait_text(console, CITIZEN, "Kirim foto pendukung", count=2)
-    await tap(console, CITIZEN, prompt, "Lanjut")
-    await wait_text(console, CITIZEN, "Kirim lokasi")
+    await tap(console, CITIZEN, await seen("Kirim foto pendukung", count=2), "Lanjut")
+    await seen("Kirim lokasi")
     update = console.api.make_message_update(CITIZEN, None, extra=PLACE)
     assert await console.service.post_update(update) == 200
-    await tap(console, CITIZEN, await wait_text(console, CITIZEN, "(anonim)"), "Tidak")
-    await tap(console, CITIZEN, await wait_text(console, CITIZEN, "Rahasiakan"), "Tidak")
-    await tap(console, CITIZEN, await wait_text(console, CITIZEN, "Ringkasan pengaduan"), "Kirim")
-    filed = await wait_text(console, CITIZEN, "Nomor tiket")
-    found = re.search(r"ADU-[0-9A-Z]{4}-[0-9A-Z]{4}", filed["text"])
+    await tap(console, CITIZEN, await seen("(anonim)"), "Tidak")
+    await tap(console, CITIZEN, await seen("Rahasiakan"), "Tidak")
+    await tap(console, CITIZEN, await seen("Ringkasan pengaduan"), "Kirim")
+    found = re.search(r"ADU-[0-9A-Z]{4}-[0-9A-Z]{4}", (await seen("Nomor tiket"))["text"])
     assert found is not None
     return found[0]
 
@@ -239,3 +248,30 @@ async def test_another_opds_complaint_or_a_forged_form_is_refused_and_audited(
     assert moves == ["file"]
     assert ("desk.act", "CSRF token missing or wrong") in refused
     assert sum(action in {"desk.view", "desk.act"} for action, _ in refused) >= 3
+
+
+async def test_the_list_puts_overdue_first_and_filters(console: Console, chromium: Browser) -> None:
+    first = await file_complaint(console)
+    second = await file_complaint(console)
+    async with console.storage.transaction() as tx:  # the second one's limit has passed
+        await tx.session.execute(
+            sa.update(Complaint)
+            .where(Complaint.ticket == second)
+            .values(verify_by=datetime.now(UTC) - timedelta(hours=1))
+        )
+    page = await signed_in(console, chromium, OFFICER_CHAT, 390)
+    await page.goto(console.url("/opd/disdukcapil/pengaduan"))
+    tickets = await page.locator("ul.desk a.ticket").all_inner_texts()
+    assert tickets == [second, first]
+    assert "Terlambat" in await page.locator("ul.desk li").first.inner_text()
+    await page.get_by_label("Hanya yang terlambat").check()
+    await page.get_by_role("button", name="Terapkan").click()
+    assert await page.locator("ul.desk a.ticket").all_inner_texts() == [second]
+    await page.get_by_label("Status").select_option("DITOLAK")
+    await page.get_by_role("button", name="Terapkan").click()
+    assert await page.get_by_text("Tidak ada pengaduan yang sesuai.").count() == 1
+    await page.goto(console.url("/opd/disdukcapil/pengaduan?status=HILANG&unit=rsud-igd"))
+    assert await page.get_by_text("Status tidak dikenal").count() == 1
+    assert await page.get_by_text("Unit tidak dikenal").count() == 1
+    assert await page.locator("ul.desk a.ticket").count() == 2
+    await shoot(page, "desk-filter-bad")
