@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from storage.base import TxBase
 from storage.complaint_models import Complaint, ComplaintEvent, ComplaintMedia
 from storage.models import Opd, Recipient, Unit
 from survey_flows.complaints import OPEN_STATUSES, ComplaintStatus
 
-DESK_LIMIT = 500  # the newest this many match a filter; a desk is read, not archived
+DESK_LIMIT = 500  # the first this many in the desk's order; a desk is read, not archived
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,19 +106,26 @@ async def desk_rows(
     unit_code: str | None,
     overdue_at: datetime | None,
 ) -> list[DeskRow]:
-    """The OPD's complaints matching the filter, newest first (the page orders them)."""
+    """The OPD's complaints matching the filter (at most :data:`DESK_LIMIT`): those with a
+    running limit by it, so the overdue come first, the longest overdue on top, then the
+    nearest limit; then the others (answered, closed), newest first."""
     photos = (
         select(func.count())
         .select_from(ComplaintMedia)
         .where(ComplaintMedia.complaint_id == Complaint.id)
         .scalar_subquery()
     )
+    due = case(
+        (Complaint.status == ComplaintStatus.DITERIMA.value, Complaint.verify_by),
+        (Complaint.status == ComplaintStatus.DIVERIFIKASI.value, Complaint.answer_by),
+        else_=None,
+    )
     query = (
         select(Complaint, Unit.code, Unit.name, photos)
         .join(Unit, Unit.id == Complaint.unit_id)
         .join(Opd, Opd.id == Complaint.opd_id)
         .where(Opd.code == opd_code)
-        .order_by(Complaint.created_at.desc(), Complaint.id.desc())
+        .order_by(due.is_(None), due, Complaint.created_at.desc(), Complaint.id.desc())
         .limit(DESK_LIMIT)
     )
     if statuses is not None:

@@ -92,18 +92,6 @@ def age_days(filed_at: datetime, now: datetime, zone: tzinfo) -> int:
     return max(0, (now.astimezone(zone).date() - filed_at.astimezone(zone).date()).days)
 
 
-def desk_order(
-    status: ComplaintStatus, verify_by: datetime, answer_by: datetime, filed_at: datetime,
-    now: datetime,
-) -> tuple[int, float]:  # fmt: skip
-    """Sort key: overdue first (the longest overdue on top), then the nearest limit, then
-    complaints without a running limit, newest first."""
-    due = current_due(status, verify_by, answer_by)
-    if due is None:
-        return (2, -filed_at.timestamp())
-    return (0 if now >= due else 1, due.timestamp())
-
-
 def map_link(latitude: float, longitude: float) -> str:
     """An OpenStreetMap link centred on the place (opens outside the console)."""
     lat, lon = f"{latitude:.5f}", f"{longitude:.5f}"

@@ -11,7 +11,6 @@ from survey_flows.engine import FlowSettings
 from survey_flows.web_desk import (
     DeskFilter,
     age_days,
-    desk_order,
     form_request,
     map_link,
     parse_filter,
@@ -34,15 +33,6 @@ def test_the_filter_defaults_to_open_complaints_and_names_bad_values() -> None:
     assert chosen == DeskFilter() and set(errors) == {"status", "unit"}
     assert DeskFilter("semua").statuses is None
     assert ComplaintStatus.SELESAI not in (DeskFilter().statuses or ())
-
-
-def test_overdue_complaints_come_first_then_the_nearest_limit_then_closed_ones() -> None:
-    day = timedelta(days=1)
-    late = desk_order(ComplaintStatus.DITERIMA, NOW - day, NOW + day, NOW - 5 * day, NOW)
-    soon = desk_order(ComplaintStatus.DIVERIFIKASI, NOW - 9 * day, NOW + day, NOW - 4 * day, NOW)
-    later = desk_order(ComplaintStatus.DITERIMA, NOW + 2 * day, NOW + 9 * day, NOW, NOW)
-    closed = desk_order(ComplaintStatus.SELESAI, NOW - day, NOW - day, NOW - day, NOW)
-    assert sorted([closed, later, soon, late]) == [late, soon, later, closed]
 
 
 def test_ages_count_local_days_and_the_map_link_centres_on_the_place() -> None:

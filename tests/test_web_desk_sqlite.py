@@ -20,7 +20,8 @@ from storage.directory_import import current_directory
 from storage.models import OutboxMessage, Recipient
 from storage.web import ensure_admin, start_session
 from survey_flows.web_access import PrincipalKind, new_token, sign, token_digest
-from tests.conftest import T0, command_in, load_small_directory, make_bot, text_in
+from tests.conftest import T0, load_small_directory, make_bot
+from tests.test_web_desk_storage import file
 
 SECRET = b"sqlite-desk-tests-secret"
 CSRF = re.compile(r'name="_csrf" value="([0-9a-f]+)"')
@@ -33,12 +34,8 @@ async def test_an_officer_on_the_console_channel_verifies_on_the_web(
     async with sqlite_storage.transaction() as tx:
         await add_recipient(tx, opd_code="disdukcapil", role="officer", channel="console",
                             address="petugas", name="Petugas Konsol", language="id")  # fmt: skip
-    bot = make_bot(sqlite_storage)
-    await bot.dispatcher.handle(command_in("warga", "start", "c_dukcapil-mpp"))
-    for answer in ["1", "Loket tutup sebelum waktunya, antrean masih panjang.", "1", "1", "2",
-                   "2", "1"]:  # fmt: skip
-        await bot.dispatcher.handle(text_in("warga", answer))
-    ticket = re.findall(r"ADU-[0-9A-Z]{4}-[0-9A-Z]{4}", "\n".join(bot.sender.texts()))[-1]
+    [ticket] = await file(sqlite_storage, 1)
+    bot = make_bot(sqlite_storage)  # the same dispatcher services the service hands over
 
     token = new_token()
     async with sqlite_storage.transaction() as tx:

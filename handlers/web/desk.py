@@ -42,7 +42,6 @@ from survey_flows.web_desk import (
     STATUS_CHOICES,
     age_days,
     current_due,
-    desk_order,
     form_request,
     is_overdue,
     map_link,
@@ -96,7 +95,6 @@ async def desk_list(request: web.Request, ctx: PageContext) -> web.StreamRespons
         rows = await desk_rows(tx, opd, statuses=chosen.statuses, unit_code=chosen.unit,
                                overdue_at=ctx.now if chosen.overdue else None)  # fmt: skip
     now, zone = ctx.now, ctx.config.zone
-    rows.sort(key=lambda r: desk_order(r.status, r.verify_by, r.answer_by, r.created_at, now))
     items = [
         {
             "row": r,
