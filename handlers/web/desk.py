@@ -22,6 +22,7 @@ from aiohttp import web
 from handlers.web.core import Area, PageContext, Refused
 from storage import Tx
 from storage.complaints import CalendarCache, apply_desk_effects, load_desk_context
+from storage.web import record_audit
 from storage.web_desk import (
     DeskDetail,
     desk_detail,
@@ -128,27 +129,29 @@ async def desk_act(request: web.Request, ctx: PageContext) -> web.StreamResponse
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     wanted, errors = form_request(ticket, fields)
     services = request.app[DESK_KEY]
-    outcome: str | None = None
+    moved = False
     async with ctx.storage.transaction() as tx:
         detail, desk = await _read(ctx, tx, opd, ticket)
         ticket = detail.ticket
-        if wanted is not None:
-            acted = officer_step(desk, wanted)
-            moves = [e for e in acted.effects if isinstance(e, MoveComplaint)] if acted else []
-            if acted is not None and moves:
-                await apply_desk_effects(tx, acted.effects, ctx.now)
-                move = moves[0]
-                outcome = f"{move.action.value}: {move.from_status.value}->{move.to.value}"
-            elif acted is not None and acted.replies:
-                errors = {"action": acted.replies[0].text}
-    if outcome is not None:
+        acted = officer_step(desk, wanted) if wanted is not None else None
+        moves = [e for e in acted.effects if isinstance(e, MoveComplaint)] if acted else []
+        if acted is not None and moves:
+            await apply_desk_effects(tx, acted.effects, ctx.now)
+            move, moved = moves[0], True
+            # In the same transaction as the move: no change without its audit line.
+            await record_audit(tx, ctx.now, ctx.principal, ctx.action, "ok", target=ticket,
+                               detail=f"{move.action.value}: {move.from_status.value}"
+                               f"->{move.to.value}")  # fmt: skip
+        elif acted is not None and acted.replies:
+            errors = {"action": acted.replies[0].text}  # the desk's own refusal, as in chat
+    if moved:
         services.wake()  # the citizen's notice is queued: send it now
-        await ctx.audit(target=ticket, detail=outcome)
         raise ctx.redirect(f"/opd/{opd}/pengaduan/{ticket}?hasil=ok")
     await ctx.audit("rejected", target=ticket, detail=f"{fields.get('action', '?')[:20]}: "
                     + ", ".join(sorted(errors)))  # fmt: skip
     detail, actions = await _load(ctx, opd, ticket)
-    return _detail_page(ctx, detail, actions, errors=errors, form=fields, status=409)
+    status = 400 if wanted is None else 409  # a form to fix, or a move the desk refused
+    return _detail_page(ctx, detail, actions, errors=errors, form=fields, status=status)
 
 
 @area.page("/opd/{opd}/pengaduan/{ticket}/foto/{n:[0-9]{1,3}}", action=Action.VIEW_COMPLAINTS,

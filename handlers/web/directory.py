@@ -25,6 +25,7 @@ from storage.directory_import import (
     as_document,
     current_directory,
 )
+from storage.web import record_audit
 from storage.web_directory import directory_edits_since_import
 from survey_flows.web_access import Action
 from survey_flows.web_directory import (
@@ -84,7 +85,7 @@ Fields = tuple[tuple[str, tuple[str, ...], str], ...]
 
 
 async def _save(
-    ctx: PageContext, locate: Callable[[dict[str, Any]], str],
+    ctx: PageContext, target: str, locate: Callable[[dict[str, Any]], str],
     edit: Callable[[dict[str, Any]], None], fields: Fields,
 ) -> Saved:  # fmt: skip
     """Change the directory as the import would, or say what is wrong by the field.
@@ -113,6 +114,11 @@ async def _save(
             saved.elsewhere = [f"{where}: {_problem(ctx, kind, msg)}" for where, kind, msg in rest]
             return saved
         report = await apply_directory(tx, specs, ctx.now)
+        # In the same transaction as the change: no change without its audit line.
+        changes = [*report.added, *report.changed, *report.deactivated]
+        await record_audit(tx, ctx.now, ctx.principal, ctx.action,
+                           "ok" if changes else "unchanged", target=target,
+                           detail="; ".join(changes) or None)  # fmt: skip
     return Saved(report=report)
 
 
@@ -132,14 +138,10 @@ def _problem(ctx: PageContext, kind: str, message: str, name: str = "") -> str:
 
 
 async def _audit_save(ctx: PageContext, target: str, saved: Saved) -> None:
+    """A refused save's audit line (a saved one's is written with the change)."""
     if saved.report is None:
         await ctx.audit("rejected", target=target, detail=", ".join(sorted(saved.errors)) or
                         "elsewhere")  # fmt: skip
-        return
-    report = saved.report
-    changes = [*report.added, *report.changed, *report.deactivated]
-    await ctx.audit("ok" if changes else "unchanged", target=target,
-                    detail="; ".join(changes) or None)  # fmt: skip
 
 
 async def _directory_page(
@@ -181,7 +183,7 @@ async def new_opd(request: web.Request, ctx: PageContext) -> web.StreamResponse:
                             "active": True, "recipients": [],
                             "units": [_new_unit(form, "unit_")]})  # fmt: skip
 
-    saved = await _save(ctx, lambda doc: "", edit,
+    saved = await _save(ctx, f"opd {code[:40]}", lambda doc: "", edit,
                         (("opds[{opds}]", ("code", "name"), ""),
                          ("opds[{opds}].units[0]", NEW_UNIT_FIELDS, "unit_")))  # fmt: skip
     await _audit_save(ctx, f"opd {code[:40]}", saved)
@@ -231,7 +233,7 @@ async def unit_save(request: web.Request, ctx: PageContext) -> web.StreamRespons
         saved = Saved(errors={"population": ctx.t(population_error)})
     else:
         saved = await _save(
-            ctx, lambda doc: _locate(doc, unit=code), edit, (("", UNIT_FIELDS, ""),)
+            ctx, f"unit {code}", lambda doc: _locate(doc, unit=code), edit, (("", UNIT_FIELDS, ""),)
         )
     await _audit_save(ctx, f"unit {code}", saved)
     if saved.report is not None:
@@ -284,7 +286,8 @@ async def opd_save(request: web.Request, ctx: PageContext) -> web.StreamResponse
                    short_name=form.get("short_name", "").strip() or None,
                    active=form.get("active") == "1")  # fmt: skip
 
-    saved = await _save(ctx, lambda doc: _locate(doc, opd=code), edit, (("", OPD_FIELDS, ""),))
+    saved = await _save(ctx, f"opd {code}", lambda doc: _locate(doc, opd=code), edit,
+                        (("", OPD_FIELDS, ""),))  # fmt: skip
     await _audit_save(ctx, f"opd {code}", saved)
     if saved.report is not None:
         raise ctx.redirect("/direktori?disimpan=" + code)
@@ -310,7 +313,7 @@ async def recipients_save(request: web.Request, ctx: PageContext) -> web.StreamR
             raise Refused("bad_input", 400, "no such recipient")
 
     # A new recipient's problems are at recipients[<the count before it>].<field>.
-    saved = await _save(ctx, lambda doc: _locate(doc, opd=code), edit,
+    saved = await _save(ctx, f"recipients {code}", lambda doc: _locate(doc, opd=code), edit,
                         ((".recipients[{recipients}]", RECIPIENT_FIELDS, ""),))  # fmt: skip
     await _audit_save(ctx, f"recipients {code}", saved)
     if saved.report is not None:
@@ -329,8 +332,8 @@ async def new_unit(request: web.Request, ctx: PageContext) -> web.StreamResponse
     def edit(opd: dict[str, Any]) -> None:
         opd["units"].append(unit)
 
-    saved = await _save(ctx, lambda doc: _locate(doc, opd=code), edit,
-                        ((".units[{units}]", NEW_UNIT_FIELDS, ""),))  # fmt: skip
+    saved = await _save(ctx, f"unit {unit['code'][:40]}", lambda doc: _locate(doc, opd=code),
+                        edit, ((".units[{units}]", NEW_UNIT_FIELDS, ""),))  # fmt: skip
     await _audit_save(ctx, f"unit {unit['code'][:40]}", saved)
     if saved.report is not None:
         raise ctx.redirect("/direktori?disimpan=" + unit["code"])
