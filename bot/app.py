@@ -38,20 +38,24 @@ from handlers.telegram import (
     TelegramSender,
     TelegramUpdates,
     make_bot,
+    photo_fetcher,
     register_commands,
 )
+from handlers.web.desk import PhotoFetch
 from handlers.whatsapp import (
     GraphClient,
     Template,
     WhatsAppSender,
     WhatsAppUpdates,
     check_credentials,
+    media_fetcher,
     whatsapp_limiter,
 )
 from storage import Storage, db
 from storage.directory import holidays, upsert_holidays
 from storage.directory_import import ImportReport, apply_directory
 from storage.errors import ConstraintViolation
+from storage.web_directory import directory_edits_since_import, record_directory_import
 from survey_flows.commands import Command
 from survey_flows.types import Channel
 
@@ -94,8 +98,18 @@ def bundled_example() -> Path:
 async def import_directory(storage: Storage, path: Path) -> ImportReport:
     """Validate ``path`` completely, then upsert it in one transaction."""
     specs = read_directory_file(path)
+    now = utc_now()
     async with storage.transaction() as tx:
-        return await apply_directory(tx, specs, utc_now())
+        edits = await directory_edits_since_import(tx)
+        if edits:
+            latest = edits[0]
+            print(f"Warning: the directory was changed {len(edits)} time(s) in the web console "  # noqa: T201
+                  f"since the last import (latest {latest.at:%Y-%m-%d %H:%M} UTC by "
+                  f"{latest.actor_name or 'an administrator'}); {path.name} replaces those "
+                  "changes where it differs.", file=sys.stderr)  # fmt: skip
+        report = await apply_directory(tx, specs, now)
+        await record_directory_import(tx, now, path.name[:200])
+        return report
 
 
 async def seed_if_empty(storage: Storage, settings: Settings) -> ImportReport | None:
@@ -204,6 +218,10 @@ async def run_service(
             )
         template = None
         whatsapp_pace = None
+        # How the console's complaint desk fetches a photo, per channel.
+        photos: dict[str, PhotoFetch] = {}
+        if telegram_bot is not None:
+            photos[Channel.TELEGRAM.value] = photo_fetcher(telegram_bot)
         form_languages: frozenset[str] = frozenset()
         if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
             http = aiohttp.ClientSession()
@@ -216,6 +234,7 @@ async def run_service(
                 version=settings.whatsapp_graph_version,
             )
             await check_credentials(graph)  # fails fast on a wrong token or phone number id
+            photos[Channel.WHATSAPP.value] = media_fetcher(graph)
             if settings.whatsapp_template_name:
                 template = Template(
                     settings.whatsapp_template_name, settings.whatsapp_template_language
@@ -306,7 +325,8 @@ async def run_service(
             ops_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         )
         own_port = settings.web_port is not None and settings.web_port != settings.http_port
-        console_app = attach_console(None if own_port else app, storage, dispatcher, settings)
+        console_app = attach_console(None if own_port else app, storage, dispatcher, settings,
+                                     photos=photos)  # fmt: skip
         if console_app is not None and settings.web_port is not None:
             await serve_console_alone(
                 stack, console_app, settings.http_host, settings.web_port, shared=role.shares_port

@@ -99,17 +99,41 @@ def parse_directory(source: str, path: str = "<directory>") -> tuple[OpdSpec, ..
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}: " if mark is not None else ""
         raise DirectoryFileError(path, [f"{line}not valid YAML ({exc})"]) from None
+    specs, problems = _validate(data)
+    if problems:
+        raise DirectoryFileError(
+            path,
+            [f"line {_line_of(node, loc)}: {_field_name(loc)}: {msg}" for loc, _, msg in problems],
+        )
+    return specs
+
+
+def check_directory(data: Any) -> tuple[tuple[OpdSpec, ...], list[tuple[str, str, str]]]:
+    """Validate a directory given as data in the file's shape (the web console's editor):
+    the specs, or every problem as (field, kind, message), e.g. (``opds[0].units[1].name``,
+    ``string_too_short``, ...); a code used twice is named at each use. The same rules as a
+    file: one validation for both."""
+    specs, problems = _validate(data, every=True)
+    return specs, [(_field_name(loc), kind, message) for loc, kind, message in problems]
+
+
+Loc = tuple[int | str, ...]
+
+
+def _validate(
+    data: Any, *, every: bool = False
+) -> tuple[tuple[OpdSpec, ...], list[tuple[Loc, str, str]]]:
     try:
         document = DirectoryDocument.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"line {_line_of(node, err['loc'])}: {_field_name(err['loc'])}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        raise DirectoryFileError(path, problems) from None
-    problems = _duplicates(document, node)
+        return (), [(tuple(err["loc"]), err["type"], err["msg"]) for err in exc.errors()]
+    problems = _duplicates(document, every=every)
     if problems:
-        raise DirectoryFileError(path, problems)
+        return (), [(loc, "duplicate", message) for loc, message in problems]
+    return _specs(document), []
+
+
+def _specs(document: DirectoryDocument) -> tuple[OpdSpec, ...]:
     return tuple(
         OpdSpec(
             code=opd.code,
@@ -144,23 +168,21 @@ def read_directory_file(path: Path) -> tuple[OpdSpec, ...]:
     return parse_directory(source, str(path))
 
 
-def _duplicates(document: DirectoryDocument, node: yaml.Node | None) -> list[str]:
-    problems: list[str] = []
-    seen_opds: set[str] = set()
-    seen_units: set[str] = set()
+def _duplicates(document: DirectoryDocument, *, every: bool = False) -> list[tuple[Loc, str]]:
+    """Codes used twice: each use after the first (``every``: each use, the first too, so an
+    editor adding an entry hears of it by that entry whatever its place)."""
+    opds: dict[str, list[Loc]] = {}
+    units: dict[str, list[Loc]] = {}
     for i, opd in enumerate(document.opds):
-        if opd.code in seen_opds:
-            line = _line_of(node, ("opds", i, "code"))
-            problems.append(f"line {line}: opds[{i}].code: duplicate OPD code {opd.code!r}")
-        seen_opds.add(opd.code)
+        opds.setdefault(opd.code, []).append(("opds", i, "code"))
         for j, unit in enumerate(opd.units):
-            if unit.code in seen_units:
-                line = _line_of(node, ("opds", i, "units", j, "code"))
-                problems.append(
-                    f"line {line}: opds[{i}].units[{j}].code: duplicate unit code {unit.code!r}"
-                )
-            seen_units.add(unit.code)
-    return problems
+            units.setdefault(unit.code, []).append(("opds", i, "units", j, "code"))
+    problems: list[tuple[Loc, str]] = []
+    for what, uses in (("OPD", opds), ("unit", units)):
+        for code, locs in uses.items():
+            for loc in locs[0 if every else 1 :] if len(locs) > 1 else ():
+                problems.append((loc, f"duplicate {what} code {code!r}"))
+    return sorted(problems, key=lambda p: [str(part).zfill(6) for part in p[0]])
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:

@@ -8,14 +8,18 @@ import hmac
 import logging
 import secrets
 import sys
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
 from aiohttp import web
 
+from bot.directory_file import check_directory
 from bot.settings import Settings
 from handlers.dispatcher import Dispatcher
 from handlers.web import ConsoleConfig, build_console, masuk_command, mount
+from handlers.web.desk import DESK_KEY, DeskServices, PhotoFetch
+from handlers.web.directory import DIRECTORY_CHECK
 from storage import Storage
 from survey_flows.commands import Command
 
@@ -73,15 +77,21 @@ def attach_console(
     settings: Settings,
     *,
     console_mode: bool = False,
+    photos: Mapping[str, PhotoFetch] | None = None,
 ) -> web.Application | None:
     """Build the console, register ``/masuk`` with the dispatcher, and mount the console in
-    ``app`` (or, when ``app`` is None, in an application of its own, which is returned)."""
+    ``app`` (or, when ``app`` is None, in an application of its own, which is returned).
+    ``photos``: per channel, how the complaint desk fetches a photo (Telegram's getFile)."""
     if not settings.web_console:
         return None
     config = console_config(settings, console_mode=console_mode)
     dispatcher.staff_commands[Command.MASUK] = masuk_command(storage, config)
     host = app if app is not None else web.Application()
-    mount(host, build_console(storage, config), config.prefix)
+    console = build_console(storage, config)
+    console[DESK_KEY] = DeskServices(dispatcher.flow_settings, dispatcher.calendar,
+                                     dispatcher.outbox.wake, photos or {})  # fmt: skip
+    console[DIRECTORY_CHECK] = check_directory  # the same validation as `units import`
+    mount(host, console, config.prefix)
     return host if app is None else None
 
 

@@ -588,3 +588,24 @@ __all__ = [
     "register_commands",
     "secret_matches",
 ]
+
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # Telegram's own limit for photos
+
+
+def photo_fetcher(bot: TelegramBot) -> Callable[[str], Awaitable[bytes | None]]:
+    """A complaint photo's bytes by its stored file id (getFile, then the file's URL), for
+    the web console's complaint desk; None when Telegram no longer has it or it is too big."""
+
+    async def fetch(file_id: str) -> bytes | None:
+        try:
+            found = await bot.get_file(file_id)
+            if found.file_size is not None and found.file_size > MAX_PHOTO_BYTES:
+                return None
+            data = bytes(await found.download_as_bytearray())
+        except TelegramError as exc:
+            log.info("complaint photo not fetched", extra={"error": type(exc).__name__})
+            return None
+        return data if len(data) <= MAX_PHOTO_BYTES else None
+
+    return fetch

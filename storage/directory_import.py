@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -199,3 +200,79 @@ async def _sync_recipients(
             row.active = False
             report.deactivated.append(f"recipient {opd_code}/{row.role}/{row.channel}")
     await session.flush()
+
+
+async def current_directory(tx: TxBase) -> tuple[OpdSpec, ...]:
+    """The database's directory as import specs, in its order (inactive OPDs and units
+    included, with their flag; active recipients only): what the web editor changes and
+    re-applies with :func:`apply_directory`, the import's own path."""
+    session = tx.session
+    opds = (await session.execute(select(Opd).order_by(Opd.position, Opd.code))).scalars().all()
+    units = (await session.execute(select(Unit).order_by(Unit.position, Unit.code))).scalars()
+    populations: dict[int, dict[str, int]] = {}
+    for row in (await session.execute(select(UnitPopulation))).scalars():
+        populations.setdefault(row.unit_id, {})[row.period] = row.population
+    recipients = (
+        (await session.execute(select(Recipient).where(Recipient.active).order_by(Recipient.id)))
+        .scalars()
+        .all()
+    )
+    units_of: dict[int, list[UnitSpec]] = {}
+    for u in units:
+        units_of.setdefault(u.opd_id, []).append(
+            UnitSpec(
+                u.code,
+                u.name,
+                tuple(u.service_types),
+                u.short_name,
+                u.active,
+                dict(sorted(populations.get(u.id, {}).items())),
+            )  # fmt: skip
+        )
+    return tuple(
+        OpdSpec(
+            o.code,
+            o.name,
+            tuple(units_of.get(o.id, ())),
+            o.short_name,
+            o.active,
+            tuple(
+                RecipientSpec(r.role, r.channel, r.address, r.name, r.language)
+                for r in recipients
+                if r.opd_id == o.id
+            ),
+        )  # fmt: skip
+        for o in opds
+    )
+
+
+def as_document(specs: tuple[OpdSpec, ...]) -> dict[str, Any]:
+    """Specs in the directory file's shape (``examples/mimika.yaml``), to validate again."""
+
+    def unit(u: UnitSpec) -> dict[str, Any]:
+        return {"code": u.code, "name": u.name, "short_name": u.short_name,
+                "service_types": list(u.service_types), "population": dict(u.population),
+                "active": u.active}  # fmt: skip
+
+    return {
+        "opds": [
+            {
+                "code": o.code,
+                "name": o.name,
+                "short_name": o.short_name,
+                "active": o.active,
+                "recipients": [
+                    {
+                        "role": r.role,
+                        "channel": r.channel,
+                        "address": r.address,
+                        "name": r.name,
+                        "language": r.language,
+                    }
+                    for r in o.recipients
+                ],
+                "units": [unit(u) for u in o.units],
+            }  # fmt: skip
+            for o in specs
+        ]
+    }

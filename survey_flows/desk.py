@@ -298,6 +298,20 @@ def officer_step(ctx: DeskContext, request: OfficerRequest | None) -> DeskResult
     return DeskResult(effects=(move,), replies=(done,))
 
 
+def desk_actions(ctx: DeskContext) -> tuple[str, ...]:
+    """What the sender may do to the loaded complaint now, as the chat's buttons offer it
+    (``verify``, ``reject``, ``answer``, ``finish``): the web console shows the same."""
+    complaint = ctx.complaint
+    if complaint is None:
+        return ()
+    mine = [r for r in ctx.sender if r.opd_id == complaint.opd_id]
+    if not mine:
+        return ()
+    may_answer = any(_may_answer(r, ctx.staff) for r in mine)
+    buttons = officer_buttons(complaint.ticket, complaint.status, "id", may_answer=may_answer)
+    return tuple(choice.id.split(":")[1] for choice in buttons)
+
+
 def _tell_citizen(
     ctx: DeskContext | DeadlineContext,
     complaint: DeskComplaint,

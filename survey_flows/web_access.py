@@ -52,6 +52,9 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.DOWNLOAD_REPORT,
             Action.DOWNLOAD_POSTER,
             Action.VIEW_COMPLAINTS,
+            # As in the chat: a head verifies, rejects and finishes; answers only where the
+            # OPD has no officer (survey_flows.desk decides, per complaint).
+            Action.ACT_ON_COMPLAINT,
         }
     ),
     Role.OFFICER: frozenset({Action.VIEW_COMPLAINTS, Action.ACT_ON_COMPLAINT}),

@@ -54,6 +54,12 @@ def test_a_head_sees_their_own_opd_only() -> None:
     assert not may(HEAD, Action.DOWNLOAD_REPORT, "rsud")
 
 
+def test_a_head_acts_on_their_opds_complaints_as_the_chat_lets_them() -> None:
+    # Which actions (no answering where the OPD has officers) is survey_flows.desk's rule.
+    assert may(HEAD, Action.ACT_ON_COMPLAINT, "disdukcapil")
+    assert not may(HEAD, Action.ACT_ON_COMPLAINT, "rsud")
+
+
 def test_an_officer_works_the_desk_of_their_opd_only() -> None:
     assert may(OFFICER, Action.ACT_ON_COMPLAINT, "disdukcapil")
     assert not may(OFFICER, Action.ACT_ON_COMPLAINT, "rsud")

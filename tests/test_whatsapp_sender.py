@@ -26,6 +26,7 @@ from handlers.whatsapp import (
     WhatsAppRejected,
     WhatsAppSender,
     check_credentials,
+    media_fetcher,
     render,
     whatsapp_limiter,
 )
@@ -352,3 +353,16 @@ async def test_sends_are_paced_under_the_number_s_throughput(
     assert api.throughput_rejected == 0
     # 70 messages at 38.8/s, after a burst of two: at least ~1.7 s, and not much more.
     assert 1.5 <= elapsed <= 3.5
+
+
+async def test_a_complaint_photo_is_fetched_by_its_media_id(
+    api: FakeGraphApi, client: GraphClient
+) -> None:
+    """The web console's complaint desk reads a citizen's photo: Graph names its URL, which
+    is fetched with the token; an unknown (expired) id or a too large file gives None."""
+    jpeg = b"\xff\xd8\xff\xe0" + b"\1" * 200
+    media_id = await client.upload_media(jpeg, "image/jpeg", "photo.jpg")
+    fetch = media_fetcher(client)
+    assert await fetch(media_id) == jpeg
+    assert await fetch("404404404") is None
+    assert await client.download_media(media_id, max_bytes=100) is None

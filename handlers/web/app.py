@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from handlers.web import audit, downloads, figures, signin
+from handlers.web import audit, desk, directory, downloads, figures, signin
 from handlers.web.core import (
     AREAS_KEY,
     CONFIG_KEY,
@@ -40,7 +40,14 @@ TEMPLATES = HERE / "templates"
 
 # The areas of the console, in menu order. A new area: a module with ``area = Area(...)``,
 # added here (docs/web.md, "Adding a page").
-DEFAULT_AREAS: tuple[Area, ...] = (signin.area, figures.area, downloads.area, audit.area)
+DEFAULT_AREAS: tuple[Area, ...] = (
+    signin.area,
+    figures.area,
+    downloads.area,
+    audit.area,
+    desk.area,
+    directory.area,
+)
 
 # Pages are never cached (they hold one person's figures); a page may not be framed (no
 # clickjacking of the forms); no script or style from anywhere but the console itself; the

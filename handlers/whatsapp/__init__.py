@@ -28,6 +28,7 @@ from handlers.whatsapp.graph import (
     WhatsAppRejected,
     check_credentials,
     graph_error,
+    media_fetcher,
     recipient_fields,
 )
 from handlers.whatsapp.parse import (
@@ -103,6 +104,7 @@ __all__ = [
     "compose_body",
     "cut",
     "graph_error",
+    "media_fetcher",
     "page_id",
     "parse_message",
     "parse_payload",

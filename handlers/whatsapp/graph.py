@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -205,6 +205,25 @@ class GraphClient:
 
     # --- WhatsApp Flows (on the business account, not the phone number) -----------------------
 
+    async def download_media(self, media_id: str, max_bytes: int) -> bytes | None:
+        """A file a user sent (a complaint photo) by its media id: Graph names its URL, which
+        is fetched with the same token. None when it is bigger than ``max_bytes``."""
+        info = await self._request("GET", media_id)
+        url = text_value(info.get("url"))
+        size = info.get("file_size")
+        if not url:
+            raise GraphServerError("the media has no URL")
+        if isinstance(size, int) and size > max_bytes:
+            return None
+        try:
+            async with self.session.get(url, headers=self._headers, timeout=self._timeout) as got:
+                if got.status >= 400:
+                    raise graph_error(got.status, {})
+                data = await got.content.read(max_bytes + 1)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise GraphUnavailable(f"no answer: {type(exc).__name__}") from exc
+        return data if len(data) <= max_bytes else None
+
     async def create_flow(self, business_account_id: str, name: str, categories: list[str]) -> str:
         """``POST /{WABA_ID}/flows``: a new Flow in DRAFT; returns its id."""
         answer = await self._request(
@@ -268,3 +287,20 @@ async def check_credentials(client: GraphClient) -> dict[str, Any] | None:
         raise WhatsAppRejected(
             f"WHATSAPP_PHONE_NUMBER_ID: rejected by Meta ({exc.reason})"
         ) from exc
+
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+def media_fetcher(client: GraphClient) -> Callable[[str], Awaitable[bytes | None]]:
+    """A complaint photo's bytes by its media id, for the web console's complaint desk; None
+    when Meta no longer has it (media ids of received messages expire) or it is too big."""
+
+    async def fetch(media_id: str) -> bytes | None:
+        try:
+            return await client.download_media(media_id, MAX_PHOTO_BYTES)
+        except GraphError as exc:
+            log.info("complaint photo not fetched", extra={"error": type(exc).__name__})
+            return None
+
+    return fetch

@@ -521,6 +521,12 @@ class FakeTelegramApi:
     def reset_calls(self) -> None:
         self.calls.clear()
 
+    def add_user_file(self, file_id: str, data: bytes, mime_type: str = "image/jpeg") -> None:
+        """A file a user sent (a photo's ``file_id``): ``getFile`` and its download find it."""
+        n = next(self._file_seq)
+        self._files[file_id] = _StoredFile(file_id, f"u{n}", f"photos/file_{n}.jpg", data,
+                                           None, mime_type)  # fmt: skip
+
     def sent_messages(self, chat_id: ChatKey) -> list[JsonDict]:
         """Current state (after edits and deletions) of the bot's messages in a chat, oldest
         first, as Bot API Message dicts (copies)."""
