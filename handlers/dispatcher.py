@@ -48,6 +48,7 @@ from survey_flows.types import (
     InboundKind,
     InputRejected,
     RecordConsent,
+    RememberProfile,
     SetLanguage,
     StepResult,
     SubmitResponse,
@@ -290,6 +291,7 @@ class Dispatcher:
             language=contact.language,
             consent_at=contact.consent_at,
             recent_units=recent,
+            saved_profile=contact.saved_profile,
             settings=self.flow_settings,
             fresh_ticket=format_ticket(secrets.randbits(TICKET_BITS)),
             calendar=await self.calendar.get(tx),
@@ -399,6 +401,8 @@ class Dispatcher:
                 await tx.record_consent(contact_id, effect.at, effect.notice_version)
             elif isinstance(effect, SetLanguage):
                 await tx.set_language(contact_id, effect.language)
+            elif isinstance(effect, RememberProfile):
+                await tx.remember_profile(contact_id, effect.profile)
             elif isinstance(effect, SubmitResponse):
                 response_id = await tx.insert_response(effect, channel=channel, respondent_key=key)
         return response_id

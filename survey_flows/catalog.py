@@ -95,7 +95,8 @@ _ID: dict[str, str] = {
     # --- consent (UU 27/2022) --------------------------------------------------------------
     "consent.notice": (
         "Sebelum mulai, mohon baca pemberitahuan singkat ini.\n"
-        "• Tujuan: mengukur kepuasan atas layanan {unit} (PermenPANRB 14/2017).\n"
+        "• Tujuan: mengukur kepuasan Bapak/Ibu terhadap {unit} (PermenPANRB 14/2017).\n"
+        "• Isi: {questions} pertanyaan, ± {minutes} menit; data diri boleh dilewati.\n"
         "• Yang disimpan: jawaban Bapak/Ibu, tanpa nama dan tanpa nomor telepon. "
         "Jawaban disimpan dengan kode samaran.\n"
         "• Lama penyimpanan: sesuai jadwal retensi arsip {organisation}.\n"
@@ -240,8 +241,8 @@ _ID: dict[str, str] = {
         "dikirim tidak disimpan. Keluar dari survei?"
     ),
     "leave.complaint": (
-        "Bapak/Ibu sedang menyampaikan pengaduan untuk {unit}. Bila keluar sekarang, isian yang "
-        "belum dikirim tidak disimpan. Keluar dari pengaduan?"
+        "Bapak/Ibu sedang menyampaikan laporan untuk {unit}. Bila keluar sekarang, isian yang "
+        "belum dikirim tidak disimpan. Keluar dari laporan ini?"
     ),
     "leave.yes": "Ya, keluar",
     "leave.no": "Tidak, lanjutkan",
@@ -273,7 +274,7 @@ _ID: dict[str, str] = {
     "menu.complaint": "Sampaikan pengaduan",
     "menu.status": "Cek status pengaduan",
     "complaint.kind.prompt": (
-        "Pengaduan untuk {unit}.\n"
+        "Laporan untuk {unit}.\n"
         "Identitas Bapak/Ibu hanya dipakai untuk memberi kabar tindak lanjut dan dapat disembunyikan "
         "dari unit. Pilih jenis laporan:"
     ),
@@ -295,7 +296,7 @@ _ID: dict[str, str] = {
     "complaint.yes": "Ya",
     "complaint.no": "Tidak",
     "complaint.again": "Ulangi dari awal",
-    "complaint.summary.title": "Ringkasan pengaduan untuk {unit}:",
+    "complaint.summary.title": "Ringkasan laporan untuk {unit}:",
     "complaint.summary.kind": "Jenis",
     "complaint.summary.desc": "Uraian",
     "complaint.summary.photos": "Foto",
@@ -313,7 +314,7 @@ _ID: dict[str, str] = {
         "Batas tanggapan unit: {answer_by}\n"
         "Simpan nomor tiket ini. Ketik STATUS {ticket} untuk melihat perkembangannya."
     ),
-    "complaint.cancelled": "Pengaduan dibatalkan. Tidak ada yang dikirim.",
+    "complaint.cancelled": "Laporan dibatalkan. Tidak ada yang dikirim.",
     "complaint.status.unknown": "Maaf, tiket {ticket} tidak ditemukan di antara pengaduan Bapak/Ibu.",
     "complaint.status.one": (
         "Tiket {ticket} ({unit})\nStatus: {status}\nDiterima: {filed}\n"
@@ -500,7 +501,8 @@ _EN: dict[str, str] = {
     ),
     "consent.notice": (
         "Before we start, please read this short notice.\n"
-        "• Purpose: to measure satisfaction with the service of {unit} (PermenPANRB 14/2017).\n"
+        "• Purpose: to measure your satisfaction with {unit} (PermenPANRB 14/2017).\n"
+        "• Length: {questions} questions, about {minutes} minutes; details about you are optional.\n"
         "• What we keep: your answers, without your name or phone number. "
         "Answers are stored under a pseudonym.\n"
         "• How long: according to the records retention schedule of {organisation}.\n"
@@ -517,7 +519,7 @@ _EN: dict[str, str] = {
     "profile.age.36-45": "36–45 years",
     "profile.age.46-55": "46–55 years",
     "profile.age.56+": "56 years or over",
-    "profile.gender.prompt": "Your sex:",
+    "profile.gender.prompt": "Your gender:",
     "profile.gender.L": "Male",
     "profile.gender.P": "Female",
     "profile.education.prompt": "Highest education:",
@@ -552,7 +554,7 @@ _EN: dict[str, str] = {
     "question.U5.hint": "(The service product: what you received, e.g. an ID card, a letter or a permit.)",
     "question.U8.hint": "(For example a suggestion box, a complaint number, a complaints officer at this unit.)",
     "answer.U1.1": "Not appropriate",
-    "answer.U1.2": "Less appropriate",
+    "answer.U1.2": "Not very appropriate",
     "answer.U1.3": "Appropriate",
     "answer.U1.4": "Very appropriate",
     "answer.U2.1": "Not easy",
@@ -560,7 +562,7 @@ _EN: dict[str, str] = {
     "answer.U2.3": "Easy",
     "answer.U2.4": "Very easy",
     "answer.U3.1": "Not fast",
-    "answer.U3.2": "Less fast",
+    "answer.U3.2": "Not very fast",
     "answer.U3.3": "Fast",
     "answer.U3.4": "Very fast",
     "answer.U4.1": "Very expensive",
@@ -568,15 +570,15 @@ _EN: dict[str, str] = {
     "answer.U4.3": "Cheap",
     "answer.U4.4": "Free",
     "answer.U5.1": "Not appropriate",
-    "answer.U5.2": "Less appropriate",
+    "answer.U5.2": "Not very appropriate",
     "answer.U5.3": "Appropriate",
     "answer.U5.4": "Very appropriate",
     "answer.U6.1": "Not competent",
-    "answer.U6.2": "Less competent",
+    "answer.U6.2": "Not very competent",
     "answer.U6.3": "Competent",
     "answer.U6.4": "Very competent",
     "answer.U7.1": "Neither polite nor friendly",
-    "answer.U7.2": "Less polite and friendly",
+    "answer.U7.2": "Not very polite and friendly",
     "answer.U7.3": "Polite and friendly",
     "answer.U7.4": "Very polite and friendly",
     "answer.U9.1": "Poor",
@@ -614,7 +616,7 @@ _EN: dict[str, str] = {
     "cut.retype": "Type it again",
     "summary.title": "Summary of your answers for {unit}:",
     "summary.profile.age": "Age",
-    "summary.profile.gender": "Sex",
+    "summary.profile.gender": "Gender",
     "summary.profile.education": "Education",
     "summary.profile.occupation": "Occupation",
     "summary.service": "Service",
@@ -634,8 +636,8 @@ _EN: dict[str, str] = {
         "not kept. Leave the survey?"
     ),
     "leave.complaint": (
-        "You are filing a complaint about {unit}. If you leave now, what you entered is not "
-        "kept. Leave the complaint?"
+        "You are filing a report about {unit}. If you leave now, what you entered is not "
+        "kept. Leave this report?"
     ),
     "leave.yes": "Yes, leave",
     "leave.no": "No, continue",
@@ -663,7 +665,7 @@ _EN: dict[str, str] = {
     "menu.complaint": "File a complaint",
     "menu.status": "Check a complaint",
     "complaint.kind.prompt": (
-        "Complaint about {unit}.\n"
+        "Report about {unit}.\n"
         "Your identity is used only to keep you informed and can be hidden from the unit. "
         "Choose the kind of report:"
     ),
@@ -685,7 +687,7 @@ _EN: dict[str, str] = {
     "complaint.yes": "Yes",
     "complaint.no": "No",
     "complaint.again": "Start over",
-    "complaint.summary.title": "Summary of your complaint about {unit}:",
+    "complaint.summary.title": "Summary of your report about {unit}:",
     "complaint.summary.kind": "Kind",
     "complaint.summary.desc": "Description",
     "complaint.summary.photos": "Photos",
@@ -703,7 +705,7 @@ _EN: dict[str, str] = {
         "Unit's answer due: {answer_by}\n"
         "Keep this number. Type STATUS {ticket} to follow it."
     ),
-    "complaint.cancelled": "Complaint cancelled. Nothing was sent.",
+    "complaint.cancelled": "Report cancelled. Nothing was sent.",
     "complaint.status.unknown": "Sorry, ticket {ticket} is not among your complaints.",
     "complaint.status.one": (
         "Ticket {ticket} ({unit})\nStatus: {status}\nReceived: {filed}\n"
@@ -809,6 +811,113 @@ _EN: dict[str, str] = {
     "command.bantuan": "Help",
     "command.hapus": "Erase my data",
 }
+
+# --- the citizen's conversation (issue 14, items 6, 7, 11, 15, 16, 17) ------------------------
+# Kept in a block of their own. Button and row labels: at most 20/24 characters (WhatsApp).
+_ID.update(
+    {
+        "consent.explicit": (
+            "Mohon jawab dengan jelas: pilih Setuju (atau ketik YA) bila Bapak/Ibu setuju, "
+            "atau Tidak setuju."
+        ),
+        "survey.length": "Survei untuk {unit}: {questions} pertanyaan, ± {minutes} menit.",
+        "survey.welcome_back": (
+            "Selamat datang kembali, Bapak/Ibu. Survei untuk {unit}: {questions} pertanyaan, "
+            "± {minutes} menit."
+        ),
+        "survey.profile_progress": "Data diri {n} dari {total} (boleh dilewati)",
+        "profile.education.BELUM": "Tidak/belum sekolah",
+        "profile.occupation.PETANI": "Petani",
+        "profile.occupation.NELAYAN": "Nelayan",
+        "profile.occupation.IRT": "Ibu rumah tangga",
+        "profile.occupation.TIDAK_BEKERJA": "Tidak bekerja",
+        "survey.profile_remembered": (
+            "Data diri Bapak/Ibu kami ambil dari survei sebelumnya (dapat diubah pada ringkasan)."
+        ),
+        "summary.submit_remember": "Kirim & ingat data diri",
+        "summary.remember_note": (
+            "Pilih «Kirim & ingat data diri» agar data diri tidak ditanyakan lagi pada survei "
+            "berikutnya (dapat dihapus dengan HAPUS)."
+        ),
+        "switch.skm": (
+            "Bapak/Ibu sedang mengisi survei untuk {unit}. Beralih ke {new}? Jawaban untuk "
+            "{unit} yang belum dikirim tidak disimpan."
+        ),
+        "switch.complaint": (
+            "Bapak/Ibu sedang menyampaikan laporan untuk {unit}. Beralih ke survei {new}? "
+            "Isian laporan yang belum dikirim tidak disimpan."
+        ),
+        "nav.hint.pages": "Ketik nomor atau nama. BERIKUTNYA · SEBELUMNYA · KEMBALI",
+        "switch.go": "Ya, beralih",
+        "switch.stay": "Tidak, lanjutkan",
+        "listing.matches": "Yang cocok dengan “{query}”:",
+        "error.no_match": (
+            "Maaf, tidak ada yang cocok dengan “{query}”. Silakan pilih dari daftar, atau ketik "
+            "nama lain."
+        ),
+        "again.prompt": "Ada lagi yang dapat kami bantu? Silakan pilih:",
+        "menu.complaint_unit": "Adukan unit ini",
+        "menu.resume": "Lanjutkan survei tadi",
+        "thanks.low": (
+            "Kami mencatat ada unsur yang Bapak/Ibu beri nilai terendah. Bila berkenan, "
+            "Bapak/Ibu dapat menyampaikan pengaduan tentang {unit}: pilih «Adukan unit ini»."
+        ),
+        "expired.resume": (
+            "Jawaban Bapak/Ibu untuk {unit} masih kami simpan. Pilih «Lanjutkan survei tadi» "
+            "untuk meneruskan."
+        ),
+    }
+)
+_EN.update(
+    {
+        "consent.explicit": (
+            "Please answer plainly: choose I agree (or type YES) if you agree, or I do not agree."
+        ),
+        "survey.length": "Survey for {unit}: {questions} questions, about {minutes} minutes.",
+        "survey.welcome_back": (
+            "Welcome back. Survey for {unit}: {questions} questions, about {minutes} minutes."
+        ),
+        "survey.profile_progress": "About you {n} of {total} (you may skip)",
+        "profile.education.BELUM": "No schooling (yet)",
+        "profile.occupation.PETANI": "Farmer",
+        "profile.occupation.NELAYAN": "Fisher",
+        "profile.occupation.IRT": "Homemaker",
+        "profile.occupation.TIDAK_BEKERJA": "Not working",
+        "survey.profile_remembered": (
+            "We took your details from your previous survey (you can change them in the summary)."
+        ),
+        "summary.submit_remember": "Send & remember me",
+        "summary.remember_note": (
+            "Choose «Send & remember me» so that your details are not asked again next time "
+            "(type ERASE to delete them)."
+        ),
+        "switch.skm": (
+            "You are answering the survey for {unit}. Switch to {new}? Answers for {unit} not "
+            "yet sent will not be kept."
+        ),
+        "switch.complaint": (
+            "You are filing a report about {unit}. Switch to the survey for {new}? What you "
+            "entered for the report will not be kept."
+        ),
+        "nav.hint.pages": "Type a number or a name. NEXT · PREVIOUS · BACK",
+        "switch.go": "Yes, switch",
+        "switch.stay": "No, continue",
+        "listing.matches": "Matching “{query}”:",
+        "error.no_match": (
+            "Sorry, nothing matches “{query}”. Please choose from the list, or type another name."
+        ),
+        "again.prompt": "Is there anything else we can help with? Please choose:",
+        "menu.complaint_unit": "Complain about it",
+        "menu.resume": "Continue my survey",
+        "thanks.low": (
+            "We noted that you gave the lowest score to at least one item. If you wish, you "
+            "can file a complaint about {unit}: choose «Complain about it»."
+        ),
+        "expired.resume": (
+            "We still have your answers for {unit}. Choose «Continue my survey» to go on."
+        ),
+    }
+)
 
 # --- the questionnaire as a WhatsApp Flow form (survey_flows.form) ---------------------------
 # Kept in a block of their own. Meta's limits: screen titles and button labels short, a text

@@ -26,7 +26,7 @@ from survey_flows.catalog import MESSAGES
 from survey_flows.directory import Directory, OpdInfo, UnitInfo
 from survey_flows.engine import FlowSettings, StepContext
 from survey_flows.form import FIELDS, FIRST_SCREEN, form_definition, read_form
-from survey_flows.questionnaire import PROFILE_ITEMS, QUESTION_ORDER
+from survey_flows.questionnaire import PROFILE_CHOICES, PROFILE_ITEMS, QUESTION_ORDER
 from survey_flows.types import (
     Channel,
     FormOffer,
@@ -49,6 +49,13 @@ DIRECTORY = Directory.build(
 SCORES = {"U1": 4, "U2": 3, "U3": 3, "U4": 4, "U5": 3, "U6": 2, "U7": 4, "U9": 1, "U8": 4}
 PROFILE = {"age": "26-35", "gender": "P", "occupation": "WIRAUSAHA"}  # education skipped
 SUGGESTION = "Antrean mohon dipercepat."
+# The chat's first profile question, numbered (issue 14, item 16).
+AGE_PROMPT = "\n".join(
+    (
+        MESSAGES["id"]["survey.profile_progress"].format(n=1, total=4),
+        MESSAGES["id"]["profile.age.prompt"],
+    )
+)
 
 
 def form_fields(**changes: Any) -> dict[str, Any]:
@@ -140,7 +147,7 @@ def test_form_has_the_chats_questions_and_labels(language: str) -> None:
             ]
         elif f.name in dict(PROFILE_ITEMS):
             assert not f.required
-            assert [o.id for o in f.options] == list(dict(PROFILE_ITEMS)[f.name])
+            assert [o.id for o in f.options] == list(dict(PROFILE_CHOICES)[f.name])
         else:
             assert not f.options and not f.required
     assert (
@@ -226,7 +233,7 @@ def test_form_is_offered_once_after_consent_and_submits_like_the_chat() -> None:
     assert offered.form is not None
     assert offered.form.token.startswith("skm|") and "|kantor|" in offered.form.token
     # The first question stays in the message: a channel that cannot show the form sends it.
-    assert offered.answer_choices() and offered.text == MESSAGES["id"]["profile.age.prompt"]
+    assert offered.answer_choices() and offered.text == AGE_PROMPT
     result = chat.return_form(form_fields(), offered.form.token)
     response = submitted(result)
     assert response is not None
@@ -271,7 +278,7 @@ def test_missing_items_continue_in_chat_then_summary() -> None:
     result = chat.return_form(form_fields(U3=..., age="99"), offered.form.token)
     assert submitted(result) is None and not rejected(result)
     assert result.outbound[0].text == MESSAGES["id"]["form.partial"]
-    assert chat.last().text == MESSAGES["id"]["profile.age.prompt"]
+    assert chat.last().text == AGE_PROMPT
     chat.tap("36-45")
     assert "Kartu Keluarga" in [c.label for c in chat.last().choices]
     chat.tap("s:1")
@@ -318,7 +325,7 @@ def test_an_unreadable_form_is_refused_and_the_chat_continues(fields: Any) -> No
     result = chat.return_form(fields, offered.form.token)
     assert submitted(result) is None and rejected(result)
     assert result.outbound[0].text == MESSAGES["id"]["form.refused"]
-    assert result.outbound[-1].text == MESSAGES["id"]["profile.age.prompt"]
+    assert result.outbound[-1].text == AGE_PROMPT
     assert chat.state == before
     # The form is still this survey's: a good reply afterwards is accepted.
     assert submitted(chat.return_form(form_fields(), offered.form.token)) is not None

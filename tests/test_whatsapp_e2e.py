@@ -286,13 +286,14 @@ async def test_a_long_list_pages_with_berikutnya(
     page_two = await service.say(MARIA, MARIA.tap(rows[-1], edit.wamid))
     assert page_two.interactive["action"]["button"] == "Pilih (2/2)"
     assert page_two.replies()[0]["title"] == "Sebelumnya"
-    question = await service.tap(MARIA, "e:q:U8")  # a row that is only on page two
-    assert "Pertanyaan 9 dari 9" in question.text
-    summary = await service.tap(MARIA, "4")
+    # The nine elements come first, as the summary numbers them (issue 14, item 6).
+    question = await service.tap(MARIA, "e:profile:occupation")  # a row only on page two
+    assert "Pekerjaan utama" in question.text
+    summary = await service.tap(MARIA, "WIRAUSAHA")
     assert "Ringkasan" in summary.text
     await service.tap(MARIA, "submit")
     [response] = await pg_storage.responses()
-    assert response.scores["U8"] == 4 and response.scores["U1"] == 1
+    assert response.profile["occupation"] == "WIRAUSAHA" and response.scores["U1"] == 1
 
 
 async def test_images_locations_and_keywords_never_crash(
