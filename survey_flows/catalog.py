@@ -836,8 +836,7 @@ _ID.update(
         ),
         "summary.submit_remember": "Kirim & ingat data diri",
         "summary.remember_note": (
-            "Pilih «Kirim & ingat data diri» agar data diri tidak ditanyakan lagi pada survei "
-            "berikutnya (dapat dihapus dengan HAPUS)."
+            "Pilih «Kirim & ingat data diri» agar data diri tidak ditanya lagi (hapus: HAPUS)."
         ),
         "switch.skm": (
             "Bapak/Ibu sedang mengisi survei untuk {unit}. Beralih ke {new}? Jawaban untuk "
@@ -848,6 +847,14 @@ _ID.update(
             "Isian laporan yang belum dikirim tidak disimpan."
         ),
         "nav.hint.pages": "Ketik nomor atau nama. BERIKUTNYA · SEBELUMNYA · KEMBALI",
+        "reminder.skm": (
+            "Bapak/Ibu belum selesai mengisi survei untuk {unit}. Silakan lanjutkan; jawaban "
+            "yang sudah ada kami simpan {minutes} menit lagi."
+        ),
+        "reminder.complaint": (
+            "Laporan Bapak/Ibu untuk {unit} belum dikirim. Silakan lanjutkan; isian yang sudah "
+            "ada kami simpan {minutes} menit lagi."
+        ),
         "switch.go": "Ya, beralih",
         "switch.stay": "Tidak, lanjutkan",
         "listing.matches": "Yang cocok dengan “{query}”:",
@@ -888,8 +895,7 @@ _EN.update(
         ),
         "summary.submit_remember": "Send & remember me",
         "summary.remember_note": (
-            "Choose «Send & remember me» so that your details are not asked again next time "
-            "(type ERASE to delete them)."
+            "Choose «Send & remember me» to skip these details next time (delete: ERASE)."
         ),
         "switch.skm": (
             "You are answering the survey for {unit}. Switch to {new}? Answers for {unit} not "
@@ -900,6 +906,14 @@ _EN.update(
             "entered for the report will not be kept."
         ),
         "nav.hint.pages": "Type a number or a name. NEXT · PREVIOUS · BACK",
+        "reminder.skm": (
+            "You have not finished the survey for {unit}. Please go on; we keep your answers "
+            "for {minutes} more minutes."
+        ),
+        "reminder.complaint": (
+            "Your report about {unit} has not been sent. Please go on; we keep what you "
+            "entered for {minutes} more minutes."
+        ),
         "switch.go": "Yes, switch",
         "switch.stay": "No, continue",
         "listing.matches": "Matching “{query}”:",

@@ -32,6 +32,7 @@ class FlowSettings:
 
     organisation: str = "Pemerintah Kabupaten Mimika"
     idle_timeout: timedelta = timedelta(minutes=30)
+    idle_reminder: timedelta = timedelta(minutes=10)  # before expiry; zero: no reminder
     page_size: int = 8
     suggestion_max_chars: int = 1000
     max_input_chars: int = 4096

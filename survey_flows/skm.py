@@ -8,19 +8,22 @@ element code; an optional suggestion; a summary where any answer can be changed;
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from survey_flows.catalog import text
 from survey_flows.commands import BY_WORD, CASUAL_CANCEL_WORDS, LEAVING_ACTIONS, Command
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
 from survey_flows.dates import number_text
-from survey_flows.directory import UnitInfo, match_names
+from survey_flows.directory import Directory, UnitInfo, match_names
 from survey_flows.engine import (
     ACKNOWLEDGE_WORDS,
     NO_WORDS,
     ConversationState,
+    FlowSettings,
     Resolved,
     StepContext,
     clean_text,
@@ -68,6 +71,8 @@ DEEP_LINK_PREFIX = "u_"
 PENDING_TEXT = "pending_text"
 CUT_PREVIEW_CHARS = 40
 SUMMARY_SUGGESTION_CHARS = 160
+# The summary's text, leaving room for its numbered choices in one WhatsApp body (1,024).
+SUMMARY_BUDGET = 920
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
 
 # "Nothing to send" at the photo and location steps selects Lewati/Lanjut (issue 14, item 8).
@@ -101,6 +106,27 @@ def survey_sequence(unit: UnitInfo) -> tuple[str, ...]:
     steps.extend(f"q:{code}" for code in QUESTION_ORDER)
     steps.extend(("suggestion", "summary"))
     return tuple(steps)
+
+
+def idle_reminder(
+    raw_state: dict[str, Any] | None,
+    directory: Directory,
+    language: str,
+    now: datetime,
+    settings: FlowSettings,
+) -> Outbound | None:
+    """The one gentle reminder before an idle survey or complaint expires (issue 14, item
+    17): None when nothing is under way or the time has passed. Pure; ``bot.jobs`` sends it."""
+    state = ConversationState.from_json(raw_state)
+    unit = directory.unit(state.unit) if state.unit else None
+    if state.step in _MENU_STEPS or state.last_activity is None or unit is None:
+        return None
+    left = state.last_activity + settings.idle_timeout - now
+    if left <= timedelta(0):
+        return None
+    minutes = number_text(max(1, math.ceil(left / timedelta(minutes=1))), language)
+    key = "reminder.complaint" if state.flow == "complaint" else "reminder.skm"
+    return Outbound(text(language, key, unit=unit.name, minutes=minutes), language=language)
 
 
 def review_items(unit: UnitInfo) -> tuple[str, ...]:
@@ -1164,11 +1190,12 @@ class _Turn(ComplaintSteps):
             lines.append(f"{self._t('summary.service')}: {unit.service_types[0]}")
         for number, item in enumerate(review_items(unit), start=1):
             lines.append(f"{number}. {self._item_label(item)}: {self._item_value(item)}")
-        if self._may_remember():
-            lines.append(self._t("summary.remember_note"))
-        lines.append("")
-        lines.append(self._t("summary.question"))
-        return "\n".join(lines)
+        ending = ["", self._t("summary.question")]
+        note = self._t("summary.remember_note")
+        # The note goes where it fits one WhatsApp body with the choices; the button says enough.
+        if self._may_remember() and len("\n".join((*lines, note, *ending))) <= SUMMARY_BUDGET:
+            lines.append(note)
+        return "\n".join((*lines, *ending))
 
 
 __all__ = ["QUESTION_ORDER", "PROFILE_ITEMS", "clean_text", "step", "survey_sequence"]

@@ -1,18 +1,24 @@
-"""Issue 14, items 16 and 18, through the dispatcher and a real database: a profile the
+"""Issue 14, items 16, 17 and 18, through the dispatcher and a real database: a profile the
 citizen asked us to remember is kept with the contact, skips the profile next time, and goes
-with /hapus; the OPD's contact comes from the directory file and reaches help."""
+with /hapus; one gentle reminder before an idle survey expires, never outside WhatsApp's
+window; the OPD's contact comes from the directory file and reaches help."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import import_directory
 from bot.directory_file import parse_directory
+from bot.jobs import idle_reminders
+from handlers.outbox import OutboxWorker
 from storage import Storage
 from storage.models import Contact
-from tests.conftest import command_in, load_small_directory, make_bot, text_in
+from survey_flows.catalog import MESSAGES
+from survey_flows.engine import FlowSettings
+from tests.conftest import Bot, command_in, load_small_directory, make_bot, text_in
 
 # Consent, profile (26–35, Perempuan, SMA/SMK, PNS), KTP-el, nine answers, no suggestion;
 # then "2": Kirim & ingat data diri.
@@ -103,3 +109,65 @@ async def test_the_opd_contact_from_the_directory_file_reaches_help(
     assert report.changed == ["opd disdukcapil"]
     info = (await storage.directory()).opd("disdukcapil")
     assert info is not None and info.contact == ""
+
+
+async def mid_survey(storage: Storage) -> Bot:
+    """A citizen two answers into a survey of the MPP counter."""
+    await load_small_directory(storage)
+    bot = make_bot(storage)
+    await bot.dispatcher.handle(command_in("warga", "start", "u_dukcapil-mpp"))
+    for answer in ("1", "2"):  # consent, an age
+        await bot.dispatcher.handle(text_in("warga", answer))
+    return bot
+
+
+async def remind(storage: Storage, bot: Bot, after: timedelta) -> int:
+    bot.clock.now += after
+    outbox = OutboxWorker(storage, {"console": bot.sender}, bot.clock)
+    return await idle_reminders(storage, FlowSettings(), outbox, bot.clock)
+
+
+async def test_one_gentle_reminder_before_an_idle_survey_expires(storage: Storage) -> None:
+    bot = await mid_survey(storage)
+    assert await remind(storage, bot, timedelta(minutes=15)) == 0  # not yet: 15 minutes left
+    assert await remind(storage, bot, timedelta(minutes=6)) == 1
+    unit = "Loket Disdukcapil MPP"
+    assert bot.sender.texts()[-1] == MESSAGES["id"]["reminder.skm"].format(unit=unit, minutes="9")
+    assert await remind(storage, bot, timedelta(minutes=1)) == 0  # once
+    assert await remind(storage, bot, timedelta(minutes=10)) == 0  # expired: nothing more
+    # The next message still says the survey expired, and offers to go on.
+    await bot.dispatcher.handle(text_in("warga", "halo"))
+    assert MESSAGES["id"]["menu.resume"] in str(bot.sender.sent[-1].payload)
+
+
+async def test_an_answer_starts_a_new_idle_period_with_its_own_reminder(storage: Storage) -> None:
+    bot = await mid_survey(storage)
+    assert await remind(storage, bot, timedelta(minutes=21)) == 1
+    await bot.dispatcher.handle(text_in("warga", "1"))  # answers: the survey is alive again
+    assert await remind(storage, bot, timedelta(minutes=21)) == 1
+
+
+async def test_no_reminder_outside_whatsapp_s_window_or_to_a_blocked_contact(
+    storage: Storage,
+) -> None:
+    bot = await mid_survey(storage)
+    async with storage.sessions() as session:
+        # As if on WhatsApp with the last message 25 hours ago (a long timeout).
+        stale = bot.clock.now - timedelta(hours=25)
+        await session.execute(update(Contact).values(channel="whatsapp", last_inbound_at=stale))
+        await session.commit()
+    assert await remind(storage, bot, timedelta(minutes=21)) == 0
+    async with storage.sessions() as session:
+        fresh = bot.clock.now - timedelta(minutes=21)
+        await session.execute(
+            update(Contact).values(channel="console", last_inbound_at=fresh, blocked_at=fresh)
+        )
+        await session.commit()
+    assert await remind(storage, bot, timedelta(seconds=1)) == 0
+
+
+async def test_nothing_under_way_gets_no_reminder(storage: Storage) -> None:
+    await load_small_directory(storage)
+    bot = make_bot(storage)
+    await bot.dispatcher.handle(text_in("warga", "halo"))  # the menu: nothing expires
+    assert await remind(storage, bot, timedelta(minutes=25)) == 0

@@ -20,7 +20,7 @@ from handlers.whatsapp.render import render as whatsapp_render
 from survey_flows.catalog import MESSAGES
 from survey_flows.directory import Directory, OpdInfo, UnitInfo, match_names
 from survey_flows.questionnaire import PROFILE_CHOICES, PROFILE_ITEMS, stored_profile
-from survey_flows.skm import review_items
+from survey_flows.skm import idle_reminder, review_items
 from survey_flows.types import (
     InboundKind,
     InputRejected,
@@ -35,6 +35,8 @@ from tests.test_skm_flow import (
     KANTOR,
     MPP,
     MPP_NAME,
+    NOW,
+    SETTINGS,
     Chat,
     all_scores,
     answer_everything,
@@ -430,3 +432,75 @@ def test_ok_at_a_question_is_not_an_answer() -> None:
     chat = chat_at("q:U2")
     result = chat.say("ok")
     assert result.effects == (InputRejected("error.choose"),) and chat.step == "q:U2"
+
+
+# --- renderings: what each channel shows ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_longest_summary_fits_one_whatsapp_body_with_its_numbers(language: str) -> None:
+    directory = Directory.build(
+        (OpdInfo("dinas", "Dinas Contoh", "Contoh"),),
+        (UnitInfo("unit-panjang", "U" * 120, "dinas", ("S" * 60, "T" * 60)),),
+    )
+    chat = Chat(consent_at=CONSENT_ON_RECORD, language=language, directory=directory)
+    chat.command("start", "u_unit-panjang")
+    for choice in ("46-55", "P", "BELUM", "TIDAK_BEKERJA", "s:0"):
+        chat.tap(choice)
+    answer_everything(chat, all_scores(2), suggestion="x" * 1000)
+    message = whatsapp_render(chat.prompt)
+    body = message["interactive"]["body"]["text"]
+    assert body.startswith(chat.prompt.text)  # nothing cut
+    assert re.search(r"^1\. .+\n2\. .+\n3\. .+$", body, re.M)  # Kirim, Kirim & ingat, Ubah
+
+
+def test_a_short_summary_carries_the_note_on_remembering() -> None:
+    chat = chat_at("summary")
+    assert ID["summary.remember_note"] in chat.prompt.text
+    assert ID["summary.remember_note"] in console_render(chat.prompt)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_new_buttons_fit_whatsapp_titles(language: str) -> None:
+    chat = chat_at("q:U3")
+    chat.language = language
+    chat.command("start", f"u_{KANTOR}")
+    message = whatsapp_render(chat.prompt)
+    assert message["interactive"]["type"] == "button"
+    titles = [b["reply"]["title"] for b in message["interactive"]["action"]["buttons"]]
+    assert titles == [MESSAGES[language]["switch.go"], MESSAGES[language]["switch.stay"]]
+    rows = keyboard(chat.prompt)
+    assert rows is not None and len(rows["inline_keyboard"]) == 2  # Telegram: one per row
+
+
+# --- item 17: the reminder's text (sent by bot.jobs.idle_reminders) ---------------------------
+
+
+def test_the_reminder_names_the_unit_and_the_minutes_left() -> None:
+    chat = chat_at("q:U3")
+    last = datetime.fromisoformat(chat.state["last_activity"])
+    message = idle_reminder(chat.state, DIRECTORY, "id", last + timedelta(minutes=21), SETTINGS)
+    assert message is not None and message.choices == ()
+    assert message.text == ID["reminder.skm"].format(unit=MPP_NAME, minutes="9")
+    assert (
+        idle_reminder(chat.state, DIRECTORY, "id", last + timedelta(minutes=30), SETTINGS) is None
+    )
+
+
+def test_the_reminder_of_a_complaint_says_report_and_nothing_at_the_menu() -> None:
+    complaint = complaint_at("c:photo")
+    assert complaint.state is not None
+    last = datetime.fromisoformat(complaint.state["last_activity"])
+    directory = Directory.build(
+        (OpdInfo("disdukcapil", "Dinas Kependudukan dan Pencatatan Sipil", "Disdukcapil"),),
+        (UnitInfo("dukcapil-mpp", "Loket Disdukcapil MPP", "disdukcapil", ("KTP-el",)),),
+    )
+    message = idle_reminder(
+        complaint.state, directory, "en", last + timedelta(minutes=29), SETTINGS
+    )
+    assert message is not None
+    assert message.text == EN["reminder.complaint"].format(
+        unit="Loket Disdukcapil MPP", minutes="1"
+    )
+    menu = chat_at("menu")
+    assert idle_reminder(menu.state, DIRECTORY, "id", NOW, SETTINGS) is None
