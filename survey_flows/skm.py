@@ -90,7 +90,10 @@ _PAGE_SYNONYMS = {
 _GREETINGS = frozenset(
     {"halo", "hallo", "hai", "hi", "hello", "p", "permisi", "tes", "test", "assalamualaikum",
      "selamat pagi", "selamat siang", "selamat sore", "selamat malam", "pagi", "siang", "sore",
-     "malam", "good morning", "good afternoon", "good evening"}
+     "malam", "good morning", "good afternoon", "good evening",
+     # After the thank-you, which ends with the menu: a thanks back is not "not understood".
+     "terima kasih", "terimakasih", "makasih", "trims", "thanks", "thank you", "ok", "oke",
+     "sip", "sama sama", "sama-sama"}
 )  # fmt: skip
 _TICKET_LIKE = re.compile(r"^\s*(?:/?status\s+)?adu\b", re.IGNORECASE)
 

@@ -24,6 +24,7 @@ from survey_flows.skm import idle_reminder, review_items
 from survey_flows.types import (
     InboundKind,
     InputRejected,
+    Outbound,
     RecordConsent,
     RememberProfile,
     SubmitResponse,
@@ -504,3 +505,53 @@ def test_the_reminder_of_a_complaint_says_report_and_nothing_at_the_menu() -> No
     )
     menu = chat_at("menu")
     assert idle_reminder(menu.state, DIRECTORY, "id", NOW, SETTINGS) is None
+
+
+@pytest.mark.parametrize("typed", ["Terima kasih!", "makasih", "ok", "sama-sama"])
+def test_thanks_after_the_thank_you_simply_gets_the_menu(typed: str) -> None:
+    chat = satisfied_at_summary()
+    chat.tap("submit")
+    result = chat.say(typed)
+    assert ID["error.not_understood"] not in texts(result)
+    assert chat.step == "menu" and texts(result)[-1] == ID["menu.welcome"].format(
+        organisation=SETTINGS.organisation
+    )
+
+
+def new_prompts() -> dict[str, Outbound]:
+    """The prompts this issue added or changed, as the engine sends them."""
+    prompts: dict[str, Outbound] = {}
+    low = Chat(consent_at=CONSENT_ON_RECORD)
+    low.command("start", f"u_{MPP}")
+    answer_everything(low, {**all_scores(3), "U3": 1}, suggestion=None)
+    prompts["summary"] = low.prompt
+    low.tap("submit")
+    prompts["menu-after-low-score"] = low.prompt
+    expired = chat_at("q:U3")
+    expired.now = datetime.fromisoformat(expired.state["last_activity"]) + timedelta(minutes=31)
+    expired.say("hai")
+    prompts["menu-after-expiry"] = expired.prompt
+    prompts["occupation"] = chat_at("profile:occupation").prompt
+    edit = chat_at("summary")
+    edit.tap("edit")
+    prompts["edit"] = edit.prompt
+    return prompts
+
+
+@pytest.mark.parametrize("name", ["summary", "menu-after-low-score", "menu-after-expiry",
+                                  "occupation", "edit"])  # fmt: skip
+def test_new_prompts_render_whole_on_every_channel(name: str) -> None:
+    prompt = new_prompts()[name]
+    answers = prompt.answer_choices()
+    console = console_render(prompt)
+    for number, choice in enumerate(answers, start=1):
+        assert f"{number}. {choice.label}" in console
+    rows = keyboard(prompt)
+    assert rows is not None
+    telegram = [b["text"] for row in rows["inline_keyboard"] for b in row]
+    assert [c.label for c in answers] == telegram[: len(answers)]
+    message = whatsapp_render(prompt)
+    body = message["interactive"]["body"]["text"]
+    assert body.startswith(prompt.text)
+    for number, choice in enumerate(answers, start=1):
+        assert f"{number}. {choice.label}" in body  # what can be typed, on every page
