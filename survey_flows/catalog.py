@@ -843,8 +843,8 @@ _ID.update(
             "{unit} yang belum dikirim tidak disimpan."
         ),
         "switch.complaint": (
-            "Bapak/Ibu sedang menyampaikan laporan untuk {unit}. Beralih ke survei {new}? "
-            "Isian laporan yang belum dikirim tidak disimpan."
+            "Bapak/Ibu sedang menyampaikan laporan untuk {unit}. Beralih ke {new}? Isian "
+            "laporan yang belum dikirim tidak disimpan."
         ),
         "nav.hint.pages": "Ketik nomor atau nama. BERIKUTNYA · SEBELUMNYA · KEMBALI",
         "reminder.skm": (
@@ -902,8 +902,8 @@ _EN.update(
             "yet sent will not be kept."
         ),
         "switch.complaint": (
-            "You are filing a report about {unit}. Switch to the survey for {new}? What you "
-            "entered for the report will not be kept."
+            "You are filing a report about {unit}. Switch to {new}? What you entered for the "
+            "report will not be kept."
         ),
         "nav.hint.pages": "Type a number or a name. NEXT · PREVIOUS · BACK",
         "reminder.skm": (

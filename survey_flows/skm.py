@@ -84,7 +84,7 @@ _SKIP_SYNONYMS = {word: "skip" for word in _NOTHING_WORDS}
 # Paging words at a listing (issue 14, item 7), besides the buttons' own labels.
 _PAGE_SYNONYMS = {
     **dict.fromkeys(("lanjut", "selanjutnya", "berikut", "next", "more"), "page:+1"),
-    **dict.fromkeys(("sebelum", "previous", "prev", "back page"), "page:-1"),
+    **dict.fromkeys(("sebelum", "previous", "prev"), "page:-1"),
 }
 # A greeting at the main menu simply gets the menu; other unknown texts are told first.
 _GREETINGS = frozenset(
@@ -669,7 +669,7 @@ class _Turn(ComplaintSteps):
         typed = self.inbound.text if self.inbound.kind is InboundKind.TEXT else None
         if typed is None or typed_number(typed) is not None:
             return False
-        items = self._listing_items(with_names=True)
+        items = self._listing_items()
         found = match_names(typed[:80], [names for _, names in items])
         if len(found) == 1:
             choice = items[found[0]][0]
@@ -683,7 +683,7 @@ class _Turn(ComplaintSteps):
             self._ask()
         return True
 
-    def _listing_items(self, *, with_names: bool = False) -> list[tuple[Choice, tuple[str, ...]]]:
+    def _listing_items(self) -> list[tuple[Choice, tuple[str, ...]]]:
         """The whole list at an OPD or unit step, each with the names it can be typed as."""
         if self.state.step == "opd":
             return [
@@ -737,7 +737,7 @@ class _Turn(ComplaintSteps):
         remembered = {
             item: code
             for item, code in self.ctx.saved_profile.items()
-            if code in _PROFILE_OPTIONS.get(item, ())
+            if returning and code in _PROFILE_OPTIONS.get(item, ())
         }
         answers.update(remembered)
         self.state = self.state.at(
@@ -1016,7 +1016,7 @@ class _Turn(ComplaintSteps):
                 token,
             )
         if current.startswith("switch:"):
-            flow, _, code = current.removeprefix("switch:").partition(":")
+            code = current.removeprefix("switch:").partition(":")[2]
             unit, target = self._unit(), self.ctx.directory.unit(code)
             return Outbound(
                 self._t(

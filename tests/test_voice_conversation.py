@@ -555,3 +555,22 @@ def test_new_prompts_render_whole_on_every_channel(name: str) -> None:
     assert body.startswith(prompt.text)
     for number, choice in enumerate(answers, start=1):
         assert f"{number}. {choice.label}" in body  # what can be typed, on every page
+
+
+def test_another_unit_s_complaint_link_mid_complaint_asks_too() -> None:
+    directory = Directory.build(
+        (OpdInfo("disdukcapil", "Dinas Kependudukan dan Pencatatan Sipil", "Disdukcapil"),),
+        (
+            UnitInfo("dukcapil-mpp", "Loket Disdukcapil MPP", "disdukcapil", ("KTP-el",)),
+            UnitInfo("dukcapil-kantor", "Kantor Disdukcapil", "disdukcapil", ("KTP-el",)),
+        ),
+    )
+    chat = Chat(directory=directory)
+    chat.command("start", "c_dukcapil-mpp")
+    chat.say("1")  # pengaduan
+    result = chat.command("start", "c_dukcapil-kantor")
+    assert texts(result)[0] == ID["switch.complaint"].format(
+        unit="Loket Disdukcapil MPP", new="Kantor Disdukcapil"
+    )
+    chat.tap("go")
+    assert chat.state["flow"] == "complaint" and chat.state["unit"] == "dukcapil-kantor"
