@@ -32,6 +32,7 @@ from reports.period import (
 from reports.poster import (
     PosterError,
     poster_content,
+    poster_links,
     result_line,
     write_poster,
 )
@@ -122,8 +123,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="A4 posters (PDF and PNG) with each unit's survey QR codes and latest IKM",
         description=(
             "A4 posters with the unit's Telegram and WhatsApp QR codes (TELEGRAM_BOT_USERNAME, "
-            "WHATSAPP_NUMBER) and its IKM for the latest complete quarter once it has "
-            "REPORT_MIN_RESPONDENTS respondents."
+            "WHATSAPP_NUMBER), a smaller QR code for its complaint form (the WhatsApp text "
+            "'PENGADUAN <unit code>', else Telegram's start=c_<unit code>) and its IKM for the "
+            "latest complete quarter once it has REPORT_MIN_RESPONDENTS respondents."
         ),
     )
     target = poster.add_mutually_exclusive_group(required=True)
@@ -131,6 +133,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     target.add_argument("--all", action="store_true", help="every unit taking surveys")
     poster.add_argument(
         "--output", type=Path, default=Path("posters"), metavar="DIR", help="default: posters/"
+    )
+    poster.add_argument(
+        "--links",
+        action="store_true",
+        help=(
+            "print each unit's links (survey per channel, complaint form) as tab-separated "
+            "lines instead of writing posters"
+        ),
     )
     poster.add_argument(
         "--as-of",
@@ -319,6 +329,10 @@ async def _poster(args: argparse.Namespace, settings: Settings) -> int:
             whatsapp_number=whatsapp,
             result=result_line(results.get(unit.code), quarter, minimum),
         )
+        if args.links:
+            for what, url in poster_links(content):
+                sys.stdout.write(f"{unit.code}\t{what}\t{url}\n")
+            continue
         files = write_poster(content, args.output)
         sys.stdout.write(f"{files.pdf}\n{files.png}\n")
         progress("poster", index, len(units))

@@ -141,7 +141,8 @@ class ConsoleChannel:
         self.session = uuid.uuid4().hex[:12]
         self.count = 0
 
-    async def _send_line(self, line: str) -> None:
+    async def send_line(self, line: str) -> None:
+        """One typed line to the dispatcher (its replies are printed before this returns)."""
         self.count += 1
         event_id = f"{self.session}:{self.count}"
         inbound = parse_line(line, self.contact, event_id, self.dispatcher.clock(), self.keys)
@@ -149,7 +150,7 @@ class ConsoleChannel:
 
     async def run(self, first_command: str = "/start") -> None:
         """Open the conversation with ``first_command``, then read until end of input."""
-        await self._send_line(first_command)
+        await self.send_line(first_command)
         interactive = self.stdin.isatty()
         loop = asyncio.get_running_loop()
         while True:
@@ -161,4 +162,4 @@ class ConsoleChannel:
                 break
             if not line.strip() and not interactive:
                 continue
-            await self._send_line(line)
+            await self.send_line(line)

@@ -2,8 +2,10 @@
 
 Each poster has the unit's name, a short instruction in Indonesian, a QR code per configured
 channel (the Telegram deep link ``https://t.me/<bot>?start=u_<code>`` and the WhatsApp link
-``https://wa.me/<number>?text=SKM%20<code>``) and, once the unit has enough respondents, its
-IKM and grade for the latest complete quarter: the publication PermenPANRB 14/2017 asks for.
+``https://wa.me/<number>?text=SKM%20<code>``), a smaller QR code for the unit's complaint form
+(``https://wa.me/<number>?text=PENGADUAN%20<code>``, else ``https://t.me/<bot>?start=c_<code>``)
+and, once the unit has enough respondents, its IKM and grade for the latest complete quarter:
+the publication PermenPANRB 14/2017 asks for.
 Written as PDF (for printing) and PNG (for screens and chats).
 """
 
@@ -20,6 +22,7 @@ from matplotlib.figure import Figure
 from reports.charts import A4_PORTRAIT_IN, plain_text
 from reports.model import UnitReport, id_decimal
 from reports.period import Period
+from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX
 from survey_flows.skm import DEEP_LINK_PREFIX
 
 __all__ = [
@@ -29,6 +32,9 @@ __all__ = [
     "PosterError",
     "PosterFiles",
     "poster_content",
+    "poster_links",
+    "complaint_telegram_link",
+    "complaint_whatsapp_link",
     "qr_code",
     "telegram_link",
     "whatsapp_link",
@@ -42,6 +48,12 @@ QR_ERROR_LEVEL = "m"
 _QUIET_ZONE = 4
 _TELEGRAM_USER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _PHONE = re.compile(r"^[1-9]\d{7,14}$")
+
+# The word the complaint link prefills (``survey_flows.skm`` reads "PENGADUAN <unit code>").
+COMPLAINT_WORD = "PENGADUAN"
+COMPLAINT_INSTRUCTION = (
+    "Ada keluhan tentang layanan ini? Pindai kode ini untuk menyampaikan pengaduan,"
+)
 
 INSTRUCTION = (
     "Bagaimana pelayanan kami hari ini? Pindai kode QR dengan kamera ponsel Anda, lalu jawab "
@@ -71,6 +83,18 @@ def whatsapp_link(number: str, unit_code: str) -> str:
     return f"https://wa.me/{digits}?text=SKM%20{unit_code}"
 
 
+def complaint_telegram_link(bot_username: str, unit_code: str) -> str:
+    """The deep link that opens ``unit_code``'s complaint form in the Telegram bot."""
+    survey = telegram_link(bot_username, unit_code)
+    return survey.replace(f"start={DEEP_LINK_PREFIX}", f"start={COMPLAINT_LINK_PREFIX}", 1)
+
+
+def complaint_whatsapp_link(number: str, unit_code: str) -> str:
+    """The click-to-chat link that sends ``PENGADUAN <code>``: the unit's complaint form."""
+    survey = whatsapp_link(number, unit_code)
+    return survey.replace("?text=SKM%20", f"?text={COMPLAINT_WORD}%20", 1)
+
+
 def qr_code(url: str) -> segno.QRCode:
     """The QR code of ``url`` (error correction M, never a Micro QR)."""
     return segno.make(url, error=QR_ERROR_LEVEL, micro=False)
@@ -88,6 +112,8 @@ class PosterContent:
     whatsapp_url: str | None
     whatsapp_number: str | None
     result_line: str
+    # The unit's complaint form: the WhatsApp link when there is one, else Telegram's.
+    complaint_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,7 @@ class PosterFiles:
     png: Path
     telegram_qr: segno.QRCode | None
     whatsapp_qr: segno.QRCode | None
+    complaint_qr: segno.QRCode | None = None
 
 
 def result_line(unit: UnitReport | None, period: Period, min_respondents: int) -> str:
@@ -113,6 +140,16 @@ def result_line(unit: UnitReport | None, period: Period, min_respondents: int) -
         f"Hasil IKM ditampilkan setelah minimal {min_respondents} responden dalam satu "
         f"triwulan ({period.title_id}: {respondents} responden)."
     )
+
+
+def poster_links(content: PosterContent) -> list[tuple[str, str]]:
+    """(what, link) of a poster's QR codes, for ``skm-bot poster --links``."""
+    links = [
+        ("survey telegram", content.telegram_url),
+        ("survey whatsapp", content.whatsapp_url),
+        ("complaint", content.complaint_url),
+    ]
+    return [(what, url) for what, url in links if url]
 
 
 def poster_content(
@@ -137,6 +174,11 @@ def poster_content(
     telegram = telegram_link(telegram_bot_username, unit_code) if telegram_bot_username else None
     whatsapp = whatsapp_link(whatsapp_number, unit_code) if whatsapp_number else None
     number = re.sub(r"[\s+\-()]", "", whatsapp_number) if whatsapp_number else None
+    if whatsapp_number:
+        complaint = complaint_whatsapp_link(whatsapp_number, unit_code)
+    else:
+        assert telegram_bot_username
+        complaint = complaint_telegram_link(telegram_bot_username, unit_code)
     return PosterContent(
         organisation=organisation,
         unit_code=unit_code,
@@ -146,6 +188,7 @@ def poster_content(
         whatsapp_url=whatsapp,
         whatsapp_number=number,
         result_line=result,
+        complaint_url=complaint,
     )
 
 
@@ -161,8 +204,9 @@ def qr_pixels(qr: segno.QRCode) -> list[list[int]]:
 
 def poster_figure(
     content: PosterContent,
-) -> tuple[Figure, segno.QRCode | None, segno.QRCode | None]:
-    """The A4 poster as a figure, with the QR codes drawn on it."""
+) -> tuple[Figure, segno.QRCode | None, segno.QRCode | None, segno.QRCode | None]:
+    """The A4 poster as a figure, with the QR codes drawn on it: the survey's per channel,
+    and a smaller one for the unit's complaint form."""
     figure = Figure(figsize=A4_PORTRAIT_IN)
     figure.text(0.5, 0.95, content.organisation, ha="center", fontsize=13)
     figure.text(
@@ -197,7 +241,7 @@ def poster_figure(
 
     figure.text(
         0.5,
-        0.20,
+        0.215,
         textwrap.fill(content.result_line, 70),
         ha="center",
         va="top",
@@ -205,24 +249,50 @@ def poster_figure(
         fontweight="bold",
         bbox={"boxstyle": "round,pad=0.6", "facecolor": "#f1f6fd", "edgecolor": "#4c8bf5"},
     )
+    complaint_qr = _draw_complaint(figure, content)
     figure.text(
         0.5,
-        0.04,
+        0.025,
         "Survei Kepuasan Masyarakat menurut PermenPANRB No. 14 Tahun 2017. "
         f"Kode unit: {content.unit_code}",
         ha="center",
         fontsize=8,
         color="#555555",
     )
-    return figure, telegram_qr, whatsapp_qr
+    return figure, telegram_qr, whatsapp_qr, complaint_qr
+
+
+def _draw_complaint(figure: Figure, content: PosterContent) -> segno.QRCode | None:
+    """The complaint link's QR code, small, with what it is for and what to send instead."""
+    if not content.complaint_url:
+        return None
+    qr = qr_code(content.complaint_url)
+    size = 0.13
+    axes = figure.add_axes((0.08, 0.045, size, size * A4_PORTRAIT_IN[0] / A4_PORTRAIT_IN[1]))
+    axes.imshow(qr_pixels(qr), cmap="gray_r", interpolation="nearest", vmin=0, vmax=1)
+    axes.set_axis_off()
+    lines = [textwrap.fill(COMPLAINT_INSTRUCTION, 58)]
+    if content.whatsapp_number:
+        lines.append(
+            f'atau kirim "{COMPLAINT_WORD} {content.unit_code}" ke +{content.whatsapp_number}'
+        )
+    figure.text(0.24, 0.125, "\n".join(lines), va="top", fontsize=10)
+    figure.text(0.24, 0.06, content.complaint_url, fontsize=6.5, color="#333333")
+    return qr
 
 
 def write_poster(content: PosterContent, directory: Path) -> PosterFiles:
     """Write ``poster-<code>.pdf`` and ``poster-<code>.png`` into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    figure, telegram_qr, whatsapp_qr = poster_figure(content)
+    figure, telegram_qr, whatsapp_qr, complaint_qr = poster_figure(content)
     pdf = directory / f"poster-{content.unit_code}.pdf"
     png = directory / f"poster-{content.unit_code}.png"
     plain_text(figure).savefig(pdf, format="pdf")
     figure.savefig(png, format="png", dpi=PNG_DPI)
-    return PosterFiles(pdf=pdf, png=png, telegram_qr=telegram_qr, whatsapp_qr=whatsapp_qr)
+    return PosterFiles(
+        pdf=pdf,
+        png=png,
+        telegram_qr=telegram_qr,
+        whatsapp_qr=whatsapp_qr,
+        complaint_qr=complaint_qr,
+    )

@@ -834,9 +834,9 @@ _ID.update(
         "survey.profile_remembered": (
             "Data diri Bapak/Ibu kami ambil dari survei sebelumnya (dapat diubah pada ringkasan)."
         ),
-        "summary.submit_remember": "Kirim & ingat data diri",
+        "summary.submit_remember": "Kirim & ingat data",
         "summary.remember_note": (
-            "Pilih «Kirim & ingat data diri» agar data diri tidak ditanya lagi (hapus: HAPUS)."
+            "Pilih «Kirim & ingat data» agar data diri tidak ditanya lagi (hapus: HAPUS)."
         ),
         "switch.skm": (
             "Bapak/Ibu sedang mengisi survei untuk {unit}. Beralih ke {new}? Jawaban untuk "
@@ -938,28 +938,29 @@ _EN.update(
 # area's label at most 20 characters, the Flow button (form.cta) at most 20, no emoji.
 _ID.update(
     {
-        "form.offer": (
-            "Terima kasih. Silakan isi survei untuk {unit} melalui formulir: tekan tombol "
-            "Isi survei di bawah ini. Semua pertanyaan ada dalam satu formulir."
-        ),
         "form.cta": "Isi survei",
-        "form.screen.elements_a": "Survei ({n}/{total})",
-        "form.screen.elements_b": "Survei ({n}/{total})",
-        "form.screen.profile": "Data responden ({n}/{total})",
-        "form.screen.finish": "Saran ({n}/{total})",
-        "form.intro.elements_a": (
+        "form.screen.survey": "Survei kepuasan",
+        "form.intro.survey": (
             "Mohon pilih satu jawaban untuk setiap pertanyaan tentang layanan yang "
             "Bapak/Ibu terima."
         ),
-        "form.intro.elements_b": "Mohon pilih satu jawaban untuk setiap pertanyaan.",
-        "form.intro.profile": (
-            "Data berikut tidak wajib diisi dan hanya dipakai untuk statistik, tanpa nama."
-        ),
-        "form.intro.finish": "Terakhir, saran atau masukan Bapak/Ibu (boleh dikosongkan).",
+        "form.service.question": "Jenis layanan yang Bapak/Ibu terima (boleh dilewati):",
+        "form.heading.profile": "Data responden (tidak wajib)",
+        "form.heading.suggestion": "Saran (tidak wajib)",
         "form.suggestion.label": "Saran (boleh kosong)",
         "form.suggestion.question": "Tulis saran Bapak/Ibu, paling banyak {max} karakter.",
-        "form.next": "Lanjut",
-        "form.send": "Kirim jawaban",
+        "form.send": "Setuju & kirim",
+        # The consent inside the Flow (docs/whatsapp.md, "Consent in the form"): the message
+        # that opens the form carries the notice; the form repeats it above its button.
+        "form.consent.how": (
+            "Bila setuju, tekan Isi survei, pilih jawaban, lalu tekan Setuju & kirim. Bila "
+            "tidak setuju, ketik BATAL; tidak ada yang kami simpan."
+        ),
+        "form.consent.screen": (
+            "Dengan menekan Setuju & kirim, Bapak/Ibu menyetujui pemberitahuan data pribadi "
+            "pada pesan survei ini: jawaban disimpan tanpa nama dan tanpa nomor telepon, "
+            "hanya untuk mengukur kepuasan layanan."
+        ),
         "form.partial": (
             "Terima kasih, jawaban dari formulir sudah kami catat. Beberapa jawaban belum "
             "lengkap; mohon Bapak/Ibu jawab di sini."
@@ -976,27 +977,26 @@ _ID.update(
 )
 _EN.update(
     {
-        "form.offer": (
-            "Thank you. Please fill in the survey for {unit} in the form: tap the Take survey "
-            "button below. All the questions are in one form."
-        ),
         "form.cta": "Take survey",
-        "form.screen.elements_a": "Survey ({n}/{total})",
-        "form.screen.elements_b": "Survey ({n}/{total})",
-        "form.screen.profile": "About you ({n}/{total})",
-        "form.screen.finish": "Suggestion ({n}/{total})",
-        "form.intro.elements_a": (
+        "form.screen.survey": "Satisfaction survey",
+        "form.intro.survey": (
             "Please choose one answer for each question about the service you received."
         ),
-        "form.intro.elements_b": "Please choose one answer for each question.",
-        "form.intro.profile": (
-            "These are optional and used only for statistics, without your name."
-        ),
-        "form.intro.finish": "Finally, your suggestion (you may leave it empty).",
+        "form.service.question": "The service you received (you may skip this):",
+        "form.heading.profile": "About you (optional)",
+        "form.heading.suggestion": "Suggestion (optional)",
         "form.suggestion.label": "Your suggestion",
         "form.suggestion.question": "Write your suggestion, at most {max} characters.",
-        "form.next": "Continue",
-        "form.send": "Send answers",
+        "form.send": "Agree & send",
+        "form.consent.how": (
+            "If you agree, tap Take survey, choose your answers, then tap Agree & send. If you "
+            "do not agree, type CANCEL; nothing is kept."
+        ),
+        "form.consent.screen": (
+            "By tapping Agree & send you agree to the personal data notice in this survey's "
+            "message: your answers are kept without your name or phone number, only to measure "
+            "satisfaction with the service."
+        ),
         "form.partial": (
             "Thank you, your answers from the form are noted. A few are incomplete; please "
             "answer them here."
@@ -1009,6 +1009,12 @@ _EN.update(
         ),
     }
 )
+
+# --- WhatsApp chat: the footer under reply buttons and lists (handlers/whatsapp/render.py) ---
+# At most 60 characters (a footer's limit). Names the range to type: a digit is one tap where a
+# WhatsApp list is three (open, pick, send).
+_ID.update({"wa.hint.range": "Ketik angka 1–{n}. KEMBALI · BATAL · BANTUAN"})
+_EN.update({"wa.hint.range": "Type 1–{n}. BACK · CANCEL · HELP"})
 
 MESSAGES: Final[dict[str, dict[str, str]]] = {"id": _ID, "en": _EN}
 

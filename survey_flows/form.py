@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from survey_flows.catalog import text
@@ -19,18 +19,30 @@ from survey_flows.engine import clean_text
 from survey_flows.questionnaire import PROFILE_CHOICES, PROFILE_ITEMS, QUESTION_ORDER, SCORES
 
 SUGGESTION_FIELD = "suggestion"
+# The unit's service type: the one field whose options differ per unit. Its options come with
+# the message that opens the form (``FormOffer.services``), and it shows only when there are.
+SERVICE_FIELD = "service"
+SERVICE_OPTIONS = "service_types"  # the form's data key of the options
+SERVICE_SHOWN = "ask_service"  # the form's data key: the unit has several service types
 TOKEN_FIELD = "flow_token"  # Meta puts the token we sent beside the form's fields
 
-# The screens, in the chat's order: four elements, five elements, the profile, the
-# suggestion with the final button. Screen ids are upper-case letters and underscores.
+# One screen (issue 13: no "Lanjut" taps between screens): the service type (optional, shown
+# for units with several), the nine elements in the chat's order, the optional profile, the
+# suggestion, the consent line and the "Setuju & kirim" button. Screen ids are upper-case
+# letters and underscores.
 SCREENS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("ELEMENTS_A", QUESTION_ORDER[:4]),
-    ("ELEMENTS_B", QUESTION_ORDER[4:]),
-    ("PROFILE", tuple(item for item, _ in PROFILE_ITEMS)),
-    ("FINISH", (SUGGESTION_FIELD,)),
+    (
+        "SURVEY",
+        (SERVICE_FIELD, *QUESTION_ORDER, *(item for item, _ in PROFILE_ITEMS), SUGGESTION_FIELD),
+    ),
 )
 FIRST_SCREEN = SCREENS[0][0]
 FIELDS: frozenset[str] = frozenset(name for _, names in SCREENS for name in names)
+# The sub-heading shown above the first field of each optional part.
+_HEADINGS = {
+    PROFILE_ITEMS[0][0]: "form.heading.profile",
+    SUGGESTION_FIELD: "form.heading.suggestion",
+}
 
 TOKEN_PREFIX = "skm"
 
@@ -51,6 +63,9 @@ class FormField:
     options: tuple[FormOption, ...] = ()
     required: bool = False
     max_chars: int = 0  # text areas only
+    heading: str = ""  # a sub-heading above it, opening a part of the form
+    # Options given when the form is opened (data key ``SERVICE_OPTIONS``), not fixed here.
+    per_unit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +75,7 @@ class FormScreen:
     intro: str
     fields: tuple[FormField, ...]
     button: str  # the footer's label: next screen, or send on the last one
+    notice: str = ""  # above the last screen's button: what pressing it agrees to
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +101,19 @@ def _field(language: str, name: str, suggestion_max: int) -> FormField:
     def t(key: str, **values: object) -> str:
         return text(language, key, **values)
 
+    field = _bare_field(language, name, suggestion_max, t)
+    heading = _HEADINGS.get(name)
+    return replace(field, heading=t(heading)) if heading else field
+
+
+def _bare_field(language: str, name: str, suggestion_max: int, t: Callable[..., str]) -> FormField:
+    if name == SERVICE_FIELD:
+        return FormField(
+            name=name,
+            label=t("summary.service"),
+            question=t("form.service.question"),
+            per_unit=True,
+        )
     if name in QUESTION_ORDER:
         number = QUESTION_ORDER.index(name) + 1
         return FormField(
@@ -111,18 +140,21 @@ def _field(language: str, name: str, suggestion_max: int) -> FormField:
 
 
 def form_definition(language: str, *, suggestion_max: int = 1000) -> FormDefinition:
-    """The questionnaire's screens and fields, worded in ``language``."""
+    """The questionnaire's screen and fields, worded in ``language``.
+
+    The button is the consent: it reads "Setuju & kirim" and the line above it says what
+    pressing it agrees to (docs/whatsapp.md, "Consent in the form")."""
     screens = []
-    for index, (screen_id, names) in enumerate(SCREENS):
-        last = index == len(SCREENS) - 1
+    for screen_id, names in SCREENS:
         key = screen_id.lower()
         screens.append(
             FormScreen(
                 id=screen_id,
-                title=text(language, f"form.screen.{key}", n=index + 1, total=len(SCREENS)),
+                title=text(language, f"form.screen.{key}"),
                 intro=text(language, f"form.intro.{key}"),
                 fields=tuple(_field(language, name, suggestion_max) for name in names),
-                button=text(language, "form.send" if last else "form.next"),
+                button=text(language, "form.send"),
+                notice=text(language, "form.consent.screen"),
             )
         )
     return FormDefinition(language, tuple(screens))
@@ -156,6 +188,7 @@ class FormReading:
     answers: dict[str, Any]
     to_ask: tuple[str, ...]
     refused: str | None = None
+    service: str | None = None  # the service option's id as returned, "" when left empty
 
 
 def read_form(fields: Mapping[str, Any] | None, *, suggestion_max: int) -> FormReading:
@@ -187,7 +220,25 @@ def read_form(fields: Mapping[str, Any] | None, *, suggestion_max: int) -> FormR
         to_ask.append("suggestion")
     elif suggestion:
         answers[SUGGESTION_FIELD] = suggestion
-    return FormReading(answers, tuple(to_ask))
+    # Only the unit knows its service types: the engine checks this one.
+    return FormReading(answers, tuple(to_ask), service=_scalar(fields.get(SERVICE_FIELD)))
+
+
+def service_options(service_types: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """A unit's service types as the form's options (ids ``s:<index>``, as in the chat). The
+    form shows them only when there are several (one is recorded without asking)."""
+    return tuple((f"s:{index}", name) for index, name in enumerate(service_types))
+
+
+def chosen_service(service_types: tuple[str, ...], returned: str | None) -> str | None:
+    """The service type a form returned: its name, "" when left empty (skipped, as "Lewati"
+    in the chat), None when it is no option of this unit (then the chat asks)."""
+    if returned == "":
+        return ""
+    for option_id, name in service_options(service_types):
+        if returned == option_id:
+            return name
+    return None
 
 
 def _scalar(value: Any) -> str | None:

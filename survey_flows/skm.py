@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from survey_flows.catalog import text
-from survey_flows.commands import BY_WORD, CASUAL_CANCEL_WORDS, LEAVING_ACTIONS, Command
+from survey_flows.commands import (
+    BY_NAME,
+    BY_WORD,
+    CASUAL_CANCEL_WORDS,
+    LEAVING_ACTIONS,
+    Command,
+    strict_ticket,
+)
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
 from survey_flows.dates import number_text
 from survey_flows.directory import Directory, UnitInfo, match_names
@@ -32,7 +39,7 @@ from survey_flows.engine import (
     resolve,
     typed_number,
 )
-from survey_flows.form import form_token, read_form
+from survey_flows.form import chosen_service, form_token, read_form, service_options
 from survey_flows.questionnaire import (
     ADULT_AGE,
     PROFILE_CHOICES,
@@ -74,6 +81,13 @@ SUMMARY_SUGGESTION_CHARS = 160
 # The summary's text, leaving room for its numbered choices in one WhatsApp body (1,024).
 SUMMARY_BUDGET = 920
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
+# "PENGADUAN <unit code>": the complaint link's prefilled text (WhatsApp's wa.me link).
+_COMPLAINT_TEXT = re.compile(
+    rf"^\s*(?:{'|'.join(BY_NAME[Command.PENGADUAN].words)})\s+([a-z0-9-]{{1,40}})\s*$",
+    re.IGNORECASE,
+)
+# Steps where whatever is typed is the answer's text, never an entry code.
+_TEXT_STEPS = frozenset({"suggestion", "c:desc", "c:location"})
 
 # "Nothing to send" at the photo and location steps selects Lewati/Lanjut (issue 14, item 8).
 _NOTHING_WORDS = frozenset(
@@ -253,6 +267,8 @@ class _Turn(ComplaintSteps):
             else:
                 code = payload
         elif self.inbound.kind is InboundKind.TEXT and self.inbound.text:
+            if self._complaint_text_entry(self.inbound.text[:80]):
+                return True
             match = _SKM_TEXT.match(self.inbound.text[:80])
             # "SKM mantap" as a suggestion is a suggestion, not a unit code.
             if match and (
@@ -304,6 +320,24 @@ class _Turn(ComplaintSteps):
             return self.state.at("menu")
         self._say("expired.resume", unit=unit.name)
         return replace(expired, step="menu", seq=self.state.seq + 1, resume=expired.step)
+
+    def _complaint_text_entry(self, typed: str) -> bool:
+        """``PENGADUAN <unit code>`` (the complaint link's text) opens that unit's complaint
+        form, unless it is text the current step takes, a ticket number, or (mid-survey) names
+        no unit we know."""
+        match = _COMPLAINT_TEXT.match(typed)
+        if match is None or self.state.step in _TEXT_STEPS or strict_ticket(match[1]):
+            return False
+        code = match[1].lower()
+        if self.ctx.directory.unit(code) is None and self.state.step not in _MENU_STEPS:
+            return False  # mid-survey, an unknown code is not worth leaving it for
+        same = self.state.flow == "complaint" and self.state.unit == code
+        if same and self.state.step not in _MENU_STEPS:
+            self._ask()  # the same link again mid-complaint: where it was
+            return True
+        if not self._asks_before_switching(code, "complaint"):
+            self._start_unit(code, via_menu=False, flow="complaint")  # unknown: said, then OPDs
+        return True
 
     def _resume(self) -> bool:
         """Re-opening the bot (or the same QR code) mid-survey continues where it was."""
@@ -842,20 +876,32 @@ class _Turn(ComplaintSteps):
     # --- the questionnaire as one form (a WhatsApp Flow) ---------------------------------------
 
     def _ask_first(self) -> None:
-        """The first question; where the channel shows forms, the whole questionnaire as one
-        form instead (the question stays in the message, for channels or clients without)."""
+        """The consent or first question; where the channel shows forms, the whole
+        questionnaire as one form instead (the question stays in the message, for channels or
+        clients without). The form's message carries the privacy notice and its "Setuju &
+        kirim" button is the consent, recorded when the form comes back at the consent step
+        (docs/whatsapp.md)."""
         prompt = self._prompt()
         unit = self._unit()
         if (
             unit is not None
             and self.state.flow == "skm"
-            and self.state.step != "consent"
             and self.language in self.ctx.form_languages
             and self.ctx.nonce
         ):
             token = form_token(self.state.token, unit.code, self.ctx.nonce)
             self.state = replace(self.state, form_token=token)
-            offer = FormOffer(token, self._t("form.offer", unit=unit.name), self._t("form.cta"))
+            # Every time (the form's button says it agrees to it): the privacy notice without
+            # its closing question, then how to agree in the form.
+            notice = self._t(
+                "consent.notice",
+                unit=unit.name,
+                organisation=self.ctx.settings.organisation,
+                **self._length(),
+            ).rsplit("\n", 1)[0]
+            body = f"{notice}\n{self._t('form.consent.how')}"
+            services = service_options(unit.service_types)
+            offer = FormOffer(token, body, self._t("form.cta"), services)
             prompt = replace(prompt, form=offer)
         self.out.append(prompt)
 
@@ -881,11 +927,22 @@ class _Turn(ComplaintSteps):
             self._say("form.refused")
             self._ask()
             return True
-        answers = {**self.state.answers, **reading.answers}
         sequence = survey_sequence(unit)
+        # Back from the first open item returns to the survey's first step, never the consent.
+        came_from = sequence[0] if self.state.step == "consent" else self.state.step
+        if self.state.step == "consent":
+            # The form's "Setuju & kirim" button, under the notice its message carried.
+            self.effects.append(
+                RecordConsent(self.ctx.now, self.ctx.settings.consent_notice_version)
+            )
+        answers = {**self.state.answers, **reading.answers}
         open_items = set(reading.to_ask)
         if "service" in sequence and "service" not in answers:
-            open_items.add("service")
+            service = chosen_service(unit.service_types, reading.service)
+            if service is None:
+                open_items.add("service")  # not an option of this unit: asked in the chat
+            elif service:
+                answers["service"] = service
         to_ask = tuple(step_name for step_name in sequence if step_name in open_items)
         self.state = replace(self.state, answers=answers, form_token=None)
         if not to_ask:
@@ -897,7 +954,7 @@ class _Turn(ComplaintSteps):
             to_ask[0],
             editing=True,
             pending=to_ask[1:],
-            history=(*self.state.history, self.state.step),
+            history=(*self.state.history, came_from),
         )
         self._ask()
         return True

@@ -109,9 +109,24 @@ class FormOffer:
     token: str  # comes back with the completed form; the state keeps it to check it
     body: str  # the message's text above the form's button
     cta: str  # the button's label
+    # The unit's service types as (id, label), when it has several: the form's one choice
+    # that differs per unit, sent with the message (a WhatsApp Flow's initial data).
+    services: tuple[tuple[str, str], ...] = ()
 
-    def to_json(self) -> dict[str, str]:
-        return {"token": self.token, "body": self.body, "cta": self.cta}
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"token": self.token, "body": self.body, "cta": self.cta}
+        if self.services:  # only when set: queued messages keep their shape
+            data["services"] = [list(pair) for pair in self.services]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FormOffer:
+        return cls(
+            token=str(data["token"]),
+            body=str(data["body"]),
+            cta=str(data["cta"]),
+            services=tuple((str(i), str(label)) for i, label in data.get("services") or ()),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +178,7 @@ class Outbound:
             prompt_token=data.get("prompt_token"),
             choices_header=data.get("choices_header"),
             language=str(data.get("language", "id")),
-            form=FormOffer(**form) if isinstance(form := data.get("form"), dict) else None,
+            form=FormOffer.from_json(form) if isinstance(form := data.get("form"), dict) else None,
             hint=str(hint) if (hint := data.get("hint")) is not None else None,
         )
 

@@ -217,6 +217,13 @@ SCRIPT: tuple[Step, ...] = (
         Say(f"/tanggapi {TICKET} Jawaban langsung dari kepala dinas."),
         refusal=True,
     ),
+    # The unit's complaint link (its poster's QR code): Telegram's start=c_<unit>, WhatsApp's
+    # prefilled text "PENGADUAN <unit>".
+    Step(
+        OTHER_CITIZEN,
+        "opens a unit's complaint link: its complaint form at once",
+        Say("/start c_rsud-igd", whatsapp="PENGADUAN rsud-igd"),
+    ),
 )
 
 

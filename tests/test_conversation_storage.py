@@ -21,7 +21,7 @@ from survey_flows.engine import FlowSettings
 from tests.conftest import Bot, command_in, load_small_directory, make_bot, text_in
 
 # Consent, profile (26–35, Perempuan, SMA/SMK, PNS), KTP-el, nine answers, no suggestion;
-# then "2": Kirim & ingat data diri.
+# then "2": Kirim & ingat data.
 SURVEY = ["1", "2", "2", "3", "1", "1", *["4"] * 9, "1"]
 WITH_CONTACT = """\
 opds:

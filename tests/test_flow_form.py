@@ -8,7 +8,7 @@ every step.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -137,7 +137,12 @@ def test_form_has_the_chats_questions_and_labels(language: str) -> None:
     catalogue = MESSAGES[language]
     definition = form_definition(language)
     fields = [f for screen in definition.screens for f in screen.fields]
-    assert [f.name for f in fields] == [*QUESTION_ORDER, *dict(PROFILE_ITEMS), "suggestion"]
+    assert [f.name for f in fields] == [
+        "service",
+        *QUESTION_ORDER,
+        *dict(PROFILE_ITEMS),
+        "suggestion",
+    ]
     for f in fields:
         if f.name in QUESTION_ORDER:
             assert f.required
@@ -148,6 +153,8 @@ def test_form_has_the_chats_questions_and_labels(language: str) -> None:
         elif f.name in dict(PROFILE_ITEMS):
             assert not f.required
             assert [o.id for o in f.options] == list(dict(PROFILE_CHOICES)[f.name])
+        elif f.name == "service":  # its options come with the message, per unit
+            assert f.per_unit and not f.options and not f.required
         else:
             assert not f.options and not f.required
     assert (
@@ -161,37 +168,33 @@ def test_flow_json_shape_follows_metas_reference() -> None:
     assert document["version"] == FLOW_JSON_VERSION
     screens = document["screens"]
     assert screens[0]["id"] == FIRST_SCREEN
-    seen: list[str] = []
-    for index, screen in enumerate(screens):
-        children = screen["layout"]["children"]
-        assert screen["layout"]["type"] == "SingleColumnLayout"
-        assert set(screen["data"]) == set(seen)  # what earlier screens passed on is declared
-        for child in children:
-            if child["type"] == "RadioButtonsGroup":
-                assert len(child["label"]) <= RADIO_LABEL_MAX
-                assert all(len(o["title"]) <= OPTION_TITLE_MAX for o in child["data-source"])
-        names = [c["name"] for c in children if "name" in c]
-        footer = children[-1]
-        assert footer["type"] == "Footer"
-        action = footer["on-click-action"]
-        payload = action["payload"]
-        assert payload == {
-            **{n: f"${{data.{n}}}" for n in seen},
-            **{n: f"${{form.{n}}}" for n in names},
-        }
-        seen.extend(names)
-        if index + 1 < len(screens):
-            assert action["name"] == "navigate"
-            assert action["next"] == {"type": "screen", "name": screens[index + 1]["id"]}
-            assert "terminal" not in screen
-        else:
-            assert action["name"] == "complete"
-            assert screen["terminal"] is True
-    assert set(seen) == FIELDS
+    # One screen: the nine elements, the optional profile and the suggestion, no "Lanjut".
+    assert len(screens) == 1
+    children = screens[0]["layout"]["children"]
+    assert len(children) <= 50  # Meta's limit of components on a screen
+    assert children[-1]["label"] == "Setuju & kirim"
+    assert children[-2] == {"type": "TextCaption", "text": MESSAGES["id"]["form.consent.screen"]}
+    screen = screens[0]
+    assert screen["layout"]["type"] == "SingleColumnLayout" and screen["terminal"] is True
+    # The unit's service types come with the message: declared as the screen's data.
+    assert set(screen["data"]) == {"service_types", "ask_service"}
+    for child in children:
+        if child["type"] == "RadioButtonsGroup" and child["name"] == "service":
+            assert child["data-source"] == "${data.service_types}"
+            assert child["visible"] == "${data.ask_service}" and not child["required"]
+        elif child["type"] == "RadioButtonsGroup":
+            assert len(child["label"]) <= RADIO_LABEL_MAX
+            assert all(len(o["title"]) <= OPTION_TITLE_MAX for o in child["data-source"])
+    names = [c["name"] for c in children if "name" in c]
+    action = children[-1]["on-click-action"]
+    assert action == {"name": "complete", "payload": {n: f"${{form.{n}}}" for n in names}}
+    assert set(names) == FIELDS
 
 
-def test_flow_message_opens_the_first_screen() -> None:
-    content = flow_message(FormOffer("skm|3|kantor|n1", "Isi ya", "Isi survei"), "1234", "Isi ya")
+def test_flow_message_opens_the_first_screen_with_the_units_service_types() -> None:
+    services = (("s:0", "Perekaman dan cetak KTP-el untuk warga baru"), ("s:1", "Kartu Keluarga"))
+    offer = FormOffer("skm|3|kantor|n1", "Isi ya", "Isi survei", services)
+    content = flow_message(offer, "1234", "Isi ya")
     parameters = content["interactive"]["action"]["parameters"]
     assert content["interactive"]["type"] == "flow"
     assert content["interactive"]["action"]["name"] == "flow"
@@ -201,7 +204,21 @@ def test_flow_message_opens_the_first_screen() -> None:
         "flow_id": "1234",
         "flow_cta": "Isi survei",
         "flow_action": "navigate",
-        "flow_action_payload": {"screen": FIRST_SCREEN},
+        "flow_action_payload": {
+            "screen": FIRST_SCREEN,
+            "data": {
+                "service_types": [
+                    {"id": "s:0", "title": "Perekaman dan cetak KTP-el…"},  # within 30
+                    {"id": "s:1", "title": "Kartu Keluarga"},
+                ],
+                "ask_service": True,
+            },
+        },
+    }
+    one = flow_message(replace(offer, services=services[:1]), "1234", "Isi ya")
+    assert one["interactive"]["action"]["parameters"]["flow_action_payload"]["data"] == {
+        "service_types": [{"id": "s:0", "title": "Perekaman dan cetak KTP-el…"}],
+        "ask_service": False,  # one type: recorded without asking, the group stays hidden
     }
 
 
@@ -258,13 +275,60 @@ def test_form_is_offered_once_after_consent_and_submits_like_the_chat() -> None:
 def test_with_consent_on_record_the_form_comes_first() -> None:
     chat = Chat(consent=NOW)
     chat.send(InboundKind.COMMAND, command="start", command_args=("u_kantor",))
-    assert chat.last().form is not None
+    offered = chat.last()
+    assert offered.form is not None
+    assert offered.text == AGE_PROMPT  # the chat's first question
+    # The notice comes with every form: its "Setuju & kirim" agrees to what the message says.
+    assert "ketik HAPUS" in offered.form.body and "Setuju & kirim" in offered.form.body
+    result = chat.return_form(form_fields(), offered.form.token)
+    assert submitted(result) is not None
+    assert not [e for e in result.effects if type(e).__name__ == "RecordConsent"]  # on record
 
 
-def test_the_consent_notice_never_carries_the_form() -> None:
-    chat = Chat()
+def consent_offer(chat: Chat) -> Outbound:
     chat.send(InboundKind.COMMAND, command="start", command_args=("u_kantor",))
-    assert chat.last().form is None and chat.last().choices[0].id == "yes"
+    offered = chat.last()
+    assert offered.form is not None and offered.choices[0].id == "yes"  # the chat's consent
+    return offered
+
+
+def test_the_form_carries_the_consent_notice_and_sending_it_is_the_consent() -> None:
+    chat = Chat()
+    offered = consent_offer(chat)
+    assert offered.form is not None
+    notice, _, question = offered.text.rpartition("\n")
+    assert question == "Apakah Bapak/Ibu setuju?"
+    # The whole notice (purpose, what is kept, retention, rights), then how to agree or not.
+    assert offered.form.body == f"{notice}\n{MESSAGES['id']['form.consent.how']}"
+    assert "ketik HAPUS" in offered.form.body and "Setuju & kirim" in offered.form.body
+    result = chat.return_form(form_fields(), offered.form.token)
+    consents = [e for e in result.effects if type(e).__name__ == "RecordConsent"]
+    assert len(consents) == 1
+    assert consents[0].notice_version == FlowSettings().consent_notice_version
+    assert submitted(result) is not None
+    # One message: the thanks, then the menu again (issue 14, item 16).
+    [message] = result.outbound
+    assert message.text.startswith(MESSAGES["id"]["thanks"].format(unit="Kantor Disdukcapil"))
+
+
+def test_an_unreadable_form_at_consent_records_no_consent() -> None:
+    chat = Chat()
+    offered = consent_offer(chat)
+    assert offered.form is not None
+    result = chat.return_form({"U1": "4", "hack": "1"}, offered.form.token)
+    assert not [e for e in result.effects if type(e).__name__ == "RecordConsent"]
+    assert result.outbound[-1].choices[0].id == "yes"  # the consent, asked in the chat
+
+
+def test_a_partial_form_at_consent_is_the_consent_and_continues_in_chat() -> None:
+    chat = Chat()
+    offered = consent_offer(chat)
+    assert offered.form is not None
+    result = chat.return_form(form_fields(U5=...), offered.form.token)
+    assert [type(e).__name__ for e in result.effects] == ["RecordConsent"]
+    assert MESSAGES["id"]["question.U5"] in chat.last().text
+    chat.tap("back")  # back from the open item: the survey's first step, not the consent
+    assert chat.last().text == AGE_PROMPT
 
 
 def test_a_form_in_another_language_is_not_offered() -> None:
@@ -273,9 +337,10 @@ def test_a_form_in_another_language_is_not_offered() -> None:
 
 def test_missing_items_continue_in_chat_then_summary() -> None:
     chat = Chat()
-    offered = chat.start("mpp")  # two service types: the form cannot ask which one
+    offered = chat.start("mpp")  # two service types
     assert offered.form is not None
-    result = chat.return_form(form_fields(U3=..., age="99"), offered.form.token)
+    fields = form_fields(U3=..., age="99", service="s:7")  # no option of this unit
+    result = chat.return_form(fields, offered.form.token)
     assert submitted(result) is None and not rejected(result)
     assert result.outbound[0].text == MESSAGES["id"]["form.partial"]
     assert chat.last().text == AGE_PROMPT
@@ -290,6 +355,18 @@ def test_missing_items_continue_in_chat_then_summary() -> None:
     assert response.scores == {**SCORES, "U3": 2}
     assert response.profile == {**PROFILE, "age": "36-45"}
     assert response.service_type == "Kartu Keluarga"
+
+
+@pytest.mark.parametrize(
+    ("returned", "stored"), [("s:1", "Kartu Keluarga"), ("", None), (..., None)]
+)
+def test_the_form_asks_the_units_service_type_optionally(returned: Any, stored: Any) -> None:
+    chat = Chat()
+    offered = chat.start("mpp")
+    assert offered.form is not None
+    assert offered.form.services == (("s:0", "KTP-el"), ("s:1", "Kartu Keluarga"))
+    response = submitted(chat.return_form(form_fields(service=returned), offered.form.token))
+    assert response is not None and response.service_type == stored  # empty: skipped
 
 
 @pytest.mark.parametrize(

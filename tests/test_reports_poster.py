@@ -21,6 +21,8 @@ from reports.poster import (
     PNG_DPI,
     PosterContent,
     PosterError,
+    complaint_telegram_link,
+    complaint_whatsapp_link,
     poster_content,
     poster_figure,
     qr_pixels,
@@ -35,6 +37,8 @@ from tests.test_reports_build import import_paper
 
 TELEGRAM = "https://t.me/SkmMimikaBot?start=u_dukcapil-mpp"
 WHATSAPP = "https://wa.me/6281148001234?text=SKM%20dukcapil-mpp"
+COMPLAINT_WA = "https://wa.me/6281148001234?text=PENGADUAN%20dukcapil-mpp"
+COMPLAINT_TG = "https://t.me/SkmMimikaBot?start=c_dukcapil-mpp"
 
 
 @pytest.mark.parametrize("username", ["SkmMimikaBot", "@SkmMimikaBot", " SkmMimikaBot "])
@@ -45,6 +49,14 @@ def test_telegram_deep_link(username: str) -> None:
 @pytest.mark.parametrize("number", ["6281148001234", "+62 811-4800-1234", "+62 (811) 48001234"])
 def test_whatsapp_link(number: str) -> None:
     assert whatsapp_link(number, "dukcapil-mpp") == WHATSAPP
+
+
+def test_complaint_links_open_the_units_complaint_form() -> None:
+    assert complaint_whatsapp_link("+62 811-4800-1234", "dukcapil-mpp") == COMPLAINT_WA
+    assert complaint_telegram_link("@SkmMimikaBot", "dukcapil-mpp") == COMPLAINT_TG
+    # WhatsApp first; Telegram's when the poster has no WhatsApp number.
+    assert content().complaint_url == COMPLAINT_WA
+    assert content(whatsapp=None).complaint_url == COMPLAINT_TG
 
 
 @pytest.mark.parametrize(
@@ -79,23 +91,24 @@ def content(
 
 
 def test_the_qr_codes_drawn_encode_the_links() -> None:
-    figure, telegram_qr, whatsapp_qr = poster_figure(content())
-    assert telegram_qr is not None and whatsapp_qr is not None
+    figure, telegram_qr, whatsapp_qr, complaint_qr = poster_figure(content())
+    assert telegram_qr is not None and whatsapp_qr is not None and complaint_qr is not None
     # segno is deterministic: the same URL and settings give the same modules.
     assert telegram_qr.matrix == segno.make(TELEGRAM, error="m", micro=False).matrix
     assert whatsapp_qr.matrix == segno.make(WHATSAPP, error="m", micro=False).matrix
+    assert complaint_qr.matrix == segno.make(COMPLAINT_WA, error="m", micro=False).matrix
     drawn = [axes.images[0].get_array() for axes in figure.axes if axes.images]
-    assert len(drawn) == 2
-    for image, qr in zip(drawn, (telegram_qr, whatsapp_qr), strict=True):
+    assert len(drawn) == 3
+    for image, qr in zip(drawn, (telegram_qr, whatsapp_qr, complaint_qr), strict=True):
         assert np.array_equal(np.asarray(image), np.array(qr_pixels(qr)))
         # Quiet zone of four light modules on every side, then the finder pattern's corner.
         assert not np.asarray(image)[:4].any() and np.asarray(image)[4, 4] == 1
 
 
 def test_only_configured_channels_appear() -> None:
-    figure, telegram_qr, whatsapp_qr = poster_figure(content(whatsapp=None))
-    assert telegram_qr is not None and whatsapp_qr is None
-    assert sum(1 for axes in figure.axes if axes.images) == 1
+    figure, telegram_qr, whatsapp_qr, complaint_qr = poster_figure(content(whatsapp=None))
+    assert telegram_qr is not None and whatsapp_qr is None and complaint_qr is not None
+    assert sum(1 for axes in figure.axes if axes.images) == 2  # the survey's, the complaint's
 
 
 def test_files_are_a4(tmp_path: Path) -> None:
@@ -113,6 +126,7 @@ def test_files_are_a4(tmp_path: Path) -> None:
     assert "Loket Disdukcapil Mal Pelayanan" in text
     assert TELEGRAM in text and WHATSAPP in text
     assert 'kirim "SKM dukcapil-mpp" ke +6281148001234' in text
+    assert 'kirim "PENGADUAN dukcapil-mpp" ke +6281148001234' in text and COMPLAINT_WA in text
 
 
 async def test_result_line_needs_enough_respondents(sqlite_storage: Storage) -> None:
@@ -173,6 +187,12 @@ async def test_poster_command(
     igd = PdfReader(out / "poster-rsud-igd.pdf").pages[0].extract_text()
     assert "minimal 4 responden" in igd and "Triwulan I 2026: 2 responden" in igd
 
+    assert await run(["poster", "--unit", "dukcapil-mpp", "--links"], settings) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"dukcapil-mpp\tsurvey telegram\t{TELEGRAM}",
+        f"dukcapil-mpp\tsurvey whatsapp\t{WHATSAPP}",
+        f"dukcapil-mpp\tcomplaint\t{COMPLAINT_WA}",
+    ]
     assert await run(["poster", "--unit", "nope", "--output", str(out)], settings) == 2
     assert "unknown unit code(s): nope" in capsys.readouterr().err
     unlinked = settings.model_copy(update={"telegram_bot_username": None, "whatsapp_number": None})

@@ -518,30 +518,36 @@ def test_thanks_after_the_thank_you_simply_gets_the_menu(typed: str) -> None:
     )
 
 
-def new_prompts() -> dict[str, Outbound]:
+def new_prompts(language: str) -> dict[str, Outbound]:
     """The prompts this issue added or changed, as the engine sends them."""
     prompts: dict[str, Outbound] = {}
-    low = Chat(consent_at=CONSENT_ON_RECORD)
+    low = Chat(consent_at=CONSENT_ON_RECORD, language=language)
     low.command("start", f"u_{MPP}")
     answer_everything(low, {**all_scores(3), "U3": 1}, suggestion=None)
     prompts["summary"] = low.prompt
     low.tap("submit")
     prompts["menu-after-low-score"] = low.prompt
     expired = chat_at("q:U3")
+    expired.language = language
     expired.now = datetime.fromisoformat(expired.state["last_activity"]) + timedelta(minutes=31)
     expired.say("hai")
     prompts["menu-after-expiry"] = expired.prompt
-    prompts["occupation"] = chat_at("profile:occupation").prompt
+    occupation = chat_at("profile:education")
+    occupation.language = language
+    occupation.tap("SD")
+    prompts["occupation"] = occupation.prompt
     edit = chat_at("summary")
+    edit.language = language
     edit.tap("edit")
     prompts["edit"] = edit.prompt
     return prompts
 
 
+@pytest.mark.parametrize("language", ["id", "en"])
 @pytest.mark.parametrize("name", ["summary", "menu-after-low-score", "menu-after-expiry",
                                   "occupation", "edit"])  # fmt: skip
-def test_new_prompts_render_whole_on_every_channel(name: str) -> None:
-    prompt = new_prompts()[name]
+def test_new_prompts_render_whole_on_every_channel(name: str, language: str) -> None:
+    prompt = new_prompts(language)[name]
     answers = prompt.answer_choices()
     console = console_render(prompt)
     for number, choice in enumerate(answers, start=1):
@@ -555,6 +561,18 @@ def test_new_prompts_render_whole_on_every_channel(name: str) -> None:
     assert body.startswith(prompt.text)
     for number, choice in enumerate(answers, start=1):
         assert f"{number}. {choice.label}" in body  # what can be typed, on every page
+    # The labels this issue added fit a button (20) or a row title (24) uncut.
+    interactive = message["interactive"]
+    if interactive["type"] == "button":
+        shown = {b["reply"]["id"]: b["reply"]["title"] for b in interactive["action"]["buttons"]}
+    else:
+        rows = [r for sec in interactive["action"]["sections"] for r in sec["rows"]]
+        shown = {r["id"]: r["title"] for r in rows}
+    new = {"submit_remember", "resume", "PETANI", "NELAYAN", "IRT", "TIDAK_BEKERJA"}
+    for row_id, title in shown.items():
+        choice_id = row_id.split("|")[-1]
+        if choice_id in new or choice_id.startswith("complaint:"):
+            assert "…" not in title, title
 
 
 def test_another_unit_s_complaint_link_mid_complaint_asks_too() -> None:

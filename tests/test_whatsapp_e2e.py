@@ -25,6 +25,7 @@ from bot.settings import Settings, load_settings
 from handlers.dispatcher import utc_now
 from storage import Storage
 from storage.models import Contact, InboundEvent, OutboxMessage
+from survey_flows.catalog import MESSAGES
 from tests.conftest import load_small_directory
 from tests.fakes.graph_api import (
     Citizen,
@@ -269,6 +270,62 @@ async def test_typed_numbers_and_labels_work_like_taps(
     assert set(response.scores.values()) == {3} and len(response.scores) == 9
     assert response.suggestion == "Antrean sudah tertib, terima kasih."
     assert response.service_type == "KTP-el"
+
+
+async def test_ya_tidak_and_three_choices_are_buttons_with_navigation_typed(
+    service: Service, api: FakeGraphApi, pg_storage: Storage
+) -> None:
+    """Issue 13, item 4: gender (L, P, Lewati) and the summary (Kirim, Ubah) are reply
+    buttons, one tap each; KEMBALI and BATAL are named in the footer and work typed."""
+    await service.say(MARIA, MARIA.text("SKM dukcapil-kantor"))
+    await service.tap(MARIA, "yes")
+    gender = await service.tap(MARIA, "26-35")
+    assert gender.interactive["type"] == "button"
+    assert [r["id"].split("|")[-1] for r in gender.replies()] == ["L", "P", "skip"]
+    assert gender.interactive["footer"]["text"] == "Ketik angka 1–3. KEMBALI · BATAL · BANTUAN"
+    age = await service.say(MARIA, MARIA.text("kembali"))  # typed: back to the age
+    assert MESSAGES["id"]["profile.age.prompt"] in age.text.split("\n")[:2]
+    await service.tap(MARIA, "36-45")
+    message = await service.say(MARIA, MARIA.text("2"))  # typed digit: 2. Perempuan
+    while "Ringkasan" not in message.text:
+        message = await service.say(MARIA, MARIA.text("1"))
+    assert message.interactive["type"] == "button"
+    # Kirim, Kirim & ingat data (issue 14, item 16), Ubah jawaban: still three buttons.
+    assert [r["id"].split("|")[-1] for r in message.replies()] == [
+        "submit",
+        "submit_remember",
+        "edit",
+    ]
+    thanks = await service.tap(MARIA, "submit")
+    assert "Terima kasih" in thanks.text
+    [response] = await pg_storage.responses()
+    assert response.profile["age"] == "36-45" and response.profile["gender"] == "P"
+
+
+async def test_the_complaint_links_text_opens_the_units_complaint_form(
+    service: Service, api: FakeGraphApi, pg_storage: Storage
+) -> None:
+    """Issue 13: the poster's complaint link (wa.me, prefilled "PENGADUAN <unit code>")
+    reaches the unit's complaint form in one message; an unknown code is ordinary text."""
+    kind = await service.say(MARIA, MARIA.text("PENGADUAN dukcapil-mpp"))
+    assert kind.text.startswith("Laporan untuk Loket Disdukcapil MPP.")
+    assert [r["id"].split("|")[-1] for r in kind.replies()] == [
+        "pengaduan",
+        "aspirasi",
+        "informasi",
+    ]
+    again = await service.say(MARIA, MARIA.text("pengaduan DUKCAPIL-MPP"))  # the link again
+    assert again.text == kind.text
+    opds = await service.say(KELLY, KELLY.text("PENGADUAN no-such-unit"), replies=2)
+    unknown = api.messages_to(KELLY.reply_address)[-2]
+    assert "no-such-unit" in unknown.text and "OPD" in opds.text  # said, then the OPDs
+    # Typed where text is the answer (the suggestion), it stays the suggestion.
+    await service.say(KELLY, KELLY.text("SKM dukcapil-kantor"))
+    message = await service.tap(KELLY, "yes")
+    while message.interactive["footer"]["text"] != MESSAGES["id"]["nav.hint.text"]:
+        message = await service.say(KELLY, KELLY.text("1"))  # up to the suggestion
+    summary = await service.say(KELLY, KELLY.text("pengaduan dukcapil-mpp"))
+    assert "Ringkasan" in summary.text and "pengaduan dukcapil-mpp" in summary.text
 
 
 async def test_a_long_list_pages_with_berikutnya(

@@ -1,6 +1,7 @@
 """The SKM as a WhatsApp Flow, end to end: `skm-bot whatsapp flow publish` against the fake
-Graph API, then `run_service` with signed webhooks: one Flow message after consent, one
-``nfm_reply`` that stores the response exactly as the chat would, the refusals, the fallbacks.
+Graph API, then `run_service` with signed webhooks: one Flow message (the consent inside) in
+answer to the QR code's text, one ``nfm_reply`` that stores the response exactly as the chat
+would, the refusals, the fallbacks.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from bot.settings import Settings
 from bot.whatsapp_flows import flows_in_use
 from handlers.whatsapp.graph import GraphClient
 from storage import Storage
-from storage.models import ResponseScore, SurveyResponse
+from storage.models import Contact, ResponseScore, SurveyResponse
 from storage.whatsapp_flows import stored_flows
 from survey_flows.catalog import MESSAGES
+from survey_flows.engine import FlowSettings
 from tests.conftest import load_small_directory
 from tests.fakes.graph_api import Citizen, FakeGraphApi, SentMessage
 from tests.test_whatsapp_e2e import TOKEN, Service, service_settings
@@ -78,8 +80,12 @@ async def published(api: FakeGraphApi, pg_storage: Storage, pg_url: str) -> Sett
 
 
 async def start_survey(service: Service, citizen: Citizen) -> SentMessage:
-    consent = await service.say(citizen, citizen.text(f"SKM {UNIT}"))
-    assert "Sebelum mulai" in consent.text
+    """The QR code's text; with a published Flow its message (the consent notice inside)
+    comes straight back, else the chat's consent is tapped and the first question comes."""
+    first = await service.say(citizen, citizen.text(f"SKM {UNIT}"))
+    assert "Sebelum mulai" in first.text
+    if first.interactive.get("type") == "flow":
+        return first
     return await service.tap(citizen, "yes")
 
 
@@ -158,16 +164,25 @@ async def test_one_flow_reply_stores_the_same_rows_as_the_chat(
     api: FakeGraphApi, pg_storage: Storage, published: Settings
 ) -> None:
     async with Service(published, api) as service:
+        sent = len(api.sent)
         offer = await start_survey(service, MARIA)
         assert offer.interactive["type"] == "flow"
         assert offer.interactive["action"]["parameters"]["flow_cta"] == "Isi survei"
+        # The QR code's text gets the Flow at once; its message carries the consent notice.
+        assert len(api.sent) == sent + 1
+        assert ID["form.consent.how"] in offer.text and "ketik HAPUS" in offer.text
         thanks = await service.say(
             MARIA, MARIA.flow_reply(offer, api.complete_flow(offer, ANSWERS))
         )
-        assert "Terima kasih" in thanks.text
+        assert thanks.text.startswith(ID["thanks"].format(unit="Kantor Disdukcapil"))
+        assert len(api.sent) == sent + 2  # the Flow, the thank-you: nothing else
+        async with pg_storage.sessions() as session:
+            consents = (await session.execute(select(Contact.consent_version))).scalars().all()
+        assert consents == [FlowSettings().consent_notice_version]  # sending the form agreed
         # Kelly's client cannot take the Flow: Meta refuses it and the chat question goes.
+        api.fail_next(131009)
         consent = await service.say(KELLY, KELLY.text(f"SKM {UNIT}"))
-        assert "Sebelum mulai" in consent.text
+        assert "Sebelum mulai" in consent.text and consent.replies()[0]["title"] == "Setuju"
         api.fail_next(131009)
         question = await service.tap(KELLY, "yes")
         assert question.text.split("\n")[1] == ID["profile.age.prompt"]
@@ -179,6 +194,22 @@ async def test_one_flow_reply_stores_the_same_rows_as_the_chat(
     assert by_flow == by_chat
     [stored, _] = await pg_storage.responses()
     assert stored.scores == {k: int(v) for k, v in ANSWERS.items() if k.startswith("U")}
+
+
+async def test_a_unit_with_several_service_types_asks_it_in_the_flow(
+    api: FakeGraphApi, pg_storage: Storage, published: Settings
+) -> None:
+    async with Service(published, api) as service:
+        offer = await service.say(MARIA, MARIA.text("SKM dukcapil-mpp"))
+        data = offer.interactive["action"]["parameters"]["flow_action_payload"]["data"]
+        assert data["ask_service"] is True
+        kk = next(o["id"] for o in data["service_types"] if o["title"] == "Kartu Keluarga")
+        answers = {k: v for k, v in ANSWERS.items() if k.startswith("U")}  # profile left empty
+        reply = api.complete_flow(offer, {**answers, "service": kk})
+        thanks = await service.say(MARIA, MARIA.flow_reply(offer, reply))
+        assert thanks.text.startswith("Terima kasih!")
+    [response] = await pg_storage.responses()
+    assert response.service_type == "Kartu Keluarga" and response.profile == {}
 
 
 async def test_missing_items_continue_in_chat(
@@ -215,7 +246,8 @@ async def test_unreadable_flow_replies_are_refused_politely(
         reply = await service.say(MARIA, MARIA.flow_reply(offer, response_json), replies=2)
     texts = [m.text for m in api.messages_to(MARIA.reply_address)[-2:]]
     assert texts[0] in {ID["form.refused"], ID["form.stale"]}
-    assert reply.text.split("\n")[1] == ID["profile.age.prompt"]  # the chat goes on
+    assert "Sebelum mulai" in reply.text  # the chat goes on: the consent, as a question
+    assert [r["title"] for r in reply.replies()] == ["Setuju", "Tidak setuju", "Batal"]
     assert await pg_storage.responses() == []
 
 
@@ -228,7 +260,7 @@ async def test_forged_foreign_and_repeated_tokens_change_nothing(
         good = api.complete_flow(offer, ANSWERS)
         forged = json.dumps({**json.loads(good), "flow_token": "skm|1|dukcapil-kantor|guess"})
         refused = await service.say(MARIA, MARIA.flow_reply(offer, forged), replies=2)
-        assert refused.text.split("\n")[1] == ID["profile.age.prompt"]
+        assert "Sebelum mulai" in refused.text  # the consent, asked again in the chat
         assert api.messages_to(MARIA.reply_address)[-2].text == ID["form.stale"]
         # Kelly's form, sent by Maria: another contact's token.
         foreign = api.complete_flow(kelly_offer, ANSWERS)

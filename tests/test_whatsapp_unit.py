@@ -46,7 +46,9 @@ from handlers.whatsapp import (
     unique_titles,
     width,
 )
+from handlers.whatsapp.render import FOOTER_MAX
 from storage.models import DeliveryStatus
+from survey_flows.catalog import MESSAGES
 from survey_flows.engine import FlowSettings
 from survey_flows.types import Choice, ChoiceRole, Inbound, InboundKind, Outbound
 from tests.fakes.graph_api import FakeGraphApi, _Invalid, fixture, graph_error_body
@@ -284,14 +286,65 @@ def outbound(n_answers: int, n_nav: int = 0, text: str = "Pilih:") -> Outbound:
 
 @pytest.mark.parametrize(
     ("answers", "nav", "kind"),
-    [(0, 0, "text"), (1, 0, "button"), (2, 1, "button"), (3, 0, "button"), (2, 2, "list"),
-     (4, 0, "list"), (8, 2, "list"), (10, 0, "list"), (9, 3, "list"), (14, 2, "list")],
+    [(0, 0, "text"), (1, 0, "button"), (2, 1, "button"), (3, 0, "button"), (2, 2, "button"),
+     (3, 2, "button"), (4, 0, "list"), (4, 2, "list"), (8, 2, "list"), (10, 0, "list"),
+     (9, 3, "list"), (14, 2, "list")],
 )  # fmt: skip
 def test_buttons_for_three_lists_for_ten(answers: int, nav: int, kind: str) -> None:
     content = render(outbound(answers, nav))
     validate(content)
     actual = content["type"] if content["type"] == "text" else content["interactive"]["type"]
     assert actual == kind
+
+
+def test_up_to_three_answers_are_buttons_and_the_footer_names_the_navigation() -> None:
+    """Issue 13, item 4: navigation would push Ya/Tidak over three buttons (a list: three
+    taps); the answers stay buttons and the footer names the words to type instead."""
+    message = Outbound(
+        "Kirim jawaban ini?",
+        (
+            Choice("submit", "Kirim"),
+            Choice("edit", "Ubah jawaban"),
+            Choice("back", "« Kembali", ChoiceRole.NAV),
+            Choice("cancel", "Batal", ChoiceRole.NAV),
+        ),
+        prompt_token="5",
+    )
+    content = render(message)
+    validate(content)
+    interactive = content["interactive"]
+    buttons = interactive["action"]["buttons"]
+    assert [b["reply"]["id"] for b in buttons] == ["v1|5|submit", "v1|5|edit"]
+    assert interactive["footer"]["text"] == "Ketik angka 1–2. KEMBALI · BATAL · BANTUAN"
+    english = render(replace(message, language="en"))["interactive"]["footer"]["text"]
+    assert english == "Type 1–2. BACK · CANCEL · HELP"
+
+
+def test_a_free_text_step_footer_says_what_to_write_not_a_number() -> None:
+    message = Outbound(
+        "Saran Bapak/Ibu?",
+        (
+            Choice("skip", "Lewati"),
+            Choice("back", "« Kembali", ChoiceRole.NAV),
+            Choice("cancel", "Batal", ChoiceRole.NAV),
+        ),
+        prompt_token="5",
+        hint="nav.hint.text",
+    )
+    footer = render(message)["interactive"]["footer"]["text"]
+    assert footer == MESSAGES["id"]["nav.hint.text"] and "Ketik" not in footer
+
+
+def test_a_list_footer_names_the_digits_to_type() -> None:
+    content = render(outbound(4, 2))
+    assert content["interactive"]["footer"]["text"] == "Ketik angka 1–4. KEMBALI · BATAL · BANTUAN"
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_footer_hint_fits(language: str) -> None:
+    for key, value in MESSAGES[language].items():
+        if key.startswith(("nav.hint", "wa.hint")):
+            assert width(value.format(n=10)) <= FOOTER_MAX, key
 
 
 def test_navigation_rows_give_way_to_answers_when_ten_are_exceeded() -> None:

@@ -1,8 +1,10 @@
 """Outbound WhatsApp: an :class:`Outbound` as the content of a Graph API message.
 
-No choices: a text message; up to three: reply buttons; up to ten: a list; more: pages of a
-list joined by "Berikutnya" / "Sebelumnya" rows, whose ids (:func:`page_id`) come back as a
-page request. Texts and titles are cut to Meta's limits at word boundaries.
+No choices: a text message; up to three: reply buttons (up to three answers are buttons even
+when navigation comes with them: the footer names the navigation words, typed); up to ten: a
+list; more: pages of a list joined by "Berikutnya" / "Sebelumnya" rows, whose ids
+(:func:`page_id`) come back as a page request. Texts and titles are cut to Meta's limits at
+word boundaries.
 """
 
 from __future__ import annotations
@@ -143,11 +145,35 @@ def _labels(message: Outbound, choices: Sequence[Choice], numbered_in_body: bool
     return [f"{number[c.id]}. {c.label}" if c.id in number else c.label for c in choices]
 
 
-def _footer(message: Outbound) -> dict[str, str] | None:
+def footer_hint(message: Outbound) -> str | None:
+    """The footer: what this step accepts typed (``Outbound.hint_key``) and the navigation
+    words, or None when the message offers no navigation.
+
+    A step that takes a number gets the range to type (``Ketik 1-4``) when it has more than
+    one answer: on WhatsApp typing a digit is one tap where a list is three."""
     if not message.nav_choices():
         return None
-    hint = catalogue_text(message.language, "nav.hint")
-    return {"text": hint} if width(hint) <= FOOTER_MAX else None
+    answers = len(message.answer_choices())
+    if message.hint is None and answers > 1:
+        hint = catalogue_text(message.language, "wa.hint.range", n=answers)
+    else:
+        hint = catalogue_text(message.language, message.hint_key)
+    return hint if width(hint) <= FOOTER_MAX else None
+
+
+def _footer(message: Outbound) -> dict[str, str] | None:
+    hint = footer_hint(message)
+    return None if hint is None else {"text": hint}
+
+
+def shown_choices(message: Outbound) -> tuple[Choice, ...]:
+    """The choices as WhatsApp shows them: up to three answers as reply buttons without the
+    navigation, when the navigation would push them over three (a list costs three taps: open,
+    pick, send). The footer then names the navigation words, which work typed."""
+    answers = message.answer_choices()
+    if len(message.choices) > BUTTONS_MAX >= len(answers) and footer_hint(message) is not None:
+        return answers
+    return message.choices
 
 
 def text_message(text: str) -> dict[str, Any]:
@@ -170,11 +196,12 @@ def page_id(token: str | None, page: int) -> str:
 def render(message: Outbound, page: int = 0) -> dict[str, Any]:
     """The Graph API content of one outbound message (everything but the recipient).
 
-    No choices: a text message. Up to three: reply buttons. Up to ten: a list. More: the
-    answers in a list, navigation rows while room remains (they can also be typed); more
-    than ten answers: pages of a list joined by "Berikutnya" / "Sebelumnya" rows.
+    No choices: a text message. Up to three (answers, once the navigation went to the footer:
+    :func:`shown_choices`): reply buttons. Up to ten: a list. More: the answers in a list,
+    navigation rows while room remains (they can also be typed); more than ten answers: pages
+    of a list joined by "Berikutnya" / "Sebelumnya" rows.
     """
-    choices = message.choices
+    choices = shown_choices(message)
     if not choices:
         return text_message(message.text)
     body, numbered = compose_body(message)

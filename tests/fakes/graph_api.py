@@ -616,6 +616,14 @@ class FakeGraphApi:
             screens = [screen["id"] for screen in flow.flow_json["screens"]]
             if not isinstance(payload, dict) or payload.get("screen") not in screens:
                 raise _Invalid(131009, "flow_action_payload.screen: not a screen of the Flow")
+            # The first screen's declared data must come with the message, of its type.
+            [screen] = [s for s in flow.flow_json["screens"] if s["id"] == payload["screen"]]
+            given = payload.get("data") or {}
+            for key, spec in (screen.get("data") or {}).items():
+                value = given.get(key)
+                expected = {"array": list, "boolean": bool, "string": str}.get(spec.get("type"))
+                if expected is None or not isinstance(value, expected):
+                    raise _Invalid(131009, f"flow_action_payload.data.{key}: missing or mistyped")
 
     def _check_buttons(self, buttons: Any) -> None:
         if not isinstance(buttons, list) or not 1 <= len(buttons) <= BUTTONS_MAX:
@@ -908,8 +916,17 @@ def _evaluate(value: Any, form: JsonDict, data: JsonDict) -> Any:
 
 
 _COMPONENTS: Final = frozenset(
-    {"TextHeading", "TextSubheading", "TextBody", "TextArea", "RadioButtonsGroup", "Footer"}
+    {
+        "TextHeading",
+        "TextSubheading",
+        "TextBody",
+        "TextCaption",
+        "TextArea",
+        "RadioButtonsGroup",
+        "Footer",
+    }
 )
+COMPONENTS_PER_SCREEN_MAX: Final = 50  # Meta's limit of components on one screen
 
 
 def _flow_json_errors(document: Any) -> list[str]:
@@ -924,6 +941,8 @@ def _flow_json_errors(document: Any) -> list[str]:
     for screen in document["screens"]:
         children = screen.get("layout", {}).get("children", [])
         names = [c.get("name") for c in children if c.get("name")]
+        if len(children) > COMPONENTS_PER_SCREEN_MAX:
+            errors.append(f"{screen.get('id')}: more than 50 components")
         if len(names) != len(set(names)):
             errors.append(f"{screen.get('id')}: field names must be unique")
         for child in children:
@@ -933,7 +952,13 @@ def _flow_json_errors(document: Any) -> list[str]:
             if kind == "RadioButtonsGroup":
                 if len(child.get("label", "")) > 30:
                     errors.append(f"{child.get('name')}: label over 30 characters")
-                for option in child.get("data-source", []):
+                source = child.get("data-source", [])
+                if isinstance(source, str):  # "${data.x}": given when the Flow is opened
+                    key = source.removeprefix("${data.").removesuffix("}")
+                    if screen.get("data", {}).get(key, {}).get("type") != "array":
+                        errors.append(f"{child.get('name')}: {source} is not declared data")
+                    source = []
+                for option in source:
                     if len(option.get("title", "")) > 30:
                         errors.append(f"{child.get('name')}: option title over 30 characters")
             if kind == "TextArea" and len(child.get("label", "")) > 20:

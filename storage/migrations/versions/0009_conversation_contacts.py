@@ -6,7 +6,7 @@ Create Date: 2026-12-06 02:30:00.000000
 
 Two nullable columns (issue 14): ``opds.contact`` (a public phone number or office, from the
 directory file's ``contact``; help names it) and ``contacts.saved_profile`` (the survey
-profile's codes, kept only when the citizen chose "Kirim & ingat data diri"; deleted with the
+profile's codes, kept only when the citizen chose "Kirim & ingat data"; deleted with the
 contact row on erasure). Existing rows read as before: no contact, no remembered profile.
 """
 
