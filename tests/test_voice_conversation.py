@@ -592,3 +592,15 @@ def test_another_unit_s_complaint_link_mid_complaint_asks_too() -> None:
     )
     chat.tap("go")
     assert chat.state["flow"] == "complaint" and chat.state["unit"] == "dukcapil-kantor"
+
+
+def test_a_complaint_link_s_text_mid_survey_asks_before_leaving_it() -> None:
+    chat = chat_at("q:U3")
+    answers = chat.state["answers"]
+    result = chat.say(f"PENGADUAN {KANTOR}")
+    assert texts(result)[0] == ID["switch.skm"].format(unit=MPP_NAME, new="Kantor Disdukcapil")
+    chat.tap("stay")
+    assert chat.step == "q:U3" and chat.state["answers"] == answers
+    chat.say(f"PENGADUAN {KANTOR}")
+    chat.tap("go")
+    assert chat.state["flow"] == "complaint" and chat.state["unit"] == KANTOR
