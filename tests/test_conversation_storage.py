@@ -8,17 +8,20 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import import_directory
 from bot.directory_file import parse_directory
 from bot.jobs import idle_reminders
 from handlers.outbox import OutboxWorker
-from storage import Storage
+from storage import Storage, db
 from storage.models import Contact
 from survey_flows.catalog import MESSAGES
 from survey_flows.engine import FlowSettings
-from tests.conftest import Bot, command_in, load_small_directory, make_bot, text_in
+from tests.conftest import T0, Bot, command_in, load_small_directory, make_bot, text_in
+from tests.test_whatsapp_storage import _downgrade, columns
 
 # Consent, profile (26–35, Perempuan, SMA/SMK, PNS), KTP-el, nine answers, no suggestion;
 # then "2": Kirim & ingat data.
@@ -171,3 +174,56 @@ async def test_nothing_under_way_gets_no_reminder(storage: Storage) -> None:
     bot = make_bot(storage)
     await bot.dispatcher.handle(text_in("warga", "halo"))  # the menu: nothing expires
     assert await remind(storage, bot, timedelta(minutes=25)) == 0
+
+
+# --- migration 0009: two nullable columns, up, down and up again --------------------------------
+
+
+async def up_down_up_0009(engine: AsyncEngine) -> None:
+    await db.upgrade(engine, "0006")
+    async with engine.begin() as connection:
+        await connection.execute(
+            sa.text(
+                "INSERT INTO opds (code, name, active, position, updated_at) "
+                "VALUES ('dinkes', 'Dinas Kesehatan', true, 0, :t)"
+            ),
+            {"t": T0},
+        )
+        await connection.execute(
+            sa.text(
+                "INSERT INTO contacts (channel, address, language, created_at) "
+                "VALUES ('console', 'warga', 'id', :t)"
+            ),
+            {"t": T0},
+        )
+    await db.upgrade(engine, "0009")
+    async with engine.begin() as connection:
+        assert (await connection.run_sync(columns, "opds"))["contact"] is True  # nullable
+        assert (await connection.run_sync(columns, "contacts"))["saved_profile"] is True
+        # Rows from before read as before: no contact, nothing remembered.
+        row = (await connection.execute(sa.text("SELECT contact FROM opds"))).one()
+        assert row.contact is None
+        saved = (await connection.execute(sa.text("SELECT saved_profile FROM contacts"))).one()
+        assert saved.saved_profile is None
+    await _downgrade(engine, "0006")
+    async with engine.begin() as connection:
+        assert "contact" not in await connection.run_sync(columns, "opds")
+        assert "saved_profile" not in await connection.run_sync(columns, "contacts")
+        assert await connection.scalar(sa.text("SELECT count(*) FROM contacts")) == 1
+    await db.upgrade(engine, "0009")
+
+
+async def test_migration_0009_on_sqlite(tmp_path: Path) -> None:
+    engine = db.create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}")
+    try:
+        await up_down_up_0009(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_migration_0009_on_postgresql(scratch_pg: str) -> None:
+    engine = db.create_engine(scratch_pg)
+    try:
+        await up_down_up_0009(engine)
+    finally:
+        await engine.dispose()
