@@ -22,13 +22,14 @@ from bot.directory_file import read_directory_file
 from bot.holidays_file import bundled_holidays, read_holidays
 from bot.jobs import build_scheduler
 from bot.metrics import Metrics
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.web import build_web_app
 from bot.whatsapp_flows import flows_in_use
 from bot.workers import WorkerRole
 from handlers.console import ConsoleChannel, ConsoleKeys, ConsoleSender
 from handlers.dispatcher import Dispatcher, utc_now
 from handlers.outbox import OutboxWorker, Sender
+from handlers.ratelimit import ContactLimits
 from handlers.telegram import (
     RateLimiter,
     TelegramConflict,
@@ -56,13 +57,22 @@ from survey_flows.types import Channel
 log = logging.getLogger(__name__)
 
 
+def migration_secret(settings: Settings) -> bytes | None:
+    """The secret migration 0007 hashes stored inbound event ids with (the pseudonym
+    secret), or None when none is configured (the rows are deleted then)."""
+    try:
+        return settings.pseudonym_key()
+    except ConfigError:
+        return None
+
+
 @asynccontextmanager
 async def open_storage(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Storage]:
     """The database, migrated to the newest schema unless told otherwise; disposed on exit."""
     storage = Storage(db.create_engine(settings.database_url))
     try:
         if migrate:
-            await db.upgrade(storage.engine)
+            await db.upgrade(storage.engine, event_secret=migration_secret(settings))
         yield storage
     finally:
         await storage.dispose()
@@ -232,6 +242,12 @@ async def run_service(
         )
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
         dispatcher.observer = metrics.observe_dispatch
+        dispatcher.limits = ContactLimits(
+            burst=settings.contact_burst,
+            per_minute=settings.contact_messages_per_minute,
+            status_burst=settings.status_burst,
+            status_per_minute=settings.status_lookups_per_minute,
+        )
         if form_languages:
             dispatcher.form_languages[Channel.WHATSAPP.value] = form_languages
         dispatcher.staff_commands[Command.RINGKASAN] = ringkasan_command(
@@ -298,6 +314,8 @@ async def run_service(
             calendar=dispatcher.calendar,
             outbox=outbox,
             clock=utc_now,
+            retention=settings.retention(),
+            purge_cron=settings.purge_job_cron,
         )
         if role.primary:  # the jobs claim their runs, but one scheduler is enough
             scheduler.start()

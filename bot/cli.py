@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from bot.app import (
     ConsoleOptions,
     import_directory,
     import_holidays,
+    migration_secret,
     open_storage,
     run_console,
     run_service,
@@ -24,9 +26,11 @@ from bot.app import (
 )
 from bot.directory_file import DirectoryFileError
 from bot.holidays_file import HolidayFileError
+from bot.jobs import purge_now
 from bot.logging_setup import configure_logging
 from bot.settings import ConfigError, Settings, load_settings
 from bot.workers import WorkerRole, supervise
+from handlers.dispatcher import utc_now
 from handlers.telegram import ALLOWED_UPDATES, TelegramConflict, make_bot
 from handlers.whatsapp import WhatsAppRejected
 from storage import db
@@ -78,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply all migrations (idempotent)")
     db_commands.add_parser("status", help="say whether the schema is current")
+    db_commands.add_parser(
+        "purge",
+        help="run the retention purge now (as the daily job does; docs/privacy.md) and say "
+        "what it removed",
+    )
 
     units = commands.add_parser("units", help="the directory of OPDs and service units")
     unit_commands = units.add_subparsers(dest="units_command", required=True, metavar="ACTION")
@@ -175,8 +184,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         async with open_storage(settings, migrate=False) as storage:
             if args.db_command == "upgrade":
-                await db.upgrade(storage.engine)
+                await db.upgrade(storage.engine, event_secret=migration_secret(settings))
                 print("The database schema is current.")
+                return 0
+            if args.db_command == "purge":
+                purged = await purge_now(storage, settings.retention(), utc_now())
+                print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in asdict(purged).items()))
                 return 0
             current = await db.schema_is_current(storage.engine)
             print("current" if current else "needs upgrade: run `skm-bot db upgrade`")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,9 +15,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.digests import DigestSettings, digest_job
 from handlers.outbox import OutboxWorker
 from storage import Storage
+from storage.claims import claim_job
 from storage.complaints import CalendarCache, apply_desk_effects, load_deadline_context
 from storage.directory import directory_in
 from storage.errors import StorageError
+from storage.privacy import Purged, Retention, purge_expired
 from survey_flows.desk import deadline_plan
 from survey_flows.engine import FlowSettings
 from survey_flows.skm import idle_reminder
@@ -90,6 +93,32 @@ async def idle_reminders(
     return queued
 
 
+async def privacy_purge(
+    storage: Storage, retention: Retention, zone: ZoneInfo, clock: Callable[[], datetime]
+) -> Purged | None:
+    """The daily retention purge (docs/privacy.md), claimed once per local day across
+    processes; None when another run has it (or the database failed)."""
+    now = clock()
+    try:
+        async with storage.transaction() as tx:
+            day = now.astimezone(zone).date().isoformat()
+            if not await claim_job(tx, "privacy-purge", "all", day, now):
+                return None
+            purged = await purge_expired(tx, retention, now)
+    except StorageError as exc:
+        log.warning("privacy purge failed", extra={"reason": str(exc)})
+        return None
+    log.info("privacy purge", extra=dataclasses.asdict(purged))
+    return purged
+
+
+async def purge_now(storage: Storage, retention: Retention, now: datetime) -> Purged:
+    """The retention purge at once, unclaimed (``skm-bot db purge``; running it twice removes
+    nothing more)."""
+    async with storage.transaction() as tx:
+        return await purge_expired(tx, retention, now)
+
+
 def build_scheduler(
     *,
     zone: ZoneInfo,
@@ -100,6 +129,8 @@ def build_scheduler(
     calendar: CalendarCache,
     outbox: OutboxWorker,
     clock: Callable[[], datetime],
+    retention: Retention | None = None,
+    purge_cron: str = "15 2 * * *",
 ) -> AsyncIOScheduler:
     """The scheduler with its jobs; start it inside the running loop."""
     scheduler = AsyncIOScheduler(
@@ -124,6 +155,14 @@ def build_scheduler(
         id="complaint-deadlines",
         replace_existing=True,
     )
+    if retention is not None:
+        scheduler.add_job(
+            privacy_purge,
+            CronTrigger.from_crontab(purge_cron, timezone=zone),
+            args=[storage, retention, zone, clock],
+            id="privacy-purge",
+            replace_existing=True,
+        )
     return scheduler
 
 

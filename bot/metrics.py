@@ -7,13 +7,18 @@ the same backlog, including what a crashed process left behind.
 Metrics (all prefixed ``skm_``):
 
 * ``inbound_total{channel,outcome}``: webhook requests and events. Outcomes from the dispatcher:
-  ``processed``, ``rejected`` (the input did not fit; re-prompted), ``duplicate`` (a redelivery);
+  ``processed``, ``rejected`` (the input did not fit; re-prompted), ``duplicate`` (a redelivery),
+  ``limited`` (over a per-contact limit: dropped before the database);
   from the webhooks: ``refused`` (bad secret or signature), ``invalid`` (not JSON, not an
   update, too large), ``unavailable`` (database down: answered 503 so the platform retries),
   ``ignored`` (not for us: group chats, edits, other numbers), ``status`` (WhatsApp delivery
   reports), ``page`` (another page of a WhatsApp list).
 * ``replies_total{channel,result}``: outgoing messages ``sent``, ``failed`` (for good) or
   ``queued`` (a retry was scheduled).
+* ``limited_total{channel,limit}``: events over a per-contact limit (handlers/ratelimit.py):
+  ``messages`` (a burst: dropped, the first answered), ``status`` (ticket lookups: likewise),
+  ``complaints_per_day`` (the daily cap: answered). Dropped events also count as
+  ``inbound_total{outcome="limited"}``.
 * ``digests_sent_total{channel}``: weekly digest messages delivered.
 * ``step_seconds{channel}``: one inbound event from arrival to commit (dedupe, lock, step,
   persist), a histogram.
@@ -34,7 +39,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from handlers.dispatcher import DispatchResult
+from handlers.dispatcher import DispatchResult, Outcome
 from storage import Storage
 from storage.errors import StorageError
 from storage.outbox import AT_MOST_ONCE_KINDS, OutboxBacklog, PendingMessage
@@ -68,6 +73,13 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.limited = Counter(
+            "skm_limited",
+            "Inbound events over a per-contact limit, by channel and limit: messages (a burst, "
+            "dropped), status (ticket lookups, dropped), complaints_per_day (answered).",
+            ["channel", "limit"],
+            registry=self.registry,
+        )
         self.step = Histogram(
             "skm_step_seconds",
             "One inbound event from arrival to commit (dedupe, lock, step, persist).",
@@ -95,7 +107,10 @@ class Metrics:
         """The dispatcher's outcome and step time for one event."""
         channel = inbound.channel.value
         self.inbound.labels(channel, result.outcome.value).inc()
-        self.step.labels(channel).observe(result.step_ms / 1000)
+        if result.limit is not None:
+            self.limited.labels(channel, result.limit).inc()
+        if result.outcome is not Outcome.LIMITED:  # dropped before any step
+            self.step.labels(channel).observe(result.step_ms / 1000)
 
     def observe_delivery(self, message: PendingMessage, result: str) -> None:
         """What became of one outbox message (see ``handlers.outbox.DeliveryObserver``)."""

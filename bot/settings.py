@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.digests import DigestSettings
 from storage.db import is_sqlite, normalise_database_url, sqlite_path
+from storage.privacy import Retention
 from survey_flows.complaints import Limits
 from survey_flows.engine import FlowSettings
 
@@ -92,6 +93,22 @@ class Settings(BaseSettings):
     complaint_citizen_response_days: int = Field(default=10, ge=1, le=60)
     complaint_reopen_days: int = Field(default=10, ge=0, le=60)
     complaint_job_cron: str = "30 7 * * *"
+    # --- retention (docs/privacy.md: what is kept, how long, under which UU 27/2022 article) --
+    # Dedupe keys: platforms redeliver for days (Meta up to 7); Telegram keys do not reuse ids.
+    retention_inbound_event_days: int = Field(default=14, ge=8, le=366)
+    # The text of messages already delivered (the rows stay, their payload goes).
+    retention_outbox_payload_days: int = Field(default=30, ge=1, le=3660)
+    # A closed complaint's personal content (description, location, answers): the ticket,
+    # unit, kind, status and dates stay for the statistics.
+    retention_complaint_content_days: int = Field(default=365, ge=1, le=3660)
+    retention_complaint_photo_days: int = Field(default=90, ge=1, le=3660)
+    purge_job_cron: str = "15 2 * * *"  # daily, at night (local time)
+    # --- per-contact limits (handlers/ratelimit.py; per process) ----------------------------
+    contact_burst: int = Field(default=30, ge=3, le=1000)
+    contact_messages_per_minute: float = Field(default=60.0, gt=0, le=6000)
+    status_burst: int = Field(default=5, ge=1, le=100)
+    status_lookups_per_minute: float = Field(default=2.0, gt=0, le=600)
+    complaints_per_day: int = Field(default=5, ge=0, le=1000)  # per citizen; 0: no cap
     telegram_bot_username: str | None = None  # for the QR deep links on posters
     whatsapp_number: str | None = None  # the business number, for wa.me links on posters
     report_min_respondents: int = Field(default=30, ge=1, le=100_000)
@@ -248,6 +265,15 @@ class Settings(BaseSettings):
                 citizen_response_days=self.complaint_citizen_response_days,
                 reopen_days=self.complaint_reopen_days,
             ),
+            complaints_per_day=self.complaints_per_day,
+        )
+
+    def retention(self) -> Retention:
+        return Retention(
+            inbound_events=timedelta(days=self.retention_inbound_event_days),
+            outbox_payloads=timedelta(days=self.retention_outbox_payload_days),
+            complaint_content=timedelta(days=self.retention_complaint_content_days),
+            complaint_photos=timedelta(days=self.retention_complaint_photo_days),
         )
 
     def digest_settings(self) -> DigestSettings:

@@ -67,25 +67,41 @@ def supervise(count: int, argv: list[str] | None = None, poll_s: float = 0.2) ->
             for index in range(count)
         ]
         stopping = False
+        asked_to_stop_by: int | None = None  # the signal the service manager sent, if any
+        first_failure: int | None = None  # the exit code of the first worker that failed
 
-        def stop(signum: int, _frame: FrameType | None) -> None:
+        def stop(signum: int) -> None:
             nonlocal stopping
             stopping = True
             for worker in workers:
                 if worker.poll() is None:
                     worker.send_signal(signum)
 
-        previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            nonlocal asked_to_stop_by
+            asked_to_stop_by = signum
+            stop(signum)
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             while True:
                 codes = [worker.poll() for worker in workers]
-                if all(code is not None for code in codes):
-                    failed = [code for code in codes if code]
+                finished = [code for code in codes if code is not None]
+                died = [code for code in finished if code != 0]
+                if died and first_failure is None and not stopping:
+                    # The cause: report its code, not that of the workers stopped because of it.
+                    first_failure = died[0]
+                    stop(signal.SIGTERM)
+                if len(finished) == len(workers):
+                    # A worker still starting when the stop came dies of the forwarded signal
+                    # itself, before its handler is installed: that is a clean stop too.
+                    clean = {0} if asked_to_stop_by is None else {0, -asked_to_stop_by}
+                    failed = [code for code in finished if code not in clean]
+                    outcome: int = failed[0] if failed else 0
+                    if first_failure is not None:
+                        outcome = first_failure
                     # A worker killed by a signal: the shell's convention, 128 + its number.
-                    return (failed[0] if failed[0] > 0 else 128 - failed[0]) if failed else 0
-                died = [code for code in codes if code is not None and code != 0]
-                if died and not stopping:  # one failed: stop the others, report its code
-                    stop(signal.SIGTERM, None)
+                    return outcome if outcome >= 0 else 128 - outcome
                 time.sleep(poll_s)
         finally:
             for signum, handler in previous.items():

@@ -20,8 +20,9 @@ from enum import StrEnum
 from typing import Any
 
 from handlers.outbox import OutboxWorker
+from handlers.ratelimit import ContactLimits, Limited
 from storage import Storage, Tx
-from storage.base import event_key
+from storage.base import keyed_event_id
 from storage.complaints import (
     CalendarCache,
     apply_desk_effects,
@@ -33,6 +34,7 @@ from storage.directory import directory_in
 from storage.outbox import ClaimFor, PendingMessage
 from survey_flows import skm
 from survey_flows.catalog import DEFAULT_LANGUAGE
+from survey_flows.catalog import text as catalog_text
 from survey_flows.complaint_flow import TICKET_TOKEN
 from survey_flows.complaints import TICKET_BITS, format_ticket
 from survey_flows.desk import NotifyRecipient, citizen_step, filed_notices, officer_step
@@ -47,6 +49,8 @@ from survey_flows.types import (
     Inbound,
     InboundKind,
     InputRejected,
+    LimitReached,
+    Outbound,
     RecordConsent,
     RememberProfile,
     SetLanguage,
@@ -68,6 +72,7 @@ class Outcome(StrEnum):
     PROCESSED = "processed"
     REJECTED = "rejected"  # the input did not fit; a re-prompt went out
     DUPLICATE = "duplicate"  # seen before: a platform redelivery
+    LIMITED = "limited"  # over a per-contact limit (handlers/ratelimit.py): dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,7 @@ class DispatchResult:
     outbox_ids: tuple[int, ...] = ()
     response_id: int | None = None
     step_ms: float = 0.0
+    limit: str | None = None  # the per-contact limit answered, if any (counted in /metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,7 @@ class _Stepped:
     response_id: int | None = None
     direct: list[PendingMessage] = field(default_factory=list)
     wake: set[str] = field(default_factory=set)  # channels with other queued notifications
+    limit: str | None = None
 
 
 def _may_need_complaints(inbound: Inbound) -> bool:
@@ -96,7 +103,7 @@ def _may_need_complaints(inbound: Inbound) -> bool:
     return not (
         inbound.kind is InboundKind.CHOICE
         and inbound.prompt_token not in (None, TICKET_TOKEN)
-        and inbound.choice_id != "status"
+        and inbound.choice_id not in ("status", "complaint")  # complaint: the daily cap
     )
 
 
@@ -149,6 +156,9 @@ class Dispatcher:
         # Told the outcome of every event (the composition root counts them for /metrics).
         self.observer: Callable[[Inbound, DispatchResult], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Per-contact limits checked before the database (the composition root sets them;
+        # None: no limit, as in most tests).
+        self.limits: ContactLimits | None = None
         # Channel -> languages whose questionnaire form (a WhatsApp Flow) is published; the
         # composition root fills it. Empty: the chat asks every question.
         self.form_languages: dict[str, frozenset[str]] = {}
@@ -160,6 +170,8 @@ class Dispatcher:
         answer 200 as soon as the event is committed. :meth:`drain` waits for those tasks.
         """
         started = time.perf_counter()
+        if self.limits is not None and (over := self.limits.check(inbound)) is not None:
+            return await self._limited(inbound, over)
         prepared: list[tuple[str, dict[str, Any]]] | None = None
         if inbound.kind is InboundKind.COMMAND and inbound.command in self.staff_commands:
             # Staff commands (e.g. /ringkasan) read a lot: done before the short transaction.
@@ -186,11 +198,33 @@ class Dispatcher:
             else:
                 await delivery
         dispatched = DispatchResult(
-            result.outcome, tuple(m.id for m in result.claimed), result.response_id, step_ms
+            result.outcome,
+            tuple(m.id for m in result.claimed),
+            result.response_id,
+            step_ms,
+            limit=result.limit,
         )
         if self.observer is not None:
             self.observer(inbound, dispatched)
         return dispatched
+
+    async def _limited(self, inbound: Inbound, over: Limited) -> DispatchResult:
+        """Drop an event over a per-contact limit before it reaches the database; the first
+        of an episode is answered (sent from memory: nothing is stored for it)."""
+        if over.notify:
+            channel = inbound.channel.value
+            text = catalog_text(DEFAULT_LANGUAGE, f"limit.{over.limit}")
+            reply = PendingMessage(0, channel, inbound.phone or inbound.contact, "message",
+                                   Outbound(text).to_json(), 1, None)  # fmt: skip
+            await self._deliver(channel, _Stepped(Outcome.LIMITED, direct=[reply]))
+        log.info(
+            "inbound limited",
+            extra={"channel": inbound.channel.value, "limit": over.limit, "told": over.notify},
+        )
+        result = DispatchResult(Outcome.LIMITED, limit=over.limit)
+        if self.observer is not None:
+            self.observer(inbound, result)
+        return result
 
     async def _deliver(self, channel: str, result: _Stepped) -> None:
         try:
@@ -216,9 +250,12 @@ class Dispatcher:
         key = respondent_key(self.secret, channel, inbound.contact)
         window = self.flow_settings.repeat_window_days
         today = now.astimezone(self.flow_settings.timezone).date()
+        # Stored and used in outbox keys only as a keyed hash (a wamid encodes a phone number).
+        event = keyed_event_id(self.secret, channel, inbound.event_id)
+        dedupe_prefix = f"in:{channel}:{event}"
         begun = await tx.begin_event(
             channel,
-            inbound.event_id,
+            event,
             inbound.contact,
             now,
             language=DEFAULT_LANGUAGE,
@@ -243,14 +280,14 @@ class Dispatcher:
             claimed = await tx.enqueue(
                 channel=channel,
                 messages=prepared,
-                dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
+                dedupe_prefix=dedupe_prefix,
                 now=now,
                 contact_id=contact.id,
                 claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
             )
             return _Stepped(Outcome.PROCESSED, claimed)
         if inbound.kind is InboundKind.PAGE:
-            paged = await self._list_page(tx, inbound, contact.id, reply_to)
+            paged = await self._list_page(tx, dedupe_prefix, inbound, contact.id, reply_to)
             if paged is not None:
                 return paged
             # The list is unknown (or another contact's): the engine re-asks politely.
@@ -283,7 +320,8 @@ class Dispatcher:
             if acted is not None:  # None: not staff, quoting a message; a normal message then
                 woken = await apply_desk_effects(tx, acted.effects, now)
                 replies = [("message", m.to_json()) for m in acted.replies]
-                return await self._reply(tx, inbound, contact.id, reply_to, replies, woken)
+                return await self._reply(tx, dedupe_prefix, inbound, contact.id, reply_to,
+                                         replies, woken)  # fmt: skip
         state = await tx.lock_conversation(contact.id, now)
         context = StepContext(
             now=now,
@@ -308,9 +346,12 @@ class Dispatcher:
         result = skm.step(state, inbound, context)
         wake: set[str] = set()
         response_id = await self._apply_effects(tx, result, contact.id, channel, key, now, wake)
-        if any(isinstance(e, EraseContact) for e in result.effects):
+        erase = next((e for e in result.effects if isinstance(e, EraseContact)), None)
+        if erase is not None:
             # Nothing may keep the identity: the goodbye is sent from memory, not the outbox.
-            await tx.forget_contact(contact.id, key)
+            await tx.forget_contact(
+                contact.id, key, now=now, keep_open_complaints=erase.keep_open_complaints
+            )
             direct = [
                 PendingMessage(0, channel, reply_to, "message", m.to_json(), 1, None)
                 for m in result.outbound
@@ -339,7 +380,7 @@ class Dispatcher:
         claimed = await tx.enqueue(
             channel=channel,
             messages=messages,
-            dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
+            dedupe_prefix=dedupe_prefix,
             now=now,
             contact_id=contact.id,
             claim=ClaimFor(address=reply_to, lease=self.outbox.lease),
@@ -347,11 +388,13 @@ class Dispatcher:
         )
         rejected = any(isinstance(e, InputRejected) for e in result.effects)
         outcome = Outcome.REJECTED if rejected else Outcome.PROCESSED
-        return _Stepped(outcome, claimed, response_id, wake=wake)
+        limit = next((e.limit for e in result.effects if isinstance(e, LimitReached)), None)
+        return _Stepped(outcome, claimed, response_id, wake=wake, limit=limit)
 
     async def _reply(
         self,
         tx: Tx,
+        dedupe_prefix: str,
         inbound: Inbound,
         contact_id: int,
         address: str,
@@ -363,7 +406,7 @@ class Dispatcher:
         claimed = await tx.enqueue(
             channel=channel,
             messages=replies,
-            dedupe_prefix=f"in:{channel}:{event_key(inbound.event_id)}",
+            dedupe_prefix=dedupe_prefix,
             now=self.clock(),
             contact_id=contact_id,
             claim=ClaimFor(address=address, lease=self.outbox.lease),
@@ -371,7 +414,7 @@ class Dispatcher:
         return _Stepped(Outcome.PROCESSED, claimed, wake=wake)
 
     async def _list_page(
-        self, tx: Tx, inbound: Inbound, contact_id: int, address: str
+        self, tx: Tx, dedupe_prefix: str, inbound: Inbound, contact_id: int, address: str
     ) -> _Stepped | None:
         """The same prompt again at another page, so its rows stay valid (a long list on
         WhatsApp); None when the contact has no recent prompt with that token."""
@@ -381,7 +424,7 @@ class Dispatcher:
         if payload is None:
             return None
         page = [("message", {**payload, LIST_PAGE: inbound.page})]
-        return await self._reply(tx, inbound, contact_id, address, page, set())
+        return await self._reply(tx, dedupe_prefix, inbound, contact_id, address, page, set())
 
     async def _apply_effects(
         self,

@@ -1,11 +1,17 @@
-"""Pacing outgoing messages under a platform's limits (Telegram, WhatsApp)."""
+"""Pacing outgoing messages under a platform's limits (Telegram, WhatsApp), and limiting
+what one contact may send (:class:`ContactLimits`, in front of the dispatcher)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from survey_flows.commands import Command
+from survey_flows.types import Inbound, InboundKind
 
 
 class RateLimiter:
@@ -105,3 +111,97 @@ class RateLimiter:
             for key in idle:
                 del self._chats[key]
                 del self._chat_locks[key]
+
+
+# "STATUS ...", "/status", "cek status", or a ticket number typed ("ADU-...").
+_LOOKUP_TEXT = re.compile(r"^\s*(?:/?status\b|cek\s+status\b|adu-)", re.IGNORECASE)
+
+
+def is_ticket_lookup(inbound: Inbound) -> bool:
+    """A request that looks a ticket up (typed, a command, the menu's button, a ticket's)."""
+    if inbound.kind is InboundKind.COMMAND:
+        return inbound.command == Command.STATUS
+    if inbound.kind is InboundKind.CHOICE:
+        return (inbound.choice_id or "").split(":")[0] == "status"
+    return inbound.kind is InboundKind.TEXT and bool(_LOOKUP_TEXT.match(inbound.text or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Limited:
+    """An inbound event over a limit: dropped; ``notify`` once per episode."""
+
+    limit: str  # "messages" or "status"
+    notify: bool
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+    warned: bool = False  # the contact was told, and has not been calm since
+
+
+class _Buckets:
+    """Token buckets per contact: ``burst`` at once, refilled at ``per_minute``."""
+
+    def __init__(self, burst: int, per_minute: float, clock: Callable[[], float]) -> None:
+        self.burst = burst
+        self.per_s = per_minute / 60
+        self.clock = clock
+        self._buckets: OrderedDict[tuple[str, str], _Bucket] = OrderedDict()
+
+    def take(self, key: tuple[str, str]) -> Limited | None:
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+            while len(self._buckets) > _MAX_CONTACTS:  # forget the least recently seen
+                self._buckets.popitem(last=False)
+        self._buckets.move_to_end(key)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.at) * self.per_s)
+        bucket.at = now
+        if bucket.tokens >= self.burst:  # calm again (a full bucket): a new episode may start
+            bucket.warned = False
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return None
+        notify, bucket.warned = not bucket.warned, True
+        return Limited("", notify)
+
+
+_MAX_CONTACTS = 50_000
+
+
+class ContactLimits:
+    """What one contact may send, per process, checked before anything touches the database.
+
+    A burst from one contact beyond ``burst`` messages (then ``per_minute``) is dropped, so it
+    cannot delay anybody else's replies; ticket lookups have a tighter bucket of their own
+    (``status_burst``, ``status_per_minute``: nobody can enumerate tickets). The first event
+    over a limit is answered politely; the rest of that episode (until the contact has been
+    calm long enough to refill the whole bucket) are dropped in silence.
+    """
+
+    def __init__(
+        self,
+        *,
+        burst: int = 30,
+        per_minute: float = 60.0,
+        status_burst: int = 5,
+        status_per_minute: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._messages = _Buckets(burst, per_minute, clock)
+        self._lookups = _Buckets(status_burst, status_per_minute, clock)
+
+    def check(self, inbound: Inbound) -> Limited | None:
+        """None when ``inbound`` may go on; else which limit it is over."""
+        key = (inbound.channel.value, inbound.contact)
+        over = self._messages.take(key)
+        if over is not None:
+            return Limited("messages", over.notify)
+        if is_ticket_lookup(inbound):
+            over = self._lookups.take(key)
+            if over is not None:
+                return Limited("status", over.notify)
+        return None

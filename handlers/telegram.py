@@ -96,7 +96,10 @@ def parse_update(data: object, bot_id: int, received_at: datetime) -> ParsedUpda
     a wrong type or a missing required field raises :class:`MalformedUpdate`.
     """
     update = _object(data, "update")
-    event_id = f"{bot_id}:{_int(update, 'update_id', 'update')}"
+    _int(update, "update_id", "update")
+    # Not keyed by update_id: Telegram restarts it at random after a week without updates,
+    # so an old id may come back. A callback query's id is unique, and so is a message id
+    # within its chat; both with the bot's id (one database may serve another bot later).
     query = _optional_object(update, "callback_query", "update")
     if query is not None:
         query_id = _str(query, "id", "callback_query")
@@ -115,7 +118,7 @@ def parse_update(data: object, bot_id: int, received_at: datetime) -> ParsedUpda
             Inbound(
                 channel=Channel.TELEGRAM,
                 contact=str(chat_id),
-                event_id=event_id,
+                event_id=f"{bot_id}:q:{query_id}",
                 kind=InboundKind.CHOICE,
                 received_at=received_at,
                 choice_id=choice_id or "",
@@ -145,7 +148,7 @@ def parse_update(data: object, bot_id: int, received_at: datetime) -> ParsedUpda
     common: dict[str, Any] = {
         "channel": Channel.TELEGRAM,
         "contact": str(chat_id),
-        "event_id": event_id,
+        "event_id": f"{bot_id}:m:{chat_id}:{_int(message, 'message_id', 'message')}",
         "received_at": received_at,
     }
     if quoted:

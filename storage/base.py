@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import hmac
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -37,6 +38,17 @@ def event_key(event_id: str) -> str:
     if len(event_id) <= 120:
         return event_id
     return "sha256:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def keyed_event_id(secret: bytes, channel: str, event_id: str) -> str:
+    """An inbound event id as stored in ``inbound_events``: an HMAC-SHA256 with the
+    deployment's secret, so the same id gives the same key (dedupe) but nobody without the
+    secret can read it back (a WhatsApp ``wamid`` encodes the sender's phone number).
+
+    Computed over :func:`event_key`'s form, which is what rows before migration 0007 hold:
+    the migration hashes them into the same keys."""
+    message = f"{channel}:{event_key(event_id)}".encode("utf-8", "surrogatepass")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 class TxBase:

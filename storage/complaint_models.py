@@ -64,6 +64,9 @@ class Complaint(Base):
     rejection_reason: Mapped[str | None] = mapped_column(String(40))
     rating: Mapped[int | None] = mapped_column(SmallInteger)  # 1 handled well, 0 not
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the citizen's personal content (description, location, photos, answers) was
+    # erased: on /hapus, or by the retention purge after closing (docs/privacy.md).
+    content_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_complaints_opd_created", "opd_id", "created_at"),)
 

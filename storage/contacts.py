@@ -5,7 +5,6 @@ contact's language and consent, blocking and erasure."""
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,12 +14,24 @@ from sqlalchemy import Table, delete, or_, select, update
 
 from storage.base import StorageBase, TxBase, event_key
 from storage.complaint_models import Complaint
-from storage.models import Contact, Conversation, OutboxMessage, SurveyResponse
+from storage.models import Contact, Conversation, InboundEvent, OutboxMessage, SurveyResponse
+from storage.privacy import (
+    erase_complaint_content,
+    keep_for_open_complaints,
+    open_complaint_ids,
+    unlink_responses,
+)
 from storage.responses import units_answered_since
-from survey_flows.personal_data import mask_personal_data
 
 OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 COMPLAINTS: Table = Complaint.__table__  # type: ignore[assignment]
+INBOUND: Table = InboundEvent.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class _EventRow:
+    event_row: int
+    event_contact: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +77,28 @@ class ContactsTx(TxBase):
 
     async def record_inbound(self, channel: str, event_id: str, received_at: datetime) -> bool:
         """Record an inbound event; False when it was seen before (a redelivery)."""
-        connection = self.connection
-        result = await connection.execute(
-            self.hot.record_inbound,
-            {"channel": channel, "event_id": event_key(event_id), "received_at": received_at},
-        )
-        return result.scalar_one_or_none() is not None
+        return await self._record_event(channel, event_id, received_at, None) is not None
+
+    async def _record_event(
+        self, channel: str, event_id: str, received_at: datetime, address: str | None
+    ) -> Any:
+        """The new event's row (id, contact_id: the contact at ``address`` when it exists),
+        or None for a redelivery. ``event_id`` is stored as given: callers pass the keyed
+        hash (``storage.base.keyed_event_id``), never a platform's raw id."""
+        values = {
+            "channel": channel,
+            "event_id": event_key(event_id),
+            "received_at": received_at,
+            "address": address,
+        }
+        return (await self.connection.execute(self.hot.record_inbound, values)).one_or_none()
+
+    async def _link_event(self, event: Any, contact_id: int) -> None:
+        """Link the event to its contact when recording could not (a first event, a merge)."""
+        if event.event_contact != contact_id:
+            await self.connection.execute(
+                self.hot.link_inbound, {"event_row": event.event_row, "event_contact": contact_id}
+            )
 
     async def contact_for(
         self,
@@ -128,12 +155,14 @@ class ContactsTx(TxBase):
         if phone is not None and address == phone:  # a phone-only payload
             address = self._phone_owners.get((channel, phone), address)
         if self.dialect != "postgresql":
-            if not await self.record_inbound(channel, event_id, now):
+            event = await self._record_event(channel, event_id, now, address)
+            if event is None:
                 return None
             contact = await self.contact_for(
                 channel, address, language, now, respondent_key=respondent_key
             )
             contact = await self._settle(contact, phone, parent, pseudonym)
+            await self._link_event(_EventRow(event.id, event.contact_id), contact.id)
             recent: frozenset[str] = frozenset()
             if answered_since is not None and contact.respondent_key is not None:
                 recent = await units_answered_since(self, contact.respondent_key, answered_since)
@@ -157,6 +186,7 @@ class ContactsTx(TxBase):
             return None
         contact = _contact_record(row, channel, address)
         settled = await self._settle(contact, phone, parent, pseudonym)
+        await self._link_event(row, settled.id)
         if settled is contact:
             return contact, frozenset(row.recent or ())
         recent = frozenset[str]()
@@ -284,7 +314,7 @@ class ContactsTx(TxBase):
                 .where(SurveyResponse.respondent_key == gone_key)
                 .values(respondent_key=keep_key)
             )
-        for table in (COMPLAINTS, OUTBOX):
+        for table in (COMPLAINTS, OUTBOX, INBOUND):
             await connection.execute(
                 update(table).where(table.c.contact_id == gone).values(contact_id=keep)
             )
@@ -350,36 +380,36 @@ class ContactsTx(TxBase):
             .values(consent_at=at, consent_version=version)
         )
 
-    async def forget_contact(self, contact_id: int, respondent_key: str | None = None) -> None:
-        """Erase a contact's platform identity; cascades to conversation and pending outbox.
+    async def forget_contact(
+        self,
+        contact_id: int,
+        respondent_key: str | None = None,
+        *,
+        now: datetime | None = None,
+        keep_open_complaints: bool = False,
+    ) -> None:
+        """Erase a contact (``/hapus``): its platform identity, conversation, inbound events
+        and outbox rows, and the personal content of its complaints (docs/privacy.md).
 
         Its survey responses (by ``respondent_key``) stay for the statistics but each takes a
         random key, so nobody can link them to the person again (not the deployment through
         the HMAC of a phone number, not the once-a-day limit), and personal data typed into
-        their suggestions is masked."""
+        their suggestions is masked. With ``keep_open_complaints`` (the citizen's choice) and
+        a complaint still open, the contact stays until none is open (the purge erases it
+        then): only what the open complaints need is kept."""
+        now = now or datetime.now(UTC)
         if respondent_key is not None:
-            await self._unlink_responses(respondent_key)
-        await self.session.execute(delete(Contact).where(Contact.id == contact_id))
+            await unlink_responses(self, respondent_key)
+        if keep_open_complaints and await open_complaint_ids(self, contact_id):
+            await keep_for_open_complaints(self, contact_id, now)
+            await self.session.execute(
+                delete(Conversation).where(Conversation.contact_id == contact_id)
+            )
+        else:
+            await erase_complaint_content(self, COMPLAINTS.c.contact_id == contact_id, now)
+            await self.session.execute(delete(Contact).where(Contact.id == contact_id))
         # Nothing in memory may link their phone number and BSUID any more (erasure is rare).
         self._phone_owners.clear()
-
-    async def _unlink_responses(self, respondent_key: str) -> None:
-        rows = (
-            await self.connection.execute(
-                select(SurveyResponse.id, SurveyResponse.suggestion).where(
-                    SurveyResponse.respondent_key == respondent_key
-                )
-            )
-        ).all()
-        for response_id, suggestion in rows:
-            await self.connection.execute(
-                update(SurveyResponse)
-                .where(SurveyResponse.id == response_id)
-                .values(
-                    respondent_key=secrets.token_hex(16),
-                    suggestion=mask_personal_data(suggestion) if suggestion else suggestion,
-                )
-            )
 
 
 class ContactsStorage(StorageBase):

@@ -117,9 +117,10 @@ def alembic_config() -> Config:
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def _upgrade(connection: Connection, revision: str, event_secret: bytes | None) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
+    config.attributes["event_secret"] = event_secret
     command.upgrade(config, revision)
 
 
@@ -127,10 +128,15 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent); StorageUnavailable when unreachable."""
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", *, event_secret: bytes | None = None
+) -> None:
+    """Bring the schema to ``revision`` (idempotent); StorageUnavailable when unreachable.
+
+    ``event_secret`` (the pseudonym secret) lets migration 0007 hash the inbound event ids
+    stored before it in place; without it they are deleted."""
     async with translated(), engine.begin() as connection:
-        await connection.run_sync(_upgrade, revision)
+        await connection.run_sync(_upgrade, revision, event_secret)
 
 
 async def schema_is_current(engine: AsyncEngine) -> bool:

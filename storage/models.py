@@ -208,6 +208,9 @@ class Contact(Base):
     # The survey profile (age bracket, gender, education, occupation codes) the citizen asked
     # us to remember, so the next survey skips it; erased with the contact (``/hapus``).
     saved_profile: Mapped[dict[str, str] | None] = mapped_column(JsonDocument)
+    # The citizen asked for erasure but chose to keep what their open complaints need: the
+    # purge job erases the contact once none is open (docs/privacy.md).
+    erase_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),
@@ -236,13 +239,19 @@ class Conversation(Base):
 
 
 class InboundEvent(Base):
-    """Every inbound event once: a platform redelivery hits the unique key and is dropped."""
+    """Every inbound event once: a platform redelivery hits the unique key and is dropped.
+
+    ``event_id`` is a keyed hash of the platform's id (``storage.base.keyed_event_id``), never
+    the id itself; the rows go with their contact on erasure and are pruned by age."""
 
     __tablename__ = "inbound_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(200))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="CASCADE"), index=True
+    )
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     __table_args__ = (UniqueConstraint("channel", "event_id", name="uq_inbound_events_key"),)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -66,8 +67,19 @@ class HotStatements:
         conversations: Any = Conversation.__table__
         self.record_inbound = (
             insert(inbound)
+            .values(
+                channel=bindparam("channel"),
+                event_id=bindparam("event_id"),
+                received_at=bindparam("received_at", type_=UTCDateTime()),
+                contact_id=_known_contact(contacts),
+            )
             .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-            .returning(inbound.c.id)
+            .returning(inbound.c.id, inbound.c.contact_id)
+        )
+        self.link_inbound = (
+            update(inbound)
+            .where(inbound.c.id == bindparam("event_row"))
+            .values(contact_id=bindparam("event_contact"))
         )
         contact_insert = insert(contacts)
         self.contact_for = contact_insert.on_conflict_do_update(
@@ -153,9 +165,10 @@ def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Sel
             channel=bindparam("channel"),
             event_id=bindparam("event_id"),
             received_at=bindparam("received_at"),
+            contact_id=_known_contact(contacts),
         )
         .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-        .returning(inbound.c.id)
+        .returning(inbound.c.id, inbound.c.contact_id)
         .cte("event")
     )
     new_contact = select(
@@ -187,7 +200,26 @@ def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Sel
         )
         .scalar_subquery()
     )
-    return select(*contact.c, recent.label("recent"))
+    return select(
+        *contact.c,
+        event.c.id.label("event_row"),
+        event.c.contact_id.label("event_contact"),
+        recent.label("recent"),
+    ).select_from(contact.join(event, true()))  # one row each: no cartesian warning
+
+
+def _known_contact(contacts: Any) -> Any:
+    """The id of the contact already at ``(:channel, :address)``: an event is linked to its
+    contact as it is recorded (NULL for a contact's very first event, linked afterwards by
+    ``link_inbound``), so erasure deletes it with the contact."""
+    return (
+        select(contacts.c.id)
+        .where(
+            contacts.c.channel == bindparam("channel"),
+            contacts.c.address == bindparam("address"),
+        )
+        .scalar_subquery()
+    )
 
 
 def _contact_upsert(contacts: Any, insert: Any) -> dict[str, Any]:

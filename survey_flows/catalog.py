@@ -26,9 +26,11 @@ _ID: dict[str, str] = {
         "sebelumnya, BATAL untuk berhenti, MENU untuk menu utama, BAHASA untuk ganti bahasa.\n"
         "• Ketik PENGADUAN untuk menyampaikan pengaduan, STATUS untuk melihat pengaduan "
         "Bapak/Ibu.\n"
-        "• Ketik HAPUS untuk menghapus data Bapak/Ibu.\n"
+        "• Ketik HAPUS untuk menghapus akun, percakapan, dan isi pengaduan Bapak/Ibu. "
+        "Pengaduan yang belum selesai boleh disimpan sampai selesai.\n"
         "• Jawaban survei disimpan tanpa nama, dengan kode samaran, dan dipakai untuk "
-        "memperbaiki layanan."
+        "memperbaiki layanan. Setelah HAPUS, jawaban tidak dapat dikaitkan lagi dengan "
+        "Bapak/Ibu."
     ),
     "nav.back": "« Kembali",
     "nav.cancel": "Batal",
@@ -97,10 +99,13 @@ _ID: dict[str, str] = {
         "Sebelum mulai, mohon baca pemberitahuan singkat ini.\n"
         "• Tujuan: mengukur kepuasan Bapak/Ibu terhadap {unit} (PermenPANRB 14/2017).\n"
         "• Isi: {questions} pertanyaan, ± {minutes} menit; data diri boleh dilewati.\n"
-        "• Yang disimpan: jawaban Bapak/Ibu, tanpa nama dan tanpa nomor telepon. "
-        "Jawaban disimpan dengan kode samaran.\n"
-        "• Lama penyimpanan: sesuai jadwal retensi arsip {organisation}.\n"
-        "• Hak Bapak/Ibu: meminta penghapusan data kapan saja (ketik HAPUS).\n"
+        "• Yang disimpan: jawaban Bapak/Ibu dengan kode samaran, tanpa nama dan nomor "
+        "telepon. Akun chat Bapak/Ibu disimpan terpisah untuk membalas pesan.\n"
+        "• Lama penyimpanan: jawaban untuk statistik sesuai jadwal retensi arsip "
+        "{organisation}; pesan dan pengaduan dihapus otomatis setelah masa simpannya.\n"
+        "• Hak Bapak/Ibu: meminta penghapusan data kapan saja (ketik HAPUS). Akun, "
+        "percakapan, dan isi pengaduan dihapus; jawaban tetap dihitung tanpa dapat "
+        "dikaitkan dengan Bapak/Ibu.\n"
         "Survei ini untuk responden berusia 17 tahun ke atas.\n"
         "Apakah Bapak/Ibu setuju?"
     ),
@@ -399,13 +404,45 @@ _ID: dict[str, str] = {
     "digest.not_registered": "Maaf, ringkasan hanya untuk pimpinan dan petugas OPD yang terdaftar.",
     # --- erasure (UU 27/2022: the right to erasure) ----------------------------------------
     "erase.confirm": (
-        "Hapus data Bapak/Ibu? Kami akan menghapus identitas akun Bapak/Ibu dan percakapan ini. "
-        "Jawaban survei yang sudah terkirim tetap disimpan tanpa identitas (untuk statistik)."
+        "Hapus data Bapak/Ibu? Kami akan menghapus identitas akun, percakapan, dan isi "
+        "pengaduan Bapak/Ibu. Jawaban survei tetap dihitung untuk statistik, tetapi tidak "
+        "dapat lagi dikaitkan dengan Bapak/Ibu."
     ),
     "erase.yes": "Ya, hapus",
     "erase.no": "Tidak",
     "erase.done": "Data Bapak/Ibu sudah dihapus. Terima kasih telah menggunakan layanan ini.",
     "erase.kept": "Baik, data Bapak/Ibu tidak dihapus.",
+    "erase.confirm_open": (
+        "Bapak/Ibu masih memiliki pengaduan yang belum selesai. Silakan pilih:\n"
+        "• Hapus sekarang: semua data dihapus, termasuk isi pengaduan. Unit tidak dapat lagi "
+        "mengirim jawaban kepada Bapak/Ibu.\n"
+        "• Simpan pengaduan: data lain dihapus sekarang. Nomor akun dan isi pengaduan "
+        "disimpan sampai pengaduan selesai, lalu dihapus otomatis.\n"
+        "Jawaban survei tetap dihitung untuk statistik tanpa dapat dikaitkan dengan Bapak/Ibu."
+    ),
+    "erase.now": "Hapus sekarang",
+    "erase.keep": "Simpan pengaduan",
+    "erase.done_now": (
+        "Data Bapak/Ibu sudah dihapus, termasuk isi pengaduan. Unit tidak dapat lagi "
+        "menghubungi Bapak/Ibu tentang pengaduan tersebut. Terima kasih."
+    ),
+    "erase.done_keep": (
+        "Data Bapak/Ibu sudah dihapus, kecuali yang diperlukan pengaduan yang belum selesai. "
+        "Bapak/Ibu tetap menerima jawaban unit dan dapat mengecek STATUS. Setelah pengaduan "
+        "selesai, data itu dihapus otomatis."
+    ),
+    # --- per-citizen limits (answered once per episode, counted in /metrics) ---------------
+    "limit.messages": (
+        "Mohon maaf, pesan Bapak/Ibu terlalu banyak dalam waktu singkat. Pesan yang terlalu "
+        "cepat tidak kami proses. Mohon tunggu sebentar, lalu kirim lagi."
+    ),
+    "limit.status": (
+        "Mohon maaf, pengecekan status terlalu sering. Silakan coba lagi beberapa menit lagi."
+    ),
+    "limit.complaints": (
+        "Mohon maaf, Bapak/Ibu sudah menyampaikan {count} pengaduan hari ini, batas per hari. "
+        "Silakan sampaikan lagi besok, atau datangi unit layanan langsung."
+    ),
     # --- errors: short, polite re-prompts --------------------------------------------------
     "error.choose": "Maaf, pilihan itu tidak tersedia. Silakan pilih salah satu dari daftar.",
     "error.empty": "Maaf, pesan Bapak/Ibu kosong. Silakan pilih salah satu dari daftar.",
@@ -438,9 +475,10 @@ _EN: dict[str, str] = {
         "• Type REPEAT to see the last question again, BACK for the previous question, "
         "CANCEL to stop, MENU for the main menu, LANGUAGE to change language.\n"
         "• Type COMPLAINT to file a complaint, STATUS to see your complaints.\n"
-        "• Type ERASE to erase your data.\n"
+        "• Type ERASE to erase your account, the conversation and your complaints' content. "
+        "An unfinished complaint may be kept until it is finished.\n"
         "• Survey answers are kept without your name, under a pseudonym, and used to improve "
-        "the service."
+        "the service. After ERASE they can no longer be linked to you."
     ),
     "nav.back": "« Back",
     "nav.cancel": "Cancel",
@@ -503,10 +541,14 @@ _EN: dict[str, str] = {
         "Before we start, please read this short notice.\n"
         "• Purpose: to measure your satisfaction with {unit} (PermenPANRB 14/2017).\n"
         "• Length: {questions} questions, about {minutes} minutes; details about you are optional.\n"
-        "• What we keep: your answers, without your name or phone number. "
-        "Answers are stored under a pseudonym.\n"
-        "• How long: according to the records retention schedule of {organisation}.\n"
-        "• Your rights: ask for erasure of your data at any time (type ERASE).\n"
+        "• What we keep: your answers under a pseudonym, without your name or phone "
+        "number. Your chat account is kept separately, to reply to you.\n"
+        "• How long: answers for the statistics, per the records retention schedule of "
+        "{organisation}; messages and complaints are erased automatically after their "
+        "retention period.\n"
+        "• Your rights: ask for erasure at any time (type ERASE). Your account, the "
+        "conversation and your complaints' content are erased; answers still count, but can "
+        "no longer be linked to you.\n"
         "This survey is for respondents aged 17 or over.\n"
         "Do you agree?"
     ),
@@ -787,13 +829,42 @@ _EN: dict[str, str] = {
     "digest.summary": "{label}: {count} respondents, IKM {ikm}, {open} complaints open. Reply to this message to receive the full digest.",
     "digest.not_registered": "Sorry, the digest is only for registered OPD heads and officers.",
     "erase.confirm": (
-        "Erase your data? We will delete your account identity and this conversation. "
-        "Survey answers already sent stay, without any identity (for statistics)."
+        "Erase your data? We will delete your account identity, this conversation and the "
+        "content of your complaints. Survey answers still count in the statistics, but can no "
+        "longer be linked to you."
     ),
     "erase.yes": "Yes, erase",
     "erase.no": "No",
     "erase.done": "Your data has been erased. Thank you for using this service.",
     "erase.kept": "All right, your data has not been erased.",
+    "erase.confirm_open": (
+        "You still have a complaint that is not finished. Please choose:\n"
+        "• Erase now: all data is erased, the complaint's content too. The unit can no longer "
+        "send you its answer.\n"
+        "• Keep the complaint: other data is erased now. Your account number and the "
+        "complaint's content are kept until it is finished, then erased automatically.\n"
+        "Survey answers still count in the statistics without being linked to you."
+    ),
+    "erase.now": "Erase now",
+    "erase.keep": "Keep the complaint",
+    "erase.done_now": (
+        "Your data has been erased, the complaint's content too. The unit can no longer "
+        "contact you about that complaint. Thank you."
+    ),
+    "erase.done_keep": (
+        "Your data has been erased, except what your unfinished complaint needs. You will "
+        "still receive the unit's answer and can check STATUS. Once the complaint is "
+        "finished, that data is erased automatically."
+    ),
+    "limit.messages": (
+        "Sorry, you sent too many messages in a short time. Messages sent too fast were not "
+        "processed. Please wait a moment, then send again."
+    ),
+    "limit.status": "Sorry, too many status checks. Please try again in a few minutes.",
+    "limit.complaints": (
+        "Sorry, you have filed {count} complaints today, the daily limit. Please file again "
+        "tomorrow, or visit the service unit in person."
+    ),
     "error.choose": "Sorry, that choice is not available. Please choose one from the list.",
     "error.empty": "Sorry, your message is empty. Please choose one from the list.",
     "error.too_long": "Sorry, that message is too long. Please choose one from the list.",

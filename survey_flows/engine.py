@@ -43,6 +43,7 @@ class FlowSettings:
     complaint_min_chars: int = 20
     complaint_max_chars: int = 2000
     complaint_max_photos: int = 5
+    complaints_per_day: int = 5  # per citizen, per local day; 0: no cap
 
 
 @dataclass(frozen=True, slots=True)

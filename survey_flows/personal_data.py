@@ -22,3 +22,8 @@ def mask_personal_data(text: str) -> str:
     for pattern in (_EMAIL, _NIK, _PHONE):
         text = pattern.sub(MASK, text)
     return text
+
+
+# What stays of a complaint's description once its personal content is erased (on /hapus, or
+# by the retention purge after it closed): the officers who open it see why it is empty.
+ERASED = "[dihapus atas permintaan pelapor atau masa simpan habis]"

@@ -24,6 +24,7 @@ from survey_flows.commands import (
     strict_ticket,
 )
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
+from survey_flows.complaints import OPEN_STATUSES
 from survey_flows.dates import number_text
 from survey_flows.directory import Directory, UnitInfo, match_names
 from survey_flows.engine import (
@@ -59,6 +60,7 @@ from survey_flows.types import (
     Inbound,
     InboundKind,
     InputRejected,
+    LimitReached,
     Outbound,
     RecordConsent,
     RememberProfile,
@@ -112,7 +114,7 @@ _GREETINGS = frozenset(
 _TICKET_LIKE = re.compile(r"^\s*(?:/?status\s+)?adu\b", re.IGNORECASE)
 
 # Steps that belong to an ongoing survey: they expire, and offer back/cancel.
-_MENU_STEPS = frozenset({"idle", "menu", "language", "erase"})
+_MENU_STEPS = frozenset({"idle", "menu", "language", "erase", "erase:open"})
 
 
 def survey_sequence(unit: UnitInfo) -> tuple[str, ...]:
@@ -253,6 +255,10 @@ class _Turn(ComplaintSteps):
             payload = self.inbound.command_args[0] if self.inbound.command_args else ""
             if payload.startswith(COMPLAINT_LINK_PREFIX):
                 code = payload[len(COMPLAINT_LINK_PREFIX) :].lower()
+                if self._complaints_today_full():
+                    self.state = self._reset().at("menu")
+                    self._ask()
+                    return True
                 if not self._asks_before_switching(code, "complaint"):
                     self._start_unit(code, via_menu=False, flow="complaint")
                 return True
@@ -427,15 +433,33 @@ class _Turn(ComplaintSteps):
             self.state = self._leave_survey().at("opd", page=0, history=("menu",))
             self._ask()
         elif action == "erase":
-            self.state = self._leave_survey().at("erase")
+            # With a complaint still open the citizen chooses what happens to it.
+            has_open = any(c.status in OPEN_STATUSES for c in self.ctx.complaints)
+            self.state = self._leave_survey().at("erase:open" if has_open else "erase")
             self._ask()
         elif action == "complaint":
+            if self._complaints_today_full():
+                self.state = self._leave_survey().at("menu")
+                self._ask()
+                return
             self.state = self._leave_survey().at("opd", page=0, history=("menu",), flow="complaint")
             self._ask()
         elif action == "status":
             if self._in_survey():
                 self.state = self._leave_survey()
             self._show_status(None)
+
+    def _complaints_today_full(self) -> bool:
+        """The citizen filed as many complaints today (local day) as allowed: say so."""
+        cap = self.ctx.settings.complaints_per_day
+        zone = self.ctx.settings.timezone
+        today = self.ctx.now.astimezone(zone).date()
+        filed = sum(1 for c in self.ctx.complaints if c.filed_at.astimezone(zone).date() == today)
+        if cap <= 0 or filed < cap:
+            return False
+        self._say("limit.complaints", count=cap)
+        self.effects.append(LimitReached("complaints_per_day"))
+        return True
 
     def _contact_line(self) -> str:
         """A person to speak to: the OPD's contact from the directory, else the counter."""
@@ -629,11 +653,13 @@ class _Turn(ComplaintSteps):
         elif current == "consent":
             assert choice is not None
             self._on_consent(choice.id)
-        elif current == "erase":
+        elif current in {"erase", "erase:open"}:
             assert choice is not None
-            if choice.id == "yes":
-                self.effects.append(EraseContact())
-                self._say("erase.done")
+            if choice.id in {"yes", "now", "keep"}:
+                keep = choice.id == "keep"
+                self.effects.append(EraseContact(keep_open_complaints=keep))
+                done = {"yes": "erase.done", "now": "erase.done_now", "keep": "erase.done_keep"}
+                self._say(done[choice.id])
                 self.state = ConversationState()
             else:
                 self._say("erase.kept")
@@ -1088,6 +1114,16 @@ class _Turn(ComplaintSteps):
             return Outbound(
                 self._t("erase.confirm"),
                 (Choice("yes", self._t("erase.yes")), Choice("no", self._t("erase.no"))),
+                token,
+            )
+        if current == "erase:open":
+            return Outbound(
+                self._t("erase.confirm_open"),
+                (
+                    Choice("now", self._t("erase.now")),
+                    Choice("keep", self._t("erase.keep")),
+                    Choice("no", self._t("erase.no")),
+                ),
                 token,
             )
         if current == "language":

@@ -265,7 +265,18 @@ class EraseContact:
     """The citizen confirmed erasure: delete their platform identity and conversation.
 
     Survey responses stay, pseudonymous; the goodbye message goes out without being stored.
+    ``keep_open_complaints``: the citizen chose to keep what their open complaints need until
+    they close (then the purge erases the rest); else complaints lose their content now.
     """
+
+    keep_open_complaints: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LimitReached:
+    """A per-citizen limit answered politely (counted in /metrics): ``limit`` names it."""
+
+    limit: str  # "complaints_per_day"
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +295,7 @@ Effect = (
     | CitizenComplaintAction
     | EraseContact
     | InputRejected
+    | LimitReached
 )
 
 

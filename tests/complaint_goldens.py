@@ -224,6 +224,27 @@ SCRIPT: tuple[Step, ...] = (
         "opens a unit's complaint link: its complaint form at once",
         Say("/start c_rsud-igd", whatsapp="PENGADUAN rsud-igd"),
     ),
+    # Erasure with the complaint still open: the citizen keeps it until it is finished.
+    Step(
+        CITIZEN,
+        "asks to erase their data: told about the open complaint",
+        Say("/hapus", whatsapp="hapus"),
+    ),  # fmt: skip
+    Step(
+        CITIZEN,
+        "keeps what the open complaint needs until it is finished",
+        Tap("Simpan pengaduan"),
+    ),  # fmt: skip
+    Step(
+        CITIZEN,
+        "still finds the complaint by its ticket",
+        Say(f"/status {TICKET}", whatsapp=f"STATUS {TICKET}"),
+    ),  # fmt: skip
+    Step(
+        OFFICER,
+        "answers it: the answer still reaches the citizen",
+        Say(f"/tanggapi {TICKET} Loket tambahan sudah dibuka."),
+    ),  # fmt: skip
 )
 
 

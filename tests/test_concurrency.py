@@ -18,8 +18,17 @@ from sqlalchemy import func, select
 
 from handlers.dispatcher import DispatchResult, Outcome
 from storage import Storage, db
+from storage.base import keyed_event_id
 from storage.models import Contact, Conversation, InboundEvent, OutboxMessage
-from tests.conftest import Bot, Clock, command_in, load_small_directory, make_bot, text_in
+from tests.conftest import (
+    PSEUDONYM_SECRET,
+    Bot,
+    Clock,
+    command_in,
+    load_small_directory,
+    make_bot,
+    text_in,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -119,7 +128,9 @@ async def test_one_event_delivered_five_times_at_once_is_processed_once(
         events = await session.execute(
             select(func.count())
             .select_from(InboundEvent)
-            .where(InboundEvent.event_id == "same-event")
+            .where(
+                InboundEvent.event_id == keyed_event_id(PSEUDONYM_SECRET, "console", "same-event")
+            )
         )
         assert events.scalar_one() == 1
     state = await conversation_state(pg_storage, "echo")

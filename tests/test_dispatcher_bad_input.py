@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from handlers.dispatcher import Outcome
 from storage import Storage
+from storage.base import keyed_event_id
 from storage.models import (
     Contact,
     Conversation,
@@ -26,7 +27,15 @@ from storage.models import (
 )
 from survey_flows.catalog import text
 from survey_flows.types import Channel, Inbound, InboundKind
-from tests.conftest import T0, Bot, command_in, load_small_directory, make_bot, text_in
+from tests.conftest import (
+    PSEUDONYM_SECRET,
+    T0,
+    Bot,
+    command_in,
+    load_small_directory,
+    make_bot,
+    text_in,
+)
 
 UNIT = "dukcapil-kantor"  # one service type: the questions follow the profile directly
 TO_FIRST_QUESTION = ["1", "1", "2", "3", "1"]  # consent, then the four profile items
@@ -74,12 +83,17 @@ async def snapshot(storage: Storage, address: str) -> Snapshot:
     )
 
 
+def keyed(event_id: str) -> str:
+    """The event id as outbox keys carry it: its keyed hash (docs/privacy.md)."""
+    return keyed_event_id(PSEUDONYM_SECRET, "console", event_id)
+
+
 async def outbox_rows_for(storage: Storage, event_id: str) -> int:
     async with storage.sessions() as session:
         query = (
             select(func.count())
             .select_from(OutboxMessage)
-            .where(OutboxMessage.dedupe_key.like(f"in:console:{event_id}:%"))
+            .where(OutboxMessage.dedupe_key.like(f"in:console:{keyed(event_id)}:%"))
         )
         return int((await session.execute(query)).scalar_one())
 

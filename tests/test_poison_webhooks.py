@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.web import MAX_JSON_DEPTH
 from storage import Storage, db
+from storage.base import keyed_event_id
 from storage.models import InboundEvent
 from tests.conftest import _admin_dsn, load_small_directory
 from tests.fakes.graph_api import Citizen, FakeGraphApi, fixture, signature_header
@@ -76,7 +77,11 @@ async def test_a_poisoned_list_reply_does_not_lose_the_rest_of_the_delivery(
     )
     assert await service.post(delivery) == 200
     await api.wait_for(lambda: api.last_to(KELLY.reply_address) is not None, timeout=10)
-    assert messages(good)[0]["id"] in await stored_ids(pg_storage)
+    # Stored as a keyed hash of the wamid, never the wamid itself (docs/privacy.md).
+    wamid = messages(good)[0]["id"]
+    stored = await stored_ids(pg_storage)
+    assert keyed_event_id(b"whatsapp-tests-pseudonym", "whatsapp", wamid) in stored
+    assert wamid not in stored
 
 
 async def test_nesting_nan_and_utf16_never_answer_500(

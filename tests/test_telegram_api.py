@@ -350,7 +350,11 @@ async def test_a_webhook_tap_is_dispatched_and_answered_and_a_malformed_one_touc
     updates = TelegramUpdates(bot, handle)
     tap = api.make_callback_update(CHAT, 9, "v1|3|2")
     assert await updates.process_json(tap) is True
-    assert handled[0].kind is InboundKind.CHOICE and handled[0].event_id == f"{api.bot_id}:1"
+    query_id = tap["callback_query"]["id"]  # keyed by its callback id, never the update_id
+    assert (
+        handled[0].kind is InboundKind.CHOICE
+        and handled[0].event_id == f"{api.bot_id}:q:{query_id}"
+    )
     await updates.drain()  # the answer goes alongside, not before the webhook's 200
     assert tap["callback_query"]["id"] in api.answered_callbacks
 

@@ -41,7 +41,7 @@ def test_a_deep_link_becomes_a_start_command() -> None:
     inbound = parse(message(text="/start u_dukcapil-mpp")).inbound
     assert inbound.kind is InboundKind.COMMAND
     assert (inbound.command, inbound.command_args) == ("start", ("u_dukcapil-mpp",))
-    assert inbound.contact == "42" and inbound.event_id == "1:7"
+    assert inbound.contact == "42" and inbound.event_id == "1:m:42:3"
 
 
 def test_a_command_addressed_to_the_bot_by_name_is_understood() -> None:
@@ -372,3 +372,18 @@ async def test_an_overall_burst_spreads_sends_evenly() -> None:
     # ... but never three within 1/10 s: no second's allowance at once.
     assert all(c - a >= 0.1 - 1e-6 for a, c in zip(stamps, stamps[2:], strict=False))
     assert all(sum(a <= t < a + 1.0 for t in stamps) <= 10 for a in stamps)  # 10/s holds
+
+
+def test_a_restarted_update_id_does_not_collide_with_an_old_event() -> None:
+    """Telegram restarts update_id at random after a week without updates: an old id that
+    comes back with another message is another event; the same message is the same one."""
+    old = parse(message(text="halo")).inbound
+    restarted = parse({**message(text="halo"), "message": {**message()["message"],
+                       "message_id": 4, "text": "lagi"}}).inbound  # fmt: skip
+    assert old.event_id != restarted.event_id  # same update_id 7, another message
+    redelivered = parse({**message(text="halo"), "update_id": 99}).inbound
+    assert redelivered.event_id == old.event_id  # the same message keeps its key
+    tap, tap_again = parse(callback("v1|12|4")), parse({**callback("v1|12|4"), "update_id": 7})
+    assert tap.inbound.event_id == tap_again.inbound.event_id == "1:q:cb1"
+    other_chat = {**message()["message"], "chat": {**PRIVATE, "id": 43}, "text": "x"}
+    assert parse({"update_id": 7, "message": other_chat}).inbound.event_id != old.event_id

@@ -10,6 +10,7 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -152,3 +153,49 @@ def test_the_worker_role_comes_from_the_supervisor(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SKM_WORKER", "1/3")
     role = WorkerRole.from_environment()
     assert role == WorkerRole(1, 3) and role.shares_port and not role.primary
+
+
+@pytest.mark.parametrize("worker_handles_sigterm", [False, True])
+def test_a_stop_asked_while_workers_start_is_a_clean_stop(worker_handles_sigterm: bool) -> None:
+    """Under load a worker may still be importing when the service manager stops the set.
+
+    It then dies of the forwarded SIGTERM itself (no handler yet): the supervisor must still
+    report a clean stop, or the service manager records a failure for an ordinary restart.
+    """
+    worker = (
+        "import signal, sys, time; "
+        + (
+            "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+            if worker_handles_sigterm
+            else ""
+        )
+        + "print('up', flush=True); time.sleep(60)"
+    )
+    supervisor_code = (
+        "import sys; from bot.workers import supervise; "
+        f"sys.exit(supervise(2, [sys.executable, '-c', {worker!r}], poll_s=0.05))"
+    )
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", supervisor_code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert supervisor.stdout is not None
+        for _ in range(2):  # both workers running before the stop
+            assert supervisor.stdout.readline().strip() == "up"
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(timeout=20) == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+
+
+def test_a_worker_that_fails_still_stops_the_set_with_its_code() -> None:
+    supervisor_code = (
+        "import sys; from bot.workers import supervise; "
+        "sys.exit(supervise(2, [sys.executable, '-c', 'import sys, time; "
+        'sys.exit(3) if __import__("os").environ["SKM_WORKER"].startswith("1/") '
+        "else time.sleep(60)'], poll_s=0.05))"
+    )
+    result = subprocess.run([sys.executable, "-c", supervisor_code], timeout=30, check=False)
+    assert result.returncode == 3
