@@ -100,10 +100,12 @@ def _may_need_complaints(inbound: Inbound) -> bool:
     Typed text may be "STATUS <ticket>", a ticket's buttons carry the token "t", and the
     menu's "Cek status pengaduan" button lists them.
     """
+    choice = inbound.choice_id or ""
     return not (
         inbound.kind is InboundKind.CHOICE
         and inbound.prompt_token not in (None, TICKET_TOKEN)
-        and inbound.choice_id not in ("status", "complaint")  # complaint: the daily cap
+        and choice not in ("status", "complaint")  # complaint: the daily cap
+        and not choice.startswith("complaint:")  # the offer after a low score: the cap too
     )
 
 

@@ -341,6 +341,9 @@ class _Turn(ComplaintSteps):
         if same and self.state.step not in _MENU_STEPS:
             self._ask()  # the same link again mid-complaint: where it was
             return True
+        if self._complaints_today_full():
+            self._ask()  # where the citizen was: the menu, or the survey under way
+            return True
         if not self._asks_before_switching(code, "complaint"):
             self._start_unit(code, via_menu=False, flow="complaint")  # unknown: said, then OPDs
         return True
@@ -688,6 +691,10 @@ class _Turn(ComplaintSteps):
         elif choice_id.startswith("complaint:"):
             # After a low score: a complaint about the unit just rated (issue 14, item 16).
             self.state = self._reset()
+            if self._complaints_today_full():
+                self.state = self.state.at("menu")
+                self._ask()
+                return
             self._start_unit(choice_id.removeprefix("complaint:"), via_menu=False, flow="complaint")
         else:
             self._action(choice_id)

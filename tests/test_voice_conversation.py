@@ -10,6 +10,7 @@ text or a key reaches the citizen differently (console, Telegram, WhatsApp).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,19 +18,23 @@ import pytest
 from handlers.console import render as console_render
 from handlers.telegram import keyboard
 from handlers.whatsapp.render import render as whatsapp_render
+from survey_flows import skm
 from survey_flows.catalog import MESSAGES
+from survey_flows.complaints import ComplaintStatus
 from survey_flows.directory import Directory, OpdInfo, UnitInfo, match_names
 from survey_flows.questionnaire import PROFILE_CHOICES, PROFILE_ITEMS, stored_profile
 from survey_flows.skm import idle_reminder, review_items
 from survey_flows.types import (
     InboundKind,
     InputRejected,
+    LimitReached,
     Outbound,
     RecordConsent,
     RememberProfile,
     SubmitResponse,
 )
 from tests.test_complaint_flow import Chat as ComplaintChat
+from tests.test_complaint_flow import view
 from tests.test_skm_flow import (
     CONSENT_ON_RECORD,
     DIRECTORY,
@@ -39,6 +44,7 @@ from tests.test_skm_flow import (
     NOW,
     SETTINGS,
     Chat,
+    Tap,
     all_scores,
     answer_everything,
     chat_at,
@@ -604,3 +610,32 @@ def test_a_complaint_link_s_text_mid_survey_asks_before_leaving_it() -> None:
     chat.say(f"PENGADUAN {KANTOR}")
     chat.tap("go")
     assert chat.state["flow"] == "complaint" and chat.state["unit"] == KANTOR
+
+
+def test_the_complaint_offered_after_a_low_score_keeps_the_daily_cap() -> None:
+    chat = Chat(consent_at=CONSENT_ON_RECORD)
+    chat.command("start", f"u_{MPP}")
+    answer_everything(chat, {**all_scores(3), "U3": 1}, suggestion=None)
+    chat.tap("submit")
+    tap = chat.inbound(Tap(f"complaint:{MPP}"))
+    context = replace(
+        chat.context(),
+        settings=replace(SETTINGS, complaints_per_day=1),
+        complaints=(view(ComplaintStatus.DITERIMA),),  # filed today
+    )
+    result = skm.step(chat.state, tap, context)
+    assert result.effects == (LimitReached("complaints_per_day"),)
+    assert result.state is not None and result.state["step"] == "menu"
+
+
+def test_a_complaint_link_s_text_keeps_the_daily_cap_too() -> None:
+    chat = chat_at("menu")
+    typed = replace(chat.inbound(Tap("survey")), kind=InboundKind.TEXT, text=f"PENGADUAN {MPP}")
+    context = replace(
+        chat.context(),
+        settings=replace(SETTINGS, complaints_per_day=1),
+        complaints=(view(ComplaintStatus.DITERIMA),),
+    )
+    result = skm.step(chat.state, typed, context)
+    assert result.effects == (LimitReached("complaints_per_day"),)
+    assert result.state is not None and result.state["step"] == "menu"
