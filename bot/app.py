@@ -24,6 +24,7 @@ from bot.jobs import build_scheduler
 from bot.metrics import Metrics
 from bot.settings import ConfigError, Settings
 from bot.web import build_web_app
+from bot.web_console import attach_console, base_url, console_port, serve_console_alone
 from bot.whatsapp_flows import flows_in_use
 from bot.workers import WorkerRole
 from handlers.console import ConsoleChannel, ConsoleKeys, ConsoleSender
@@ -151,8 +152,19 @@ async def run_console(
         channel = ConsoleChannel(
             dispatcher, contact=options.contact, stdin=stdin, stdout=out, keys=keys
         )
-        first = f"/start u_{options.unit}" if options.unit else "/start"
-        await channel.run(first_command=first)
+        async with AsyncExitStack() as stack:
+            console_app = attach_console(None, storage, dispatcher, settings, console_mode=True)
+            port = console_port(settings)
+            if console_app is not None and await serve_console_alone(
+                stack, console_app, "127.0.0.1", port
+            ):
+                print(  # noqa: T201
+                    f"Web console: {base_url(settings)}{settings.web_path_prefix}/ "
+                    "(a sign-in link: skm-bot web login-link --admin NAME)",
+                    file=sys.stderr,
+                )
+            first = f"/start u_{options.unit}" if options.unit else "/start"
+            await channel.run(first_command=first)
 
 
 async def run_service(
@@ -293,6 +305,12 @@ async def run_service(
             metrics=metrics,
             ops_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         )
+        own_port = settings.web_port is not None and settings.web_port != settings.http_port
+        console_app = attach_console(None if own_port else app, storage, dispatcher, settings)
+        if console_app is not None and settings.web_port is not None:
+            await serve_console_alone(
+                stack, console_app, settings.http_host, settings.web_port, shared=role.shares_port
+            )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

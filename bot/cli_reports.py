@@ -20,6 +20,7 @@ from reports.build import ReportError, build_report
 from reports.csv_report import report_csv
 from reports.json_report import report_json
 from reports.model import ReportRequest
+from reports.outputs import FORMATS, report_filename, write_report
 from reports.paper_import import PaperFileError, read_paper_file
 from reports.period import (
     Period,
@@ -29,19 +30,12 @@ from reports.period import (
     parse_period,
     period_between,
 )
-from reports.poster import (
-    PosterError,
-    poster_content,
-    poster_links,
-    result_line,
-    write_poster,
-)
+from reports.poster import PosterError, poster_links, posters_for, write_poster
 from reports.progress import StderrProgress
 from storage.reports import CHANNELS, PROFILE_FIELDS, ReportStore
 
 __all__ = ["FORMATS", "dispatch", "register"]
 
-FORMATS = ("json", "csv", "xlsx", "pdf")
 _COMMANDS = frozenset({"report", "responses", "poster"})
 
 
@@ -232,23 +226,8 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     if output_format in ("json", "csv") and args.output is None:
         sys.stdout.write(report_json(report) if output_format == "json" else report_csv(report))
         return 0
-    path: Path = args.output or Path(
-        f"skm-report-{request.period.label.replace('..', '_')}.{output_format}"
-    )
-    if output_format == "json":
-        path.write_text(report_json(report), encoding="utf-8")
-    elif output_format == "csv":
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(report_csv(report))
-    elif output_format == "xlsx":
-        # Imported here: openpyxl and matplotlib take a while to load and JSON needs neither.
-        from reports.xlsx_report import write_xlsx
-
-        write_xlsx(report, path, progress)
-    else:
-        from reports.pdf_report import write_pdf
-
-        write_pdf(report, path, progress)
+    path: Path = args.output or Path(report_filename(request, output_format))
+    write_report(report, output_format, path, progress)
     sys.stderr.write(f"wrote {path}\n")
     return 0
 
@@ -311,29 +290,23 @@ async def _poster(args: argparse.Namespace, settings: Settings) -> int:
             units = [u for code in codes if (u := directory.unit(code)) is not None]
         if not units:
             raise UsageError("no units take surveys: import a directory first")
-        report = await build_report(
+        contents = await posters_for(
             storage,
-            ReportRequest(quarter, unit_codes=tuple(u.code for u in units), suggestion_limit=0),
+            units,
+            directory,
             organisation=settings.organisation_name,
-        )
-    results = {u.code: u for u in report.units}
-    progress = StderrProgress()
-    for index, unit in enumerate(units, start=1):
-        opd = directory.opd(unit.opd_code)
-        content = poster_content(
-            organisation=settings.organisation_name,
-            unit_code=unit.code,
-            unit_name=unit.name,
-            opd_name=opd.name if opd else unit.opd_code,
             telegram_bot_username=telegram,
             whatsapp_number=whatsapp,
-            result=result_line(results.get(unit.code), quarter, minimum),
+            quarter=quarter,
+            min_respondents=minimum,
         )
+    progress = StderrProgress()
+    for index, content in enumerate(contents, start=1):
         if args.links:
             for what, url in poster_links(content):
-                sys.stdout.write(f"{unit.code}\t{what}\t{url}\n")
+                sys.stdout.write(f"{content.unit_code}\t{what}\t{url}\n")
             continue
         files = write_poster(content, args.output)
         sys.stdout.write(f"{files.pdf}\n{files.png}\n")
-        progress("poster", index, len(units))
+        progress("poster", index, len(contents))
     return 0

@@ -128,12 +128,24 @@ class Settings(BaseSettings):
     # always is: it says nothing but "up").
     metrics_token: SecretStr | None = None
 
+    # The web console (docs/web.md): its path in the web server, an optional port of its own,
+    # the public address its sign-in links start with, the cookie secret and the idle timeout.
+    web_console: bool = True
+    web_path_prefix: str = "/konsol"
+    web_port: int | None = Field(default=None, ge=1, le=65535)
+    public_base_url: str | None = None
+    web_session_secret: SecretStr | None = None
+    web_idle_minutes: int = Field(default=30, ge=5, le=12 * 60)
+    # Secure cookies (sent over HTTPS only): on when PUBLIC_BASE_URL starts with https://.
+    web_cookie_secure: bool | None = None
+
     @field_validator(
         "pseudonym_secret",
         "telegram_webhook_secret",
         "whatsapp_app_secret",
         "whatsapp_verify_token",
         "metrics_token",
+        "web_session_secret",
     )
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -190,6 +202,22 @@ class Settings(BaseSettings):
                 "(1-256 characters of A-Z a-z 0-9 _ -)"
             )
         return self
+
+    @field_validator("web_path_prefix")
+    @classmethod
+    def _web_prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"(/[a-z0-9_-]{1,40}){1,3}", value):
+            raise ValueError("a path like /konsol (lower-case letters, digits, - and _)")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL, e.g. https://skm.mimikakab.go.id")
+        return value.rstrip("/")
 
     @field_validator("whatsapp_graph_version")
     @classmethod

@@ -55,17 +55,7 @@ def supervise(count: int, argv: list[str] | None = None, poll_s: float = 0.2) ->
     """Start ``count`` workers (``python -m bot run``) and wait; returns the exit code."""
     argv = argv if argv is not None else [sys.executable, "-m", "bot", "run"]
     with tempfile.TemporaryDirectory(prefix="skm-metrics-") as metrics_dir:
-        workers = [
-            subprocess.Popen(
-                argv,
-                env={
-                    **os.environ,
-                    WORKER_ENV: f"{index}/{count}",
-                    "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
-                },
-            )
-            for index in range(count)
-        ]
+        workers: list[subprocess.Popen[bytes]] = []
         stopping = False
         asked_to_stop_by: int | None = None  # the signal the service manager sent, if any
         first_failure: int | None = None  # the exit code of the first worker that failed
@@ -82,8 +72,18 @@ def supervise(count: int, argv: list[str] | None = None, poll_s: float = 0.2) ->
             asked_to_stop_by = signum
             stop(signum)
 
+        # Handlers first: a stop that comes while the workers start must reach them too.
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
+            for index in range(count):
+                if stopping:
+                    break
+                environment = {
+                    **os.environ,
+                    WORKER_ENV: f"{index}/{count}",
+                    "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+                }
+                workers.append(subprocess.Popen(argv, env=environment))
             while True:
                 codes = [worker.poll() for worker in workers]
                 finished = [code for code in codes if code is not None]

@@ -37,6 +37,7 @@ from storage.reports import (
     ReportStore,
 )
 from survey_flows.ikm import STANDARD_ELEMENTS, ElementTally, IkmResult, compute_ikm, sample_size
+from survey_flows.personal_data import mask_personal_data
 from survey_flows.skm import PROFILE_ITEMS
 
 __all__ = ["ReportError", "assemble", "build_report", "population_for", "request_scope"]
@@ -103,7 +104,10 @@ def assemble(data: ReportData, request: ReportRequest, *, organisation: str) -> 
     suggestions: dict[str, list[Suggestion]] = defaultdict(list)
     for suggestion in data.suggestions:
         suggestions[suggestion.unit_code].append(
-            Suggestion(suggestion.unit_code, suggestion.local_date, suggestion.text)
+            # Masked again on the way out: answers stored before masking at write time.
+            Suggestion(
+                suggestion.unit_code, suggestion.local_date, mask_personal_data(suggestion.text)
+            )
         )
 
     selected = _selected_units(data.units, request, respondents)

@@ -23,6 +23,7 @@ from reports.cells import put_text, safe_value
 from storage.complaints import ComplaintRow
 from survey_flows.complaints import ComplaintStatus
 from survey_flows.dates import last_day
+from survey_flows.personal_data import mask_personal_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +88,9 @@ def detail_rows(rows: Sequence[ComplaintRow], zone: ZoneInfo) -> list[dict[str, 
             "answer_by": last_day(r.answer_by, zone).isoformat(),
             "answered": local(r.answered_at),
             "rating": "" if r.rating is None else ("baik" if r.rating else "kurang"),
-            # Confidential complaints are counted, not quoted.
-            "description": "" if r.confidential else r.description,
+            # Confidential complaints are counted, not quoted; the others leave the desk without
+            # the phone numbers, NIK and e-mail addresses typed into them.
+            "description": "" if r.confidential else mask_personal_data(r.description),
         }
         for r in rows
     ]

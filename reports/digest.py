@@ -227,8 +227,13 @@ def chart_data(
         (u.name, u.ikm) for u in opd.units if u.respondents >= min_respondents and u.ikm is not None
     )
     elements = tuple((code, opd.nrr(code)) for code in opd.elements)
-    weeks = tuple((f"W{p.start.isocalendar()[1]}", value) for p, value in trend)
+    weeks = tuple((_trend_label(p), value) for p, value in trend)
     return ChartData(units, elements, weeks)
+
+
+def _trend_label(period: Period) -> str:
+    """``W14`` for a week (the digest's trend), else the period's label (``2026-Q1``)."""
+    return f"W{period.start.isocalendar()[1]}" if period.kind is PeriodKind.WEEK else period.label
 
 
 def render_chart(
@@ -236,8 +241,10 @@ def render_chart(
     trend: list[tuple[Period, Decimal | None]],
     language: str,
     min_respondents: int,
+    trend_title: str | None = None,
 ) -> bytes:
-    """One PNG: per-unit IKM, the nine element scores, and the eight-week trend."""
+    """One PNG: per-unit IKM, the nine element scores, and the trend (the digest's eight
+    weeks; the console's quarters)."""
     data = chart_data(opd, trend, min_respondents)
     figure: Figure = plt.figure(figsize=(11, 4.2), dpi=110)
     try:
@@ -263,7 +270,7 @@ def render_chart(
         right.set_xticks(positions, [label for label, _ in data.trend])
         right.set_xlim(-0.5, len(positions) - 0.5)
         right.set_ylim(25, 100)
-        right.set_title(text(language, "digest.chart.trend"), fontsize=10)
+        right.set_title(trend_title or text(language, "digest.chart.trend"), fontsize=10)
         right.tick_params(labelsize=8)
         figure.suptitle(opd.name, fontsize=11)
         figure.tight_layout()

@@ -27,6 +27,7 @@ from reports.period import PeriodError, parse_date
 from storage.reports import PaperResponse
 from survey_flows.directory import Directory, UnitInfo
 from survey_flows.ikm import MAX_SCORE, MIN_SCORE, STANDARD_ELEMENTS
+from survey_flows.personal_data import mask_optional
 from survey_flows.plain_text import without_controls
 from survey_flows.skm import PROFILE_ITEMS
 
@@ -202,7 +203,7 @@ def _validate(
             service_type=service_type,
             profile=profile,
             scores=scores,
-            suggestion=suggestion or None,
+            suggestion=mask_optional(suggestion) or None,
         ),
         problems,
     )

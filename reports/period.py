@@ -246,3 +246,35 @@ def latest_complete_quarter(today: date) -> Period:
     if quarter == 0:
         year, quarter = year - 1, 4
     return parse_period(f"{year:04d}-Q{quarter}")
+
+
+def quarter_of(day: date) -> Period:
+    """The quarter containing ``day``."""
+    return parse_period(f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}")
+
+
+def month_of(day: date) -> Period:
+    return parse_period(f"{day.year:04d}-{day.month:02d}")
+
+
+def quarters_up_to(day: date, count: int) -> list[Period]:
+    """The ``count`` quarters ending with the one containing ``day``, oldest first."""
+    quarters = [quarter_of(day)]
+    while len(quarters) < count:
+        quarters.append(quarter_of(quarters[-1].start - timedelta(days=1)))
+    return quarters[::-1]
+
+
+def recent_periods(today: date) -> list[Period]:
+    """The periods a picker offers: this and the last 7 quarters, 12 months, 4 semesters and
+    3 years, newest first within each kind."""
+    quarters = quarters_up_to(today, 8)[::-1]
+    months = [month_of(today)]
+    while len(months) < 12:
+        months.append(month_of(months[-1].start - timedelta(days=1)))
+    semesters = [parse_period(f"{today.year:04d}-S{1 if today.month <= 6 else 2}")]
+    while len(semesters) < 4:
+        before = semesters[-1].start - timedelta(days=1)
+        semesters.append(parse_period(f"{before.year:04d}-S{1 if before.month <= 6 else 2}"))
+    years = [parse_period(f"{today.year - n:04d}") for n in range(3)]
+    return quarters + months + semesters + years

@@ -11,8 +11,10 @@ Written as PDF (for printing) and PNG (for screens and chats).
 
 from __future__ import annotations
 
+import io
 import re
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +22,11 @@ import segno
 from matplotlib.figure import Figure
 
 from reports.charts import A4_PORTRAIT_IN, plain_text
-from reports.model import UnitReport, id_decimal
+from reports.model import ReportRequest, UnitReport, id_decimal
 from reports.period import Period
+from storage import Storage
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX
+from survey_flows.directory import Directory, UnitInfo
 from survey_flows.skm import DEEP_LINK_PREFIX
 
 __all__ = [
@@ -296,3 +300,53 @@ def write_poster(content: PosterContent, directory: Path) -> PosterFiles:
         whatsapp_qr=whatsapp_qr,
         complaint_qr=complaint_qr,
     )
+
+
+async def posters_for(
+    storage: Storage,
+    units: Sequence[UnitInfo],
+    directory: Directory,
+    *,
+    organisation: str,
+    telegram_bot_username: str | None,
+    whatsapp_number: str | None,
+    quarter: Period,
+    min_respondents: int,
+) -> list[PosterContent]:
+    """What each unit's poster says: its QR links and its result for ``quarter`` (one report
+    for all of them). For ``skm-bot poster`` and the console's download alike.
+
+    Raises:
+        PosterError: neither channel is configured, or one is malformed.
+    """
+    from reports.build import build_report  # the report builder reads the database
+
+    report = await build_report(
+        storage,
+        ReportRequest(quarter, unit_codes=tuple(u.code for u in units), suggestion_limit=0),
+        organisation=organisation,
+    )
+    results = {u.code: u for u in report.units}
+    contents = []
+    for unit in units:
+        opd = directory.opd(unit.opd_code)
+        contents.append(
+            poster_content(
+                organisation=organisation,
+                unit_code=unit.code,
+                unit_name=unit.name,
+                opd_name=opd.name if opd else unit.opd_code,
+                telegram_bot_username=telegram_bot_username,
+                whatsapp_number=whatsapp_number,
+                result=result_line(results.get(unit.code), quarter, min_respondents),
+            )
+        )
+    return contents
+
+
+def poster_pdf(content: PosterContent) -> bytes:
+    """One poster as PDF bytes (blocking: run it in a thread from async code)."""
+    figure, *_ = poster_figure(content)
+    buffer = io.BytesIO()
+    plain_text(figure).savefig(buffer, format="pdf")
+    return buffer.getvalue()

@@ -17,6 +17,7 @@ from storage.directory import DirectoryStorage
 from storage.outbox import OutboxStorage, OutboxTx
 from storage.responses import ResponsesStorage, ResponsesTx
 from storage.statements import hot_path_statements
+from storage.web_models import WebAdmin  # noqa: F401  (registers the web console tables)
 
 
 class Tx(ContactsTx, ConversationsTx, ResponsesTx, OutboxTx):

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     and_,
     column,
+    exists,
     func,
     insert,
     literal_column,
@@ -245,6 +246,42 @@ class ReportStore:
         """Every unit with its OPD and populations, in directory order."""
         async with self.snapshot() as connection:
             return await self._directory(connection)
+
+    async def data_version(self) -> tuple[int, tuple[object, ...]]:
+        """What tells a cache that reports may have changed: the newest response id (chat or
+        paper), and the directory's state (last change of a unit or OPD, populations held).
+        Index lookups only."""
+        async with self.snapshot() as connection:
+            row = (
+                await connection.execute(
+                    select(
+                        select(func.max(RESPONSES.c.id)).scalar_subquery(),
+                        select(func.max(UNITS.c.updated_at)).scalar_subquery(),
+                        select(func.max(OPDS.c.updated_at)).scalar_subquery(),
+                        select(func.count()).select_from(POPULATIONS).scalar_subquery(),
+                    )
+                )
+            ).one()
+        return int(row[0] or 0), tuple(row[1:])
+
+    async def units_answered_since(self, day: date) -> frozenset[str]:
+        """Codes of the units with at least one response dated ``day`` or later."""
+        async with self.snapshot() as connection:
+            rows = await connection.execute(
+                select(UNITS.c.code).where(
+                    exists().where(RESPONSES.c.unit_id == UNITS.c.id, RESPONSES.c.local_date >= day)
+                )
+            )
+            return frozenset(code for (code,) in rows)
+
+    async def dates_after(self, response_id: int) -> frozenset[date]:
+        """The local dates of the responses stored after ``response_id`` (a range scan of the
+        primary key: cheap for the few new ones)."""
+        async with self.snapshot() as connection:
+            rows = await connection.execute(
+                select(RESPONSES.c.local_date).where(RESPONSES.c.id > response_id).distinct()
+            )
+            return frozenset(day for (day,) in rows)
 
     async def report_data(
         self,

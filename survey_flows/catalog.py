@@ -402,6 +402,15 @@ _ID: dict[str, str] = {
     "digest.caption": "Grafik SKM {opd}, {label}",
     "digest.summary": "{label}: {count} responden, IKM {ikm}, {open} pengaduan belum selesai. Balas pesan ini untuk menerima ringkasan lengkap.",
     "digest.not_registered": "Maaf, ringkasan hanya untuk pimpinan dan petugas OPD yang terdaftar.",
+    # --- the web console's sign-in link (/masuk) ---------------------------------------------
+    "web.login_link": (
+        "Tautan masuk Konsol SKM (sekali pakai, berlaku {minutes} menit):\n{url}\n"
+        "Jangan teruskan tautan ini kepada siapa pun."
+    ),
+    "web.not_registered": (
+        "Maaf, Konsol SKM hanya untuk pimpinan dan petugas OPD yang terdaftar. "
+        "Silakan hubungi Bagian Organisasi."
+    ),
     # --- erasure (UU 27/2022: the right to erasure) ----------------------------------------
     "erase.confirm": (
         "Hapus data Bapak/Ibu? Kami akan menghapus identitas akun, percakapan, dan isi "
@@ -828,6 +837,14 @@ _EN: dict[str, str] = {
     "digest.caption": "SKM chart of {opd}, {label}",
     "digest.summary": "{label}: {count} respondents, IKM {ikm}, {open} complaints open. Reply to this message to receive the full digest.",
     "digest.not_registered": "Sorry, the digest is only for registered OPD heads and officers.",
+    "web.login_link": (
+        "Your SKM console sign-in link (single use, valid for {minutes} minutes):\n{url}\n"
+        "Do not forward this link to anyone."
+    ),
+    "web.not_registered": (
+        "Sorry, the SKM console is only for registered OPD heads and officers. "
+        "Please contact the Bagian Organisasi."
+    ),
     "erase.confirm": (
         "Erase your data? We will delete your account identity, this conversation and the "
         "content of your complaints. Survey answers still count in the statistics, but can no "

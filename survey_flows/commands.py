@@ -5,7 +5,8 @@ users rarely type a slash, so the officers' and staff's commands and ``status`` 
 without it when the next word is a ticket number (``TANGGAPI ADU-7K3M-Q9XP Sudah ...``): an
 ordinary sentence that merely starts with such a word stays text. Single words typed alone
 (``batal``, ``kembali``) stay text too: the engine reads them per step as keywords, from the
-same table (:data:`KEYWORDS`). Pure and stdlib only.
+same table (:data:`KEYWORDS`). ``MASUK`` (the web console's sign-in link) is a command when it
+is the whole message, slash or not. Pure and stdlib only.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Command(StrEnum):
     SELESAI = "selesai"
     TOLAK = "tolak"
     RINGKASAN = "ringkasan"
+    MASUK = "masuk"
 
 
 class Audience(StrEnum):
@@ -75,6 +77,8 @@ class CommandSpec:
     arguments: Arguments = Arguments.NONE
     action: str | None = None
     in_menu: bool = False
+    # A staff command typed as the whole message, without a slash (WhatsApp: ``MASUK``).
+    alone: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -111,6 +115,8 @@ VOCABULARY: tuple[CommandSpec, ...] = (
     CommandSpec(Command.TOLAK, ("tolak",), ("reject",), Audience.OFFICER, Arguments.TICKET_TEXT),
     CommandSpec(Command.RINGKASAN, ("ringkasan",), ("summary",), Audience.STAFF,
                 Arguments.OPTIONAL_UNIT),
+    # The web console's one-time sign-in link (docs/web.md).
+    CommandSpec(Command.MASUK, ("masuk",), ("signin",), Audience.STAFF, alone=True),
 )  # fmt: skip
 
 BY_NAME: dict[Command, CommandSpec] = {spec.name: spec for spec in VOCABULARY}
@@ -133,6 +139,9 @@ _SLASH_FREE = frozenset(
     for spec in VOCABULARY
     if spec.audience is Audience.OFFICER or spec.name is Command.STATUS
 )
+
+# Commands that are the whole message, typed without a slash.
+_ALONE = {word: spec for spec in VOCABULARY if spec.alone for word in spec.words}
 
 # Control characters, invisible formatting and lone surrogates (which no database can store).
 # Newlines and tabs stay: an officer's answer keeps its lines.
@@ -195,6 +204,9 @@ def parse_command(text: str) -> ParsedCommand | None:
     if slashed is not None:
         word = slashed[1].lower()
         return _parsed(word, BY_WORD.get(word), cleaned[slashed.end() :])
+    alone = _ALONE.get(cleaned.strip().lower())
+    if alone is not None:
+        return _parsed(alone.name, alone, "")
     bare = _BARE.match(cleaned)
     if bare is None:
         return None

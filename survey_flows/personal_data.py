@@ -24,6 +24,11 @@ def mask_personal_data(text: str) -> str:
     return text
 
 
+def mask_optional(text: str | None) -> str | None:
+    """:func:`mask_personal_data` for an optional text (``None`` and ``""`` stay as they are)."""
+    return mask_personal_data(text) if text else text
+
+
 # What stays of a complaint's description once its personal content is erased (on /hapus, or
 # by the retention purge after it closed): the officers who open it see why it is empty.
 ERASED = "[dihapus atas permintaan pelapor atau masa simpan habis]"

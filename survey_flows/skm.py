@@ -41,6 +41,7 @@ from survey_flows.engine import (
     typed_number,
 )
 from survey_flows.form import chosen_service, form_token, read_form, service_options
+from survey_flows.personal_data import mask_optional
 from survey_flows.questionnaire import (
     ADULT_AGE,
     PROFILE_CHOICES,
@@ -1037,7 +1038,9 @@ class _Turn(ComplaintSteps):
                 service_type=answers.get("service"),
                 scores=scores,
                 profile=stored_profile(answers),
-                suggestion=answers.get("suggestion"),
+                # Stored masked: a phone number, NIK or e-mail address has no place in a
+                # pseudonymous answer (docs/privacy.md); the complaint form is for contact.
+                suggestion=mask_optional(answers.get("suggestion")),
                 language=self.language,
                 started_at=started,
                 submitted_at=self.ctx.now,

@@ -27,6 +27,9 @@ from storage.outbox import PendingMessage
 from survey_flows.engine import FlowSettings
 from survey_flows.types import Channel, Inbound, InboundKind
 
+# The web console's browser fixtures (``console``, ``chromium``): see tests/browser.py.
+pytest_plugins = ["tests.browser"]
+
 # One database per test process, so that two test runs on one machine never collide.
 TEST_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/skm_test_{os.getpid()}"

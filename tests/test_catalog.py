@@ -189,7 +189,7 @@ def _literal_keys() -> tuple[set[str], set[str]]:
     literal: set[str] = set()
     patterns: set[str] = set()
     for path in FLOW_SOURCES:
-        if path.name == "catalog.py":
+        if path.name in {"catalog.py", "web_catalog.py"}:  # the catalogues themselves
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

@@ -180,7 +180,7 @@ async def test_nothing_under_way_gets_no_reminder(storage: Storage) -> None:
 
 
 async def up_down_up_0009(engine: AsyncEngine) -> None:
-    await db.upgrade(engine, "0007")
+    await db.upgrade(engine, "0008")
     async with engine.begin() as connection:
         await connection.execute(
             sa.text(
@@ -205,7 +205,7 @@ async def up_down_up_0009(engine: AsyncEngine) -> None:
         assert row.contact is None
         saved = (await connection.execute(sa.text("SELECT saved_profile FROM contacts"))).one()
         assert saved.saved_profile is None
-    await _downgrade(engine, "0007")
+    await _downgrade(engine, "0008")
     async with engine.begin() as connection:
         assert "contact" not in await connection.run_sync(columns, "opds")
         assert "saved_profile" not in await connection.run_sync(columns, "contacts")

@@ -67,7 +67,17 @@ KEPT_UNLINKED = {
     "response_scores": {"response_id", "element_code", "score"},
 }  # fmt: skip
 # Officers and heads (registered from the directory file, not citizens: docs/privacy.md).
-STAFF = {"recipients": {"address", "name", "bsuid", "language", "channel", "role", "active"}}
+# The web console's people are staff too: admins, their sign-in links and sessions (tokens
+# stored hashed), and the audit log of what they did.
+STAFF = {
+    "recipients": {"address", "name", "bsuid", "language", "channel", "role", "active"},
+    "web_admins": {"name", "language", "active", "created_at"},
+    "web_login_links": {"principal_kind", "principal_id", "token_sha256", "created_at",
+                        "expires_at", "used_at"},
+    "web_sessions": {"principal_kind", "principal_id", "token_sha256", "created_at",
+                     "last_seen_at", "ended_at"},
+    "web_audit": {"actor", "actor_name", "role", "opd_code", "target", "detail"},
+}  # fmt: skip
 # Not personal: keys, links, codes, states, timestamps of a complaint's handling.
 NOT_PERSONAL = {
     "contacts": {"id", "channel"},
@@ -86,6 +96,10 @@ NOT_PERSONAL = {
                "attempts", "next_attempt_at", "lease_until", "created_at", "sent_at",
                "delivery_status", "delivery_status_at"},
     "recipients": {"id", "opd_id"},
+    "web_admins": {"id"},
+    "web_login_links": {"id"},
+    "web_sessions": {"id"},
+    "web_audit": {"id", "at", "action", "outcome"},
     "opds": {"id", "code", "name", "short_name", "active", "position", "updated_at",
              "contact"},  # a public office or number, not a citizen's
     "units": {"id", "code", "opd_id", "name", "short_name", "service_types", "active",

@@ -163,13 +163,13 @@ def test_a_stop_asked_while_workers_start_is_a_clean_stop(worker_handles_sigterm
     report a clean stop, or the service manager records a failure for an ordinary restart.
     """
     worker = (
-        "import signal, sys, time; "
+        "import os, signal, sys, time; "
         + (
             "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
             if worker_handles_sigterm
             else ""
         )
-        + "print('up', flush=True); time.sleep(60)"
+        + "os.write(1, b'up\\n'); time.sleep(60)"  # one write: lines never interleave
     )
     supervisor_code = (
         "import sys; from bot.workers import supervise; "

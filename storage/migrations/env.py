@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import storage.complaint_models  # noqa: F401  (registers the complaint tables)
+import storage.web_models  # noqa: F401  (registers the web console tables)
 from storage.models import Base
 
 target_metadata = Base.metadata

@@ -1,7 +1,7 @@
 """conversation: the OPD's public contact, and the profile a citizen asked us to remember
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 02:30:00.000000
 
 Two nullable columns (issue 14): ``opds.contact`` (a public phone number or office, from the
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

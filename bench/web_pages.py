@@ -1,0 +1,122 @@
+"""Server time of the web console's figures pages with many responses in PostgreSQL.
+
+Generates responses over 200 units in 20 OPDs (``report_bench.generate``: server-side
+``generate_series``, dated through 2026), signs an administrator in, and times over HTTP on
+127.0.0.1 (the console's application in-process, the clock at 15 December 2026):
+
+* the overview (``/konsol/ikhtisar``: every OPD and unit for the quarter, the trend over four
+  quarters, this month's silent units) and a unit page (``/konsol/unit/unit-1``: nine element
+  scores, trend, suggestions);
+* cold (the report cache empty: what the first visitor after a new response waits for) and
+  warm (cached: every later visitor until the next response).
+
+    python bench/web_pages.py --responses 100000          # about a minute of generation
+    python bench/web_pages.py --responses 1000000 --reuse # reuse a database made earlier
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+from report_bench import generate  # noqa: E402
+
+from handlers.web import ConsoleConfig, build_console, mount  # noqa: E402
+from handlers.web.core import SESSION_COOKIE  # noqa: E402
+from handlers.web.figures import REPORTS_KEY  # noqa: E402
+from storage import Storage, db  # noqa: E402
+from storage.reports import PaperResponse, ReportStore  # noqa: E402
+from storage.web import ensure_admin, start_session  # noqa: E402
+from survey_flows.web_access import new_token, sign, token_digest  # noqa: E402
+
+DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/skm_web_bench"
+NOW = datetime(2026, 12, 15, 2, 0, tzinfo=UTC)
+SECRET = b"bench-web-console-secret"
+PAGES = {"overview": "/konsol/ikhtisar", "unit": "/konsol/unit/unit-1"}
+
+
+async def timed(session: aiohttp.ClientSession, url: str) -> float:
+    started = time.perf_counter()
+    async with session.get(url) as response:
+        await response.read()
+        assert response.status == 200, (url, response.status)
+    return (time.perf_counter() - started) * 1000
+
+
+async def run(url: str, repeat: int) -> None:
+    storage = Storage(db.create_engine(url))
+    config = ConsoleConfig(secret=SECRET, clock=lambda: NOW, idle=timedelta(days=1))
+    console = build_console(storage, config)
+    app = web.Application()
+    mount(app, console, config.prefix)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    token = new_token()
+    async with storage.transaction() as tx:
+        admin, _ = await ensure_admin(tx, "Bench", NOW)
+        await start_session(tx, token_digest(token), "admin", admin, NOW)
+    cookies = {SESSION_COOKIE: sign(SECRET, token)}
+    cache = console[REPORTS_KEY]
+    try:
+        async with aiohttp.ClientSession(cookies=cookies) as session:
+            for name, path in PAGES.items():
+                page = f"http://127.0.0.1:{port}{path}"
+                await timed(session, page)  # the database's own caches warm up
+                cold, warm = [], []
+                for _ in range(repeat):
+                    # A new response: the cache must build the page's reports again.
+                    await ReportStore(storage).insert_paper_responses(
+                        [
+                            PaperResponse(
+                                "unit-1",
+                                NOW.date(),
+                                None,
+                                {},
+                                {f"U{k}": 3 for k in range(1, 10)},
+                                None,
+                            )
+                        ],  # fmt: skip
+                        NOW,
+                    )
+                    cold.append(await timed(session, page))
+                    warm.append(await timed(session, page))
+                print(
+                    f"{name:<9} cold median {statistics.median(cold):7.1f} ms "
+                    f"(best {min(cold):.1f})   warm median {statistics.median(warm):6.1f} ms "
+                    f"(best {min(warm):.1f})   [{repeat} runs]"
+                )
+        print(f"reports built: {cache.builds}")
+    finally:
+        await runner.cleanup()
+        await storage.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="a PostgreSQL URL")
+    parser.add_argument("--responses", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each (default 5)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the database from an earlier run"
+    )
+    args = parser.parse_args()
+    if not args.reuse:
+        asyncio.run(generate(args.database_url, args.responses))
+    asyncio.run(run(args.database_url, args.repeat))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Downloads: the SKM report for any period and scope (XLSX, PDF, CSV, JSON), and posters.
+
+The files are the ones ``skm-bot report`` and ``skm-bot poster`` write (``reports.outputs``,
+``reports.poster``); every download is audited. A head gets their OPD's only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from handlers.web.core import Area, PageContext, Refused
+from handlers.web.figures import chosen_period, picker, reports, today
+from reports.model import ReportRequest
+from reports.outputs import FORMATS, MEDIA_TYPES, report_bytes, report_filename
+from reports.period import Period, latest_complete_quarter, quarter_of
+from reports.poster import PosterError, poster_pdf, posters_for
+from survey_flows.web_access import Action
+
+area = Area("downloads")
+area.menu("web.downloads.menu", "/unduh", Action.DOWNLOAD_REPORT)
+
+FORMAT_LABELS = {"xlsx": "Excel (XLSX)", "pdf": "PDF", "csv": "CSV", "json": "JSON"}
+
+
+@dataclass
+class DownloadForm:
+    """What the form asks, and what was wrong with it (field -> catalogue key)."""
+
+    period: str = ""
+    opd: str = ""
+    format: str = "xlsx"
+    unit: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _attachment(body: bytes, name: str, media_type: str) -> web.Response:
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": media_type,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
+
+
+async def _form_page(ctx: PageContext, form: DownloadForm, status: int = 200) -> web.Response:
+    directory = await ctx.storage.directory()
+    own = ctx.principal.opd_code if ctx.principal is not None else None
+    principal = ctx.require(Action.DOWNLOAD_REPORT, own)  # the admin's is None: every OPD
+    opds = [o for o in directory.opds if principal.regency_wide or o.code == principal.opd_code]
+    units = [u for u in directory.units if any(u.opd_code == o.code for o in opds)]
+    return ctx.render("downloads.html", status=status, form=form, opds=opds, units=units,
+                      formats=[(f, FORMAT_LABELS[f]) for f in FORMATS],
+                      periods=picker(ctx, _shown_period(ctx)),
+                      regency_wide=principal.regency_wide,
+                      posters=bool(ctx.config.telegram_bot_username
+                                   or ctx.config.whatsapp_number))  # fmt: skip
+
+
+def _shown_period(ctx: PageContext) -> Period:
+    try:
+        return chosen_period(ctx)
+    except Refused:  # shown beside the field; the picker offers this quarter
+        return quarter_of(today(ctx))
+
+
+@area.page("/unduh", action=Action.DOWNLOAD_REPORT, scope_in_handler=True, name="downloads.form")
+async def download_form(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    assert ctx.principal is not None
+    return await _form_page(ctx, DownloadForm(opd=ctx.principal.opd_code or ""))
+
+
+@area.page(
+    "/unduh/laporan", action=Action.DOWNLOAD_REPORT, scope_in_handler=True, name="downloads.report"
+)
+async def download_report(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    query = request.query
+    form = DownloadForm(query.get("periode", "")[:40], query.get("opd", "")[:40],
+                        query.get("format", "")[:8], query.get("unit", "")[:40])  # fmt: skip
+    if form.format not in FORMATS:
+        form.errors["format"] = "web.downloads.error.format"
+    period = None
+    try:
+        period = chosen_period(ctx)
+    except Refused:
+        form.errors["period"] = "web.downloads.error.period"
+    directory = await ctx.storage.directory()
+    if form.opd and directory.opd(form.opd) is None:
+        form.errors["opd"] = "web.downloads.error.opd"
+    unit = directory.unit(form.unit) if form.unit else None
+    if form.unit and (unit is None or (form.opd and unit.opd_code != form.opd)):
+        form.errors["unit"] = "web.downloads.error.unit"
+    if form.errors or period is None:
+        await ctx.audit("refused", target="report", detail=", ".join(sorted(form.errors)))
+        return await _form_page(ctx, form, status=400)
+    # A head may only ask for their OPD: "all OPDs" or another one is refused and audited.
+    scope = unit.opd_code if unit is not None else form.opd or None
+    ctx.require(Action.DOWNLOAD_REPORT, scope, target=f"report {form.unit or scope or 'all'}")
+    request_ = ReportRequest(period, opd_codes=(form.opd,) if form.opd else (),
+                             unit_codes=(form.unit,) if form.unit else ())  # fmt: skip
+    report = await reports(ctx).report(request_)
+    body = await asyncio.to_thread(report_bytes, report, form.format)
+    name = report_filename(request_, form.format, form.unit or form.opd)
+    await ctx.audit(target=name)
+    return _attachment(body, name, MEDIA_TYPES[form.format])
+
+
+@area.page(
+    "/unduh/poster/{unit}",
+    action=Action.DOWNLOAD_POSTER,
+    scope_in_handler=True,
+    name="downloads.poster",
+)
+async def download_poster(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    code = request.match_info["unit"]
+    directory = await ctx.storage.directory()
+    unit = directory.unit(code)
+    if unit is None:
+        raise web.HTTPNotFound()
+    ctx.require(Action.DOWNLOAD_POSTER, unit.opd_code, target=f"poster {code}")
+    try:
+        [content] = await posters_for(
+            ctx.storage,
+            [unit],
+            directory,
+            organisation=ctx.config.organisation,
+            telegram_bot_username=ctx.config.telegram_bot_username,
+            whatsapp_number=ctx.config.whatsapp_number,
+            quarter=latest_complete_quarter(today(ctx)),
+            min_respondents=ctx.config.min_respondents,
+        )
+    except PosterError:
+        raise Refused("poster_unavailable", 409, "no channel configured for posters") from None
+    body = await asyncio.to_thread(poster_pdf, content)
+    name = f"poster-{code}.pdf"
+    await ctx.audit(target=name)
+    return _attachment(body, name, MEDIA_TYPES["pdf"])
