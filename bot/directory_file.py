@@ -26,6 +26,7 @@ from survey_flows.directory import CODE_PATTERN
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN.pattern)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
 ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+Contact = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 ServiceType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=60)]
 _PERIOD = re.compile(r"^\d{4}(-(S[12]|Q[1-4]|(0[1-9]|1[0-2])))?$")
 
@@ -81,6 +82,9 @@ class OpdEntry(_Strict):
     code: Code
     name: Name
     short_name: ShortName | None = None
+    # Where a citizen reaches a person (a public phone number, an office's address); shown
+    # under help. Empty or absent: help points to the unit's counter.
+    contact: Contact = ""
     active: bool = True
     recipients: list[RecipientEntry] = Field(default_factory=list)
     units: Annotated[list[UnitEntry], Field(min_length=1)]
@@ -139,6 +143,7 @@ def _specs(document: DirectoryDocument) -> tuple[OpdSpec, ...]:
             code=opd.code,
             name=opd.name,
             short_name=opd.short_name,
+            contact=" ".join(opd.contact.split()),
             active=opd.active,
             recipients=tuple(
                 RecipientSpec(r.role, r.channel, r.address, r.name, r.language)

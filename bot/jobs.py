@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,10 +17,12 @@ from handlers.outbox import OutboxWorker
 from storage import Storage
 from storage.claims import claim_job
 from storage.complaints import CalendarCache, apply_desk_effects, load_deadline_context
+from storage.directory import directory_in
 from storage.errors import StorageError
 from storage.privacy import Purged, Retention, purge_expired
 from survey_flows.desk import deadline_plan
 from survey_flows.engine import FlowSettings
+from survey_flows.skm import idle_reminder
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,48 @@ async def complaint_deadlines(
     for channel in sorted(wake):
         await outbox.deliver(channel)
     return len(wake)
+
+
+async def idle_reminders(
+    storage: Storage,
+    settings: FlowSettings,
+    outbox: OutboxWorker,
+    clock: Callable[[], datetime],
+) -> int:
+    """One gentle reminder per idle period of a survey or complaint under way (issue 14,
+    item 17); the dedupe key (contact and last activity) makes it once, however often this
+    runs. Returns the number of reminders queued."""
+    now = clock()
+    queued = 0
+    wake: set[str] = set()
+    try:
+        async with storage.transaction() as tx:
+            idle = await tx.idle_conversations(now, settings.idle_reminder)
+            directory = await directory_in(tx) if idle else None
+            for conversation in idle:
+                assert directory is not None
+                message = idle_reminder(
+                    conversation.state, directory, conversation.language, now, settings
+                )
+                if message is None:
+                    continue
+                stamp = int(conversation.updated_at.timestamp())
+                added = await tx.enqueue(
+                    channel=conversation.channel,
+                    messages=[("message", message.to_json())],
+                    dedupe_prefix=f"idle-reminder:{conversation.contact_id}:{stamp}",
+                    now=now,
+                    contact_id=conversation.contact_id,
+                )
+                queued += len(added)
+                if added:
+                    wake.add(conversation.channel)
+    except StorageError as exc:
+        log.warning("idle reminder job failed", extra={"reason": str(exc)})
+        return 0
+    for channel in sorted(wake):
+        await outbox.deliver(channel)
+    return queued
 
 
 async def privacy_purge(
@@ -96,6 +140,14 @@ def build_scheduler(
     )
     if digest is not None:
         _add_digest_jobs(scheduler, zone, digest, storage, outbox, clock)
+    if flow_settings.idle_reminder > timedelta(0):
+        scheduler.add_job(
+            idle_reminders,
+            IntervalTrigger(minutes=1, timezone=zone),
+            args=[storage, flow_settings, outbox, clock],
+            id="idle-reminders",
+            replace_existing=True,
+        )
     scheduler.add_job(
         complaint_deadlines,
         CronTrigger.from_crontab(complaint_cron, timezone=zone),

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     http_workers: int = Field(default=1, ge=1, le=64)
 
     conversation_timeout_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    # One gentle reminder this long before an idle survey expires (0: none). Never sent
+    # outside WhatsApp's 24-hour customer service window.
+    conversation_reminder_minutes: int = Field(default=10, ge=0, le=24 * 60)
     survey_repeat_window_days: int = Field(default=1, ge=0, le=366)
     suggestion_max_chars: int = Field(default=1000, ge=50, le=4000)
     menu_page_size: int = Field(default=8, ge=3, le=20)
@@ -275,6 +278,11 @@ class Settings(BaseSettings):
         return FlowSettings(
             organisation=self.organisation_name,
             idle_timeout=timedelta(minutes=self.conversation_timeout_minutes),
+            idle_reminder=timedelta(
+                minutes=min(
+                    self.conversation_reminder_minutes, self.conversation_timeout_minutes - 1
+                )
+            ),
             page_size=self.menu_page_size,
             suggestion_max_chars=self.suggestion_max_chars,
             repeat_window_days=self.survey_repeat_window_days,

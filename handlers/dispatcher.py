@@ -52,6 +52,7 @@ from survey_flows.types import (
     LimitReached,
     Outbound,
     RecordConsent,
+    RememberProfile,
     SetLanguage,
     StepResult,
     SubmitResponse,
@@ -99,10 +100,12 @@ def _may_need_complaints(inbound: Inbound) -> bool:
     Typed text may be "STATUS <ticket>", a ticket's buttons carry the token "t", and the
     menu's "Cek status pengaduan" button lists them.
     """
+    choice = inbound.choice_id or ""
     return not (
         inbound.kind is InboundKind.CHOICE
         and inbound.prompt_token not in (None, TICKET_TOKEN)
-        and inbound.choice_id not in ("status", "complaint")  # complaint: the daily cap
+        and choice not in ("status", "complaint")  # complaint: the daily cap
+        and not choice.startswith("complaint:")  # the offer after a low score: the cap too
     )
 
 
@@ -328,6 +331,7 @@ class Dispatcher:
             language=contact.language,
             consent_at=contact.consent_at,
             recent_units=recent,
+            saved_profile=contact.saved_profile,
             settings=self.flow_settings,
             fresh_ticket=format_ticket(secrets.randbits(TICKET_BITS)),
             calendar=await self.calendar.get(tx),
@@ -442,6 +446,8 @@ class Dispatcher:
                 await tx.record_consent(contact_id, effect.at, effect.notice_version)
             elif isinstance(effect, SetLanguage):
                 await tx.set_language(contact_id, effect.language)
+            elif isinstance(effect, RememberProfile):
+                await tx.remember_profile(contact_id, effect.profile)
             elif isinstance(effect, SubmitResponse):
                 response_id = await tx.insert_response(effect, channel=channel, respondent_key=key)
         return response_id

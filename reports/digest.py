@@ -24,7 +24,7 @@ from reports.charts import plain_text  # noqa: E402
 from reports.model import OpdReport, UnitReport  # noqa: E402
 from reports.period import Period, PeriodKind  # noqa: E402
 from survey_flows.catalog import text  # noqa: E402
-from survey_flows.dates import date_words  # noqa: E402
+from survey_flows.dates import date_words, number_text  # noqa: E402
 
 # A unit needs this many respondents in the week before its grade means anything.
 DEFAULT_MIN_RESPONDENTS = 10
@@ -101,8 +101,9 @@ def compose(
         lines += ["", t("digest.empty")]
     else:
         last = previous.respondents if previous else 0
-        lines += ["", t("digest.respondents", count=opd.respondents, last=last,
-                        change=_signed(opd.respondents - last))]  # fmt: skip
+        lines += ["", t("digest.respondents", count=number_text(opd.respondents, language),
+                        last=number_text(last, language),
+                        change=_signed(opd.respondents - last, language))]  # fmt: skip
         for unit in opd.units:
             lines.append(_unit_line(unit, before.get(unit.code), language, min_respondents))
         if opd.respondents >= min_respondents and opd.ikm is not None:
@@ -113,8 +114,9 @@ def compose(
             lines += ["", t("digest.weakest", elements=weakest)]
         lines += [
             "",
-            t("digest.complaints", received=complaints.received, open=complaints.open,
-              overdue=complaints.overdue),
+            t("digest.complaints", received=number_text(complaints.received, language),
+              open=number_text(complaints.open, language),
+              overdue=number_text(complaints.overdue, language)),
         ]  # fmt: skip
         suggestions = sorted(
             (s for u in opd.units for s in u.suggestions), key=lambda s: s.local_date, reverse=True
@@ -126,9 +128,9 @@ def compose(
     headline = t(
         "digest.summary",
         label=_week_label(week, language),
-        count=opd.respondents,
+        count=number_text(opd.respondents, language),
         ikm=_number(opd.ikm if opd.respondents >= min_respondents else None, language),
-        open=complaints.open,
+        open=number_text(complaints.open, language),
     )
     return Digest(
         parts=split_message("\n".join(lines), limit),
@@ -138,8 +140,9 @@ def compose(
     )
 
 
-def _signed(value: int) -> str:
-    return f"+{value}" if value > 0 else str(value)
+def _signed(value: int, language: str) -> str:
+    shown = number_text(abs(value), language)
+    return f"+{shown}" if value > 0 else f"-{shown}" if value < 0 else shown
 
 
 def _week_label(week: Period, language: str) -> str:
@@ -157,8 +160,9 @@ def _unit_line(
     if unit.respondents == 0:
         return text(language, "digest.unit_none", unit=name)
     if unit.respondents < min_respondents or unit.ikm is None:
-        return text(language, "digest.unit_few", unit=name, count=unit.respondents,
-                    minimum=min_respondents)  # fmt: skip
+        return text(language, "digest.unit_few", unit=name,
+                    count=number_text(unit.respondents, language),
+                    minimum=number_text(min_respondents, language))  # fmt: skip
     previous_ikm = (
         before.ikm if before is not None and before.respondents >= min_respondents else None
     )
@@ -167,7 +171,7 @@ def _unit_line(
         language,
         "digest.unit",
         unit=name,
-        count=unit.respondents,
+        count=number_text(unit.respondents, language),
         ikm=_number(unit.ikm, language),
         mutu=mutu.value if mutu else "-",
         kinerja=mutu.kinerja if mutu else "-",

@@ -47,6 +47,8 @@ class ContactRecord:
     phone: str | None = None  # WhatsApp: the phone number, when Meta has shown it
     respondent_key: str | None = None  # the pseudonym of the contact's responses, once stored
     parent_address: str | None = None  # WhatsApp: the parent BSUID, when Meta sends one
+    # The survey profile the citizen asked us to remember (issue 14, item 16); empty if none.
+    saved_profile: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def reply_address(self) -> str:
@@ -261,6 +263,7 @@ class ContactsTx(TxBase):
                     Contact.phone,
                     Contact.respondent_key,
                     Contact.parent_address,
+                    Contact.saved_profile,
                 ).where(Contact.id == keep_id)
             )
         ).one()
@@ -364,6 +367,12 @@ class ContactsTx(TxBase):
             update(Contact).where(Contact.id == contact_id).values(language=language)
         )
 
+    async def remember_profile(self, contact_id: int, profile: dict[str, str]) -> None:
+        """Keep the survey profile the citizen asked us to remember (deleted with the row)."""
+        await self.session.execute(
+            update(Contact).where(Contact.id == contact_id).values(saved_profile=profile)
+        )
+
     async def record_consent(self, contact_id: int, at: datetime, version: str) -> None:
         await self.session.execute(
             update(Contact)
@@ -427,6 +436,7 @@ def _contact_record(row: Any, channel: str, address: str) -> ContactRecord:
         phone=row.phone,
         respondent_key=row.respondent_key,
         parent_address=row.parent_address,
+        saved_profile=dict(row.saved_profile or {}),
     )
 
 

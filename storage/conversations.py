@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table, and_, or_, select
+
 from storage.base import TxBase
+from storage.models import Contact, Conversation
+
+CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
+CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
+# WhatsApp's customer service window: free-form messages only this long after the last inbound.
+WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +26,48 @@ class SavedConversation:
     expires_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class IdleConversation:
+    """A conversation close to its expiry, with what its reminder needs."""
+
+    contact_id: int
+    channel: str
+    language: str
+    state: dict[str, Any]
+    updated_at: datetime
+
+
 class ConversationsTx(TxBase):
     """A transaction's operations on the conversation of a contact."""
+
+    async def idle_conversations(self, now: datetime, within: timedelta) -> list[IdleConversation]:
+        """Conversations that expire within ``within`` of ``now``, of contacts the bot may
+        write to: not blocked, and on WhatsApp inside the 24-hour window."""
+        c, k = CONVERSATIONS.c, CONTACTS.c
+        rows = await self.connection.execute(
+            select(c.contact_id, k.channel, k.language, c.state, c.updated_at)
+            .join_from(CONVERSATIONS, CONTACTS, k.id == c.contact_id)
+            .where(
+                c.expires_at > now,
+                c.expires_at <= now + within,
+                c.state.is_not(None),
+                k.blocked_at.is_(None),
+                or_(
+                    k.channel != "whatsapp",
+                    and_(
+                        k.last_inbound_at.is_not(None),
+                        k.last_inbound_at > now - WHATSAPP_WINDOW,
+                    ),
+                ),
+            )
+            .order_by(c.expires_at)
+        )
+        return [
+            IdleConversation(
+                row.contact_id, row.channel, row.language, dict(row.state), row.updated_at
+            )
+            for row in rows
+        ]
 
     async def lock_conversation(self, contact_id: int, now: datetime) -> dict[str, Any] | None:
         """Take the conversation row's lock (PostgreSQL ``FOR UPDATE``) and read its state.

@@ -38,7 +38,7 @@ async def load_directory(session: AsyncSession) -> Directory:
     by_opd_position = {o.id: index for index, o in enumerate(opds)}
     units = sorted(units, key=lambda u: (by_opd_position[u.opd_id], u.position, u.id))
     return Directory.build(
-        (OpdInfo(o.code, o.name, o.short_name, o.active) for o in opds),
+        (OpdInfo(o.code, o.name, o.short_name, o.active, o.contact or "") for o in opds),
         (
             UnitInfo(
                 code=u.code,

@@ -41,6 +41,7 @@ class OpdSpec:
     short_name: str | None = None
     active: bool = True
     recipients: tuple[RecipientSpec, ...] = ()
+    contact: str = ""  # a public phone number or office for citizens; "" when unknown
 
 
 @dataclass(slots=True)
@@ -76,6 +77,7 @@ async def apply_directory(tx: TxBase, opds: tuple[OpdSpec, ...], now: datetime) 
         values = {
             "name": spec.name,
             "short_name": spec.short_name,
+            "contact": spec.contact or None,
             "active": spec.active,
             "position": opd_position,
         }

@@ -121,6 +121,8 @@ class Opd(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A public phone number or office where citizens reach a person (help names it).
+    contact: Mapped[str | None] = mapped_column(String(200))
 
 
 class Unit(Base):
@@ -203,6 +205,9 @@ class Contact(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     parent_address: Mapped[str | None] = mapped_column(String(160))  # WhatsApp parent BSUID
     respondent_key: Mapped[str | None] = mapped_column(String(32))
+    # The survey profile (age bracket, gender, education, occupation codes) the citizen asked
+    # us to remember, so the next survey skips it; erased with the contact (``/hapus``).
+    saved_profile: Mapped[dict[str, str] | None] = mapped_column(JsonDocument)
     # The citizen asked for erasure but chose to keep what their open complaints need: the
     # purge job erases the contact once none is open (docs/privacy.md).
     erase_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

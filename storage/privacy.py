@@ -146,7 +146,7 @@ async def keep_for_open_complaints(tx: TxBase, contact_id: int, now: datetime) -
     await connection.execute(
         update(CONTACTS)
         .where(CONTACTS.c.id == contact_id)
-        .values(erase_requested_at=now, respondent_key=None)
+        .values(erase_requested_at=now, respondent_key=None, saved_profile=None)
     )
 
 

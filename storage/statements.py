@@ -242,6 +242,7 @@ def _contact_columns(contacts: Any) -> tuple[Any, ...]:
         contacts.c.phone,
         contacts.c.respondent_key,
         contacts.c.parent_address,
+        contacts.c.saved_profile,
     )
 
 

@@ -97,7 +97,8 @@ _ID: dict[str, str] = {
     # --- consent (UU 27/2022) --------------------------------------------------------------
     "consent.notice": (
         "Sebelum mulai, mohon baca pemberitahuan singkat ini.\n"
-        "• Tujuan: mengukur kepuasan atas layanan {unit} (PermenPANRB 14/2017).\n"
+        "• Tujuan: mengukur kepuasan Bapak/Ibu terhadap {unit} (PermenPANRB 14/2017).\n"
+        "• Isi: {questions} pertanyaan, ± {minutes} menit; data diri boleh dilewati.\n"
         "• Yang disimpan: jawaban Bapak/Ibu dengan kode samaran, tanpa nama dan nomor "
         "telepon. Akun chat Bapak/Ibu disimpan terpisah untuk membalas pesan.\n"
         "• Lama penyimpanan: jawaban untuk statistik sesuai jadwal retensi arsip "
@@ -245,8 +246,8 @@ _ID: dict[str, str] = {
         "dikirim tidak disimpan. Keluar dari survei?"
     ),
     "leave.complaint": (
-        "Bapak/Ibu sedang menyampaikan pengaduan untuk {unit}. Bila keluar sekarang, isian yang "
-        "belum dikirim tidak disimpan. Keluar dari pengaduan?"
+        "Bapak/Ibu sedang menyampaikan laporan untuk {unit}. Bila keluar sekarang, isian yang "
+        "belum dikirim tidak disimpan. Keluar dari laporan ini?"
     ),
     "leave.yes": "Ya, keluar",
     "leave.no": "Tidak, lanjutkan",
@@ -278,7 +279,7 @@ _ID: dict[str, str] = {
     "menu.complaint": "Sampaikan pengaduan",
     "menu.status": "Cek status pengaduan",
     "complaint.kind.prompt": (
-        "Pengaduan untuk {unit}.\n"
+        "Laporan untuk {unit}.\n"
         "Identitas Bapak/Ibu hanya dipakai untuk memberi kabar tindak lanjut dan dapat disembunyikan "
         "dari unit. Pilih jenis laporan:"
     ),
@@ -300,7 +301,7 @@ _ID: dict[str, str] = {
     "complaint.yes": "Ya",
     "complaint.no": "Tidak",
     "complaint.again": "Ulangi dari awal",
-    "complaint.summary.title": "Ringkasan pengaduan untuk {unit}:",
+    "complaint.summary.title": "Ringkasan laporan untuk {unit}:",
     "complaint.summary.kind": "Jenis",
     "complaint.summary.desc": "Uraian",
     "complaint.summary.photos": "Foto",
@@ -318,7 +319,7 @@ _ID: dict[str, str] = {
         "Batas tanggapan unit: {answer_by}\n"
         "Simpan nomor tiket ini. Ketik STATUS {ticket} untuk melihat perkembangannya."
     ),
-    "complaint.cancelled": "Pengaduan dibatalkan. Tidak ada yang dikirim.",
+    "complaint.cancelled": "Laporan dibatalkan. Tidak ada yang dikirim.",
     "complaint.status.unknown": "Maaf, tiket {ticket} tidak ditemukan di antara pengaduan Bapak/Ibu.",
     "complaint.status.one": (
         "Tiket {ticket} ({unit})\nStatus: {status}\nDiterima: {filed}\n"
@@ -326,7 +327,7 @@ _ID: dict[str, str] = {
     ),
     "complaint.status.answer": "Tanggapan unit:\n{answer}",
     "complaint.status.none": "Bapak/Ibu belum pernah menyampaikan pengaduan.",
-    "complaint.status.list": "Pengaduan Bapak/Ibu:",
+    "complaint.status.list": "Laporan Bapak/Ibu:",
     "complaint.state.DITERIMA": "Diterima",
     "complaint.state.DIVERIFIKASI": "Diverifikasi",
     "complaint.state.DITINDAKLANJUTI": "Ditindaklanjuti",
@@ -336,18 +337,18 @@ _ID: dict[str, str] = {
     "complaint.reason.bukan_kewenangan": "Bukan kewenangan unit ini",
     "complaint.reason.tidak_lengkap": "Informasi belum lengkap",
     "complaint.reason.bukan_pengaduan": "Bukan pengaduan",
-    "complaint.notify.DIVERIFIKASI": "Pengaduan {ticket} sudah diverifikasi dan sedang ditindaklanjuti oleh {unit}.",
-    "complaint.notify.DITINDAKLANJUTI": "Tanggapan {unit} atas pengaduan {ticket}:\n{note}",
-    "complaint.notify.SELESAI": "Pengaduan {ticket} dinyatakan selesai oleh {unit}.",
-    "complaint.notify.DITOLAK": "Mohon maaf, pengaduan {ticket} tidak dapat diproses: {note}.",
-    "complaint.notify.DIARSIPKAN": "Pengaduan {ticket} sudah diarsipkan.",
-    "complaint.rate.prompt": "Apakah pengaduan {ticket} ditangani dengan baik? Bila belum, Bapak/Ibu dapat membukanya kembali sampai {until}.",
+    "complaint.notify.DIVERIFIKASI": "Laporan {ticket} sudah diverifikasi dan sedang ditindaklanjuti oleh {unit}.",
+    "complaint.notify.DITINDAKLANJUTI": "Tanggapan {unit} atas laporan {ticket}:\n{note}",
+    "complaint.notify.SELESAI": "Laporan {ticket} dinyatakan selesai oleh {unit}.",
+    "complaint.notify.DITOLAK": "Mohon maaf, laporan {ticket} tidak dapat diproses: {note}.",
+    "complaint.notify.DIARSIPKAN": "Laporan {ticket} sudah diarsipkan.",
+    "complaint.rate.prompt": "Apakah laporan {ticket} ditangani dengan baik? Bila belum, Bapak/Ibu dapat membukanya kembali sampai {until}.",
     "complaint.rate.good": "Ya, baik",
     "complaint.rate.poor": "Kurang baik",
     "complaint.rate.reopen": "Buka kembali",
     "complaint.rate.thanks": "Terima kasih atas penilaian Bapak/Ibu.",
-    "complaint.rate.already": "Penilaian untuk pengaduan ini sudah tercatat. Terima kasih.",
-    "complaint.reopened": "Pengaduan {ticket} dibuka kembali dan akan ditindaklanjuti lagi.",
+    "complaint.rate.already": "Penilaian untuk laporan ini sudah tercatat. Terima kasih.",
+    "complaint.reopened": "Laporan {ticket} dibuka kembali dan akan ditindaklanjuti lagi.",
     "complaint.error.reopen_late": "Maaf, batas waktu untuk membuka kembali pengaduan ini sudah lewat.",
     "complaint.error.state": "Tindakan itu tidak berlaku untuk status pengaduan saat ini.",
     "complaint.error.forbidden": "Maaf, Anda tidak berwenang menangani pengaduan ini.",
@@ -547,7 +548,8 @@ _EN: dict[str, str] = {
     ),
     "consent.notice": (
         "Before we start, please read this short notice.\n"
-        "• Purpose: to measure satisfaction with the service of {unit} (PermenPANRB 14/2017).\n"
+        "• Purpose: to measure your satisfaction with {unit} (PermenPANRB 14/2017).\n"
+        "• Length: {questions} questions, about {minutes} minutes; details about you are optional.\n"
         "• What we keep: your answers under a pseudonym, without your name or phone "
         "number. Your chat account is kept separately, to reply to you.\n"
         "• How long: answers for the statistics, per the records retention schedule of "
@@ -568,7 +570,7 @@ _EN: dict[str, str] = {
     "profile.age.36-45": "36–45 years",
     "profile.age.46-55": "46–55 years",
     "profile.age.56+": "56 years or over",
-    "profile.gender.prompt": "Your sex:",
+    "profile.gender.prompt": "Your gender:",
     "profile.gender.L": "Male",
     "profile.gender.P": "Female",
     "profile.education.prompt": "Highest education:",
@@ -603,7 +605,7 @@ _EN: dict[str, str] = {
     "question.U5.hint": "(The service product: what you received, e.g. an ID card, a letter or a permit.)",
     "question.U8.hint": "(For example a suggestion box, a complaint number, a complaints officer at this unit.)",
     "answer.U1.1": "Not appropriate",
-    "answer.U1.2": "Less appropriate",
+    "answer.U1.2": "Not very appropriate",
     "answer.U1.3": "Appropriate",
     "answer.U1.4": "Very appropriate",
     "answer.U2.1": "Not easy",
@@ -611,7 +613,7 @@ _EN: dict[str, str] = {
     "answer.U2.3": "Easy",
     "answer.U2.4": "Very easy",
     "answer.U3.1": "Not fast",
-    "answer.U3.2": "Less fast",
+    "answer.U3.2": "Not very fast",
     "answer.U3.3": "Fast",
     "answer.U3.4": "Very fast",
     "answer.U4.1": "Very expensive",
@@ -619,15 +621,15 @@ _EN: dict[str, str] = {
     "answer.U4.3": "Cheap",
     "answer.U4.4": "Free",
     "answer.U5.1": "Not appropriate",
-    "answer.U5.2": "Less appropriate",
+    "answer.U5.2": "Not very appropriate",
     "answer.U5.3": "Appropriate",
     "answer.U5.4": "Very appropriate",
     "answer.U6.1": "Not competent",
-    "answer.U6.2": "Less competent",
+    "answer.U6.2": "Not very competent",
     "answer.U6.3": "Competent",
     "answer.U6.4": "Very competent",
     "answer.U7.1": "Neither polite nor friendly",
-    "answer.U7.2": "Less polite and friendly",
+    "answer.U7.2": "Not very polite and friendly",
     "answer.U7.3": "Polite and friendly",
     "answer.U7.4": "Very polite and friendly",
     "answer.U9.1": "Poor",
@@ -665,7 +667,7 @@ _EN: dict[str, str] = {
     "cut.retype": "Type it again",
     "summary.title": "Summary of your answers for {unit}:",
     "summary.profile.age": "Age",
-    "summary.profile.gender": "Sex",
+    "summary.profile.gender": "Gender",
     "summary.profile.education": "Education",
     "summary.profile.occupation": "Occupation",
     "summary.service": "Service",
@@ -685,8 +687,8 @@ _EN: dict[str, str] = {
         "not kept. Leave the survey?"
     ),
     "leave.complaint": (
-        "You are filing a complaint about {unit}. If you leave now, what you entered is not "
-        "kept. Leave the complaint?"
+        "You are filing a report about {unit}. If you leave now, what you entered is not "
+        "kept. Leave this report?"
     ),
     "leave.yes": "Yes, leave",
     "leave.no": "No, continue",
@@ -714,7 +716,7 @@ _EN: dict[str, str] = {
     "menu.complaint": "File a complaint",
     "menu.status": "Check a complaint",
     "complaint.kind.prompt": (
-        "Complaint about {unit}.\n"
+        "Report about {unit}.\n"
         "Your identity is used only to keep you informed and can be hidden from the unit. "
         "Choose the kind of report:"
     ),
@@ -736,7 +738,7 @@ _EN: dict[str, str] = {
     "complaint.yes": "Yes",
     "complaint.no": "No",
     "complaint.again": "Start over",
-    "complaint.summary.title": "Summary of your complaint about {unit}:",
+    "complaint.summary.title": "Summary of your report about {unit}:",
     "complaint.summary.kind": "Kind",
     "complaint.summary.desc": "Description",
     "complaint.summary.photos": "Photos",
@@ -754,7 +756,7 @@ _EN: dict[str, str] = {
         "Unit's answer due: {answer_by}\n"
         "Keep this number. Type STATUS {ticket} to follow it."
     ),
-    "complaint.cancelled": "Complaint cancelled. Nothing was sent.",
+    "complaint.cancelled": "Report cancelled. Nothing was sent.",
     "complaint.status.unknown": "Sorry, ticket {ticket} is not among your complaints.",
     "complaint.status.one": (
         "Ticket {ticket} ({unit})\nStatus: {status}\nReceived: {filed}\n"
@@ -762,7 +764,7 @@ _EN: dict[str, str] = {
     ),
     "complaint.status.answer": "The unit's answer:\n{answer}",
     "complaint.status.none": "You have not filed any complaint yet.",
-    "complaint.status.list": "Your complaints:",
+    "complaint.status.list": "Your reports:",
     "complaint.state.DITERIMA": "Received",
     "complaint.state.DIVERIFIKASI": "Verified",
     "complaint.state.DITINDAKLANJUTI": "Answered",
@@ -772,18 +774,18 @@ _EN: dict[str, str] = {
     "complaint.reason.bukan_kewenangan": "Not within this unit's authority",
     "complaint.reason.tidak_lengkap": "Information incomplete",
     "complaint.reason.bukan_pengaduan": "Not a complaint",
-    "complaint.notify.DIVERIFIKASI": "Complaint {ticket} has been verified and is being followed up by {unit}.",
-    "complaint.notify.DITINDAKLANJUTI": "{unit}'s answer to complaint {ticket}:\n{note}",
-    "complaint.notify.SELESAI": "Complaint {ticket} has been marked finished by {unit}.",
-    "complaint.notify.DITOLAK": "We are sorry, complaint {ticket} cannot be processed: {note}.",
-    "complaint.notify.DIARSIPKAN": "Complaint {ticket} has been archived.",
-    "complaint.rate.prompt": "Was complaint {ticket} handled well? If not, you can reopen it until {until}.",
+    "complaint.notify.DIVERIFIKASI": "Report {ticket} has been verified and is being followed up by {unit}.",
+    "complaint.notify.DITINDAKLANJUTI": "{unit}'s answer to report {ticket}:\n{note}",
+    "complaint.notify.SELESAI": "Report {ticket} has been marked finished by {unit}.",
+    "complaint.notify.DITOLAK": "We are sorry, report {ticket} cannot be processed: {note}.",
+    "complaint.notify.DIARSIPKAN": "Report {ticket} has been archived.",
+    "complaint.rate.prompt": "Was report {ticket} handled well? If not, you can reopen it until {until}.",
     "complaint.rate.good": "Yes, well",
     "complaint.rate.poor": "Not well",
     "complaint.rate.reopen": "Reopen",
     "complaint.rate.thanks": "Thank you for your rating.",
-    "complaint.rate.already": "Your rating for this complaint is already recorded. Thank you.",
-    "complaint.reopened": "Complaint {ticket} has been reopened and will be followed up again.",
+    "complaint.rate.already": "Your rating for this report is already recorded. Thank you.",
+    "complaint.reopened": "Report {ticket} has been reopened and will be followed up again.",
     "complaint.error.reopen_late": "Sorry, the time to reopen this complaint has passed.",
     "complaint.error.state": "That action does not apply to the complaint's current status.",
     "complaint.error.forbidden": "Sorry, you are not authorised to handle this complaint.",
@@ -897,6 +899,127 @@ _EN: dict[str, str] = {
     "command.bantuan": "Help",
     "command.hapus": "Erase my data",
 }
+
+# --- the citizen's conversation (issue 14, items 6, 7, 11, 15, 16, 17) ------------------------
+# Kept in a block of their own. Button and row labels: at most 20/24 characters (WhatsApp).
+_ID.update(
+    {
+        "consent.explicit": (
+            "Mohon jawab dengan jelas: pilih Setuju (atau ketik YA) bila Bapak/Ibu setuju, "
+            "atau Tidak setuju."
+        ),
+        "survey.length": "Survei untuk {unit}: {questions} pertanyaan, ± {minutes} menit.",
+        "survey.welcome_back": (
+            "Selamat datang kembali, Bapak/Ibu. Survei untuk {unit}: {questions} pertanyaan, "
+            "± {minutes} menit."
+        ),
+        "survey.profile_progress": "Data diri {n} dari {total} (boleh dilewati)",
+        "profile.education.BELUM": "Tidak/belum sekolah",
+        "profile.occupation.PETANI": "Petani",
+        "profile.occupation.NELAYAN": "Nelayan",
+        "profile.occupation.IRT": "Ibu rumah tangga",
+        "profile.occupation.TIDAK_BEKERJA": "Tidak bekerja",
+        "survey.profile_remembered": (
+            "Data diri Bapak/Ibu kami ambil dari survei sebelumnya (dapat diubah pada ringkasan)."
+        ),
+        "summary.submit_remember": "Kirim & ingat data",
+        "summary.remember_note": (
+            "Pilih «Kirim & ingat data» agar data diri tidak ditanya lagi (hapus: HAPUS)."
+        ),
+        "switch.skm": (
+            "Bapak/Ibu sedang mengisi survei untuk {unit}. Beralih ke {new}? Jawaban untuk "
+            "{unit} yang belum dikirim tidak disimpan."
+        ),
+        "switch.complaint": (
+            "Bapak/Ibu sedang menyampaikan laporan untuk {unit}. Beralih ke {new}? Isian "
+            "laporan yang belum dikirim tidak disimpan."
+        ),
+        "nav.hint.pages": "Ketik nomor atau nama. BERIKUTNYA · SEBELUMNYA · KEMBALI",
+        "reminder.skm": (
+            "Bapak/Ibu belum selesai mengisi survei untuk {unit}. Silakan lanjutkan; jawaban "
+            "yang sudah ada kami simpan {minutes} menit lagi."
+        ),
+        "reminder.complaint": (
+            "Laporan Bapak/Ibu untuk {unit} belum dikirim. Silakan lanjutkan; isian yang sudah "
+            "ada kami simpan {minutes} menit lagi."
+        ),
+        "switch.go": "Ya, beralih",
+        "switch.stay": "Tidak, lanjutkan",
+        "listing.matches": "Yang cocok dengan “{query}”:",
+        "error.no_match": (
+            "Maaf, tidak ada yang cocok dengan “{query}”. Silakan pilih dari daftar, atau ketik "
+            "nama lain."
+        ),
+        "again.prompt": "Ada lagi yang dapat kami bantu? Silakan pilih:",
+        "menu.complaint_unit": "Adukan unit ini",
+        "menu.resume": "Lanjutkan survei tadi",
+        "thanks.low": (
+            "Kami mencatat ada unsur yang Bapak/Ibu beri nilai terendah. Bila berkenan, "
+            "Bapak/Ibu dapat menyampaikan pengaduan tentang {unit}: pilih «Adukan unit ini»."
+        ),
+        "expired.resume": (
+            "Jawaban Bapak/Ibu untuk {unit} masih kami simpan. Pilih «Lanjutkan survei tadi» "
+            "untuk meneruskan."
+        ),
+    }
+)
+_EN.update(
+    {
+        "consent.explicit": (
+            "Please answer plainly: choose I agree (or type YES) if you agree, or I do not agree."
+        ),
+        "survey.length": "Survey for {unit}: {questions} questions, about {minutes} minutes.",
+        "survey.welcome_back": (
+            "Welcome back. Survey for {unit}: {questions} questions, about {minutes} minutes."
+        ),
+        "survey.profile_progress": "About you {n} of {total} (you may skip)",
+        "profile.education.BELUM": "No schooling (yet)",
+        "profile.occupation.PETANI": "Farmer",
+        "profile.occupation.NELAYAN": "Fisher",
+        "profile.occupation.IRT": "Homemaker",
+        "profile.occupation.TIDAK_BEKERJA": "Not working",
+        "survey.profile_remembered": (
+            "We took your details from your previous survey (you can change them in the summary)."
+        ),
+        "summary.submit_remember": "Send & remember me",
+        "summary.remember_note": (
+            "Choose «Send & remember me» to skip these details next time (delete: ERASE)."
+        ),
+        "switch.skm": (
+            "You are answering the survey for {unit}. Switch to {new}? Answers for {unit} not "
+            "yet sent will not be kept."
+        ),
+        "switch.complaint": (
+            "You are filing a report about {unit}. Switch to {new}? What you entered for the "
+            "report will not be kept."
+        ),
+        "nav.hint.pages": "Type a number or a name. NEXT · PREVIOUS · BACK",
+        "reminder.skm": (
+            "You have not finished the survey for {unit}. Please go on; we keep your answers "
+            "for {minutes} more minutes."
+        ),
+        "reminder.complaint": (
+            "Your report about {unit} has not been sent. Please go on; we keep what you "
+            "entered for {minutes} more minutes."
+        ),
+        "switch.go": "Yes, switch",
+        "switch.stay": "No, continue",
+        "listing.matches": "Matching “{query}”:",
+        "error.no_match": (
+            "Sorry, nothing matches “{query}”. Please choose from the list, or type another name."
+        ),
+        "again.prompt": "Is there anything else we can help with? Please choose:",
+        "menu.complaint_unit": "Complain about it",
+        "menu.resume": "Continue my survey",
+        "thanks.low": (
+            "We noted that you gave the lowest score to at least one item. If you wish, you "
+            "can file a complaint about {unit}: choose «Complain about it»."
+        ),
+        "expired.resume": (
+            "We still have your answers for {unit}. Choose «Continue my survey» to go on."
+        ),
+    }
+)
 
 # --- the questionnaire as a WhatsApp Flow form (survey_flows.form) ---------------------------
 # Kept in a block of their own. Meta's limits: screen titles and button labels short, a text

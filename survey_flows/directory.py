@@ -6,8 +6,10 @@ A read-only snapshot handed to the engine with each step; storage builds it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 # Codes travel in Telegram deep links (``u_<code>``, 64 characters at most) and in the
 # WhatsApp text ``SKM <code>``; lowercase letters, digits and hyphens survive both.
@@ -84,3 +86,44 @@ class Directory:
 
     def open_units(self, opd_code: str) -> tuple[UnitInfo, ...]:
         return tuple(u for u in self.units if u.opd_code == opd_code and self.is_open(u))
+
+
+# A typed name matches a word of a unit's name closely enough at this ratio ("dukcapl" for
+# "dukcapil", "puskesmas timika jaya" for "Puskesmas Timika Jaya").
+_WORD_RATIO = 0.8
+_MIN_QUERY = 3
+
+
+def _words(name: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch if ch.isalnum() else " " for ch in decomposed).split()
+
+
+def match_names(query: str, names: Sequence[Iterable[str]]) -> list[int]:
+    """Which entries a typed name means (issue 14, item 7): the indexes of ``names`` (each
+    entry's names, e.g. its short and full name) that the query matches, tolerant of case,
+    punctuation and small typos. An entry whose name is exactly the query wins alone."""
+    wanted = _words(query)
+    if len("".join(wanted)) < _MIN_QUERY:
+        return []
+    exact: list[int] = []
+    close: list[int] = []
+    for index, entry in enumerate(names):
+        for name in entry:
+            words = _words(name)
+            if words == wanted:
+                exact.append(index)
+                break
+            if all(_close_to_some(word, words) for word in wanted):
+                close.append(index)
+                break
+    return exact or close
+
+
+def _close_to_some(word: str, words: list[str]) -> bool:
+    for candidate in words:
+        if candidate.startswith(word) and len(word) >= _MIN_QUERY:
+            return True
+        if SequenceMatcher(None, word, candidate).ratio() >= _WORD_RATIO:
+            return True
+    return word.isdigit() and word in words

@@ -32,6 +32,7 @@ class FlowSettings:
 
     organisation: str = "Pemerintah Kabupaten Mimika"
     idle_timeout: timedelta = timedelta(minutes=30)
+    idle_reminder: timedelta = timedelta(minutes=10)  # before expiry; zero: no reminder
     page_size: int = 8
     suggestion_max_chars: int = 1000
     max_input_chars: int = 4096
@@ -54,6 +55,8 @@ class StepContext:
     language: str
     consent_at: datetime | None = None
     recent_units: frozenset[str] = frozenset()
+    # The profile this contact asked us to remember (chat codes), or empty (issue 14, item 16).
+    saved_profile: Mapping[str, str] = field(default_factory=dict)
     settings: FlowSettings = field(default_factory=FlowSettings)
     fresh_ticket: str = ""  # drawn at random by the dispatcher, used when a complaint is filed
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
@@ -82,6 +85,8 @@ class ConversationState:
     last_activity: datetime | None = None
     form_token: str | None = None  # the token of the form offered in this survey, until used
     pending: tuple[str, ...] = ()  # steps a returned form left to ask in the chat
+    remembered: bool = False  # the profile came from the contact's saved profile
+    query: str | None = None  # a unit or OPD name typed at a listing: the list shows matches
 
     @property
     def token(self) -> str:
@@ -113,6 +118,10 @@ class ConversationState:
             data["form_token"] = self.form_token
         if self.pending:
             data["pending"] = list(self.pending)
+        if self.remembered:
+            data["remembered"] = True
+        if self.query is not None:
+            data["query"] = self.query
         return data
 
     @classmethod
@@ -135,6 +144,8 @@ class ConversationState:
             last_activity=_parse_dt(data.get("last_activity")),
             form_token=data.get("form_token"),
             pending=tuple(data.get("pending") or ()),
+            remembered=bool(data.get("remembered", False)),
+            query=data.get("query"),
         )
 
 
@@ -150,13 +161,16 @@ _TEXT_STEP_ACTIONS = frozenset({"back", "cancel", "help", "language", "repeat"})
 _SPACES = re.compile(r"[ \t]+")
 
 
-# Words people really type for a yes/no question (issue 14, item 8), folded as ``_fold`` does.
+# Words people really type for a yes/no question (issue 14, item 8), folded as ``fold`` does.
 YES_WORDS = frozenset({"ya", "iya", "iyaa", "y", "yes", "ok", "oke", "okay", "baik", "boleh"})
+# Words that may only mean "I have read it": a yes everywhere but under the privacy notice,
+# where consent must be plain (``skm._acknowledged_only``).
+ACKNOWLEDGE_WORDS = frozenset({"ok", "oke", "okay", "baik", "boleh", "sip", "noted"})
 NO_WORDS = frozenset(
     {"tidak", "tdk", "gak", "ga", "nggak", "ngga", "enggak", "engga", "ndak", "no", "n", "t"}
 )
 # The choice ids a yes or a no selects, on whichever yes/no question is asked.
-_AFFIRMATIVE_IDS = ("yes", "leave", "keep", "submit")
+_AFFIRMATIVE_IDS = ("yes", "leave", "keep", "submit", "go")
 _NEGATIVE_IDS = ("no", "stay", "retype")
 # Keycap digits (1️⃣ is "1", U+FE0F, U+20E3) and full-width digits are plain digits.
 _KEYCAP_MARKS = re.compile("[\ufe0f\u20e3]")
@@ -182,7 +196,7 @@ def _has_visible(text: str) -> bool:
     return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
 
 
-def _fold(label: str) -> str:
+def fold(label: str) -> str:
     """Compare labels loosely: case, accents and punctuation do not matter."""
     decomposed = unicodedata.normalize("NFKD", label.casefold())
     kept = "".join(ch for ch in decomposed if ch.isalnum() or ch.isspace())
@@ -234,7 +248,7 @@ def resolve(
     text = clean_text(inbound.text)
     if not _has_visible(text):
         return Resolved(error=empty_error if accepts_text else "error.empty")
-    folded = _fold(text)
+    folded = fold(text)
     keyword = KEYWORDS.get(folded)
     if keywords_as_text is None:
         keywords_as_text = accepts_text
@@ -256,7 +270,7 @@ def resolve(
         if not accepts_text:
             return Resolved(error="error.choose")
     for choice in prompt.choices:
-        if _fold(choice.label) == folded:
+        if fold(choice.label) == folded:
             return Resolved(choice=choice)
     if accepts_text:
         return Resolved(free_text=text)
@@ -274,12 +288,14 @@ def _word_choice(prompt: Outbound, folded: str, synonyms: Mapping[str, str]) -> 
         wanted = _AFFIRMATIVE_IDS
     elif folded in NO_WORDS:
         wanted = _NEGATIVE_IDS
-    return next((c for c in prompt.answer_choices() if c.id in wanted), None)
+    # A step's own words may name a navigation choice too ("lanjut": the next page).
+    offered = prompt.choices if folded in synonyms else prompt.answer_choices()
+    return next((c for c in offered if c.id in wanted), None)
 
 
 def typed_number(raw: str) -> int | None:
     """A whole number typed alone, in any digits, perhaps with its unit ("30 tahun")."""
-    match = _YEARS.fullmatch(_fold(plain_digits(raw)))
+    match = _YEARS.fullmatch(fold(plain_digits(raw)))
     return int(match[1]) if match else None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from survey_flows.catalog import text
 from survey_flows.engine import clean_text
-from survey_flows.questionnaire import PROFILE_ITEMS, QUESTION_ORDER, SCORES
+from survey_flows.questionnaire import PROFILE_CHOICES, PROFILE_ITEMS, QUESTION_ORDER, SCORES
 
 SUGGESTION_FIELD = "suggestion"
 # The unit's service type: the one field whose options differ per unit. Its options come with
@@ -130,7 +130,7 @@ def _bare_field(language: str, name: str, suggestion_max: int, t: Callable[..., 
             question=t("form.suggestion.question", max=suggestion_max),
             max_chars=suggestion_max,
         )
-    options = dict(PROFILE_ITEMS)[name]
+    options = dict(PROFILE_CHOICES)[name]
     return FormField(
         name=name,
         label=t(f"summary.profile.{name}"),
@@ -200,7 +200,7 @@ def read_form(fields: Mapping[str, Any] | None, *, suggestion_max: int) -> FormR
         return FormReading({}, (), refused="form_unknown_field")
     answers: dict[str, Any] = {}
     to_ask: list[str] = []
-    for item, options in PROFILE_ITEMS:
+    for item, options in PROFILE_CHOICES:
         value = _scalar(fields.get(item))
         if value == "":
             continue  # not chosen: skipped, as "Lewati" in the chat

@@ -8,8 +8,10 @@ element code; an optional suggestion; a summary where any answer can be changed;
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from survey_flows.catalog import text
@@ -24,23 +26,35 @@ from survey_flows.commands import (
 from survey_flows.complaint_flow import COMPLAINT_LINK_PREFIX, ComplaintSteps
 from survey_flows.complaints import OPEN_STATUSES
 from survey_flows.dates import number_text
-from survey_flows.directory import UnitInfo
+from survey_flows.directory import Directory, UnitInfo, match_names
 from survey_flows.engine import (
+    ACKNOWLEDGE_WORDS,
     NO_WORDS,
     ConversationState,
+    FlowSettings,
     Resolved,
     StepContext,
     clean_text,
+    fold,
     nav_choices,
     resolve,
     typed_number,
 )
 from survey_flows.form import chosen_service, form_token, read_form, service_options
 from survey_flows.personal_data import mask_optional
-from survey_flows.questionnaire import ADULT_AGE, PROFILE_ITEMS, QUESTION_ORDER, SCORES, age_bracket
+from survey_flows.questionnaire import (
+    ADULT_AGE,
+    PROFILE_CHOICES,
+    PROFILE_ITEMS,
+    QUESTION_ORDER,
+    SCORES,
+    age_bracket,
+    stored_profile,
+)
 from survey_flows.types import (
     AnsweredPrompt,
     Choice,
+    ChoiceRole,
     Effect,
     EraseContact,
     FormOffer,
@@ -50,6 +64,7 @@ from survey_flows.types import (
     LimitReached,
     Outbound,
     RecordConsent,
+    RememberProfile,
     SetLanguage,
     StepResult,
     SubmitResponse,
@@ -57,13 +72,17 @@ from survey_flows.types import (
 
 # Elements whose regulation wording needs a plain-language line under it (issue 14, item 10).
 QUESTION_HINTS = frozenset({"U5", "U8"})
-_PROFILE_OPTIONS = dict(PROFILE_ITEMS)
+_PROFILE_OPTIONS = dict(PROFILE_CHOICES)
+# Said before the first question (issue 14, item 16): the nine questions take about this long.
+SURVEY_MINUTES = 2
 
 DEEP_LINK_PREFIX = "u_"
 # An over-long text waits here while the citizen chooses the cut version or retyping.
 PENDING_TEXT = "pending_text"
 CUT_PREVIEW_CHARS = 40
 SUMMARY_SUGGESTION_CHARS = 160
+# The summary's text, leaving room for its numbered choices in one WhatsApp body (1,024).
+SUMMARY_BUDGET = 920
 _SKM_TEXT = re.compile(r"^\s*skm\s+([a-z0-9-]{1,40})\s*$", re.IGNORECASE)
 # "PENGADUAN <unit code>": the complaint link's prefilled text (WhatsApp's wa.me link).
 _COMPLAINT_TEXT = re.compile(
@@ -79,11 +98,19 @@ _NOTHING_WORDS = frozenset(
      "none", "nothing", "no photo", *NO_WORDS}
 )  # fmt: skip
 _SKIP_SYNONYMS = {word: "skip" for word in _NOTHING_WORDS}
+# Paging words at a listing (issue 14, item 7), besides the buttons' own labels.
+_PAGE_SYNONYMS = {
+    **dict.fromkeys(("lanjut", "selanjutnya", "berikut", "next", "more"), "page:+1"),
+    **dict.fromkeys(("sebelum", "previous", "prev"), "page:-1"),
+}
 # A greeting at the main menu simply gets the menu; other unknown texts are told first.
 _GREETINGS = frozenset(
     {"halo", "hallo", "hai", "hi", "hello", "p", "permisi", "tes", "test", "assalamualaikum",
      "selamat pagi", "selamat siang", "selamat sore", "selamat malam", "pagi", "siang", "sore",
-     "malam", "good morning", "good afternoon", "good evening"}
+     "malam", "good morning", "good afternoon", "good evening",
+     # After the thank-you, which ends with the menu: a thanks back is not "not understood".
+     "terima kasih", "terimakasih", "makasih", "trims", "thanks", "thank you", "ok", "oke",
+     "sip", "sama sama", "sama-sama"}
 )  # fmt: skip
 _TICKET_LIKE = re.compile(r"^\s*(?:/?status\s+)?adu\b", re.IGNORECASE)
 
@@ -99,6 +126,35 @@ def survey_sequence(unit: UnitInfo) -> tuple[str, ...]:
     steps.extend(f"q:{code}" for code in QUESTION_ORDER)
     steps.extend(("suggestion", "summary"))
     return tuple(steps)
+
+
+def idle_reminder(
+    raw_state: dict[str, Any] | None,
+    directory: Directory,
+    language: str,
+    now: datetime,
+    settings: FlowSettings,
+) -> Outbound | None:
+    """The one gentle reminder before an idle survey or complaint expires (issue 14, item
+    17): None when nothing is under way or the time has passed. Pure; ``bot.jobs`` sends it."""
+    state = ConversationState.from_json(raw_state)
+    unit = directory.unit(state.unit) if state.unit else None
+    if state.step in _MENU_STEPS or state.last_activity is None or unit is None:
+        return None
+    left = state.last_activity + settings.idle_timeout - now
+    if left <= timedelta(0):
+        return None
+    minutes = number_text(max(1, math.ceil(left / timedelta(minutes=1))), language)
+    key = "reminder.complaint" if state.flow == "complaint" else "reminder.skm"
+    return Outbound(text(language, key, unit=unit.name, minutes=minutes), language=language)
+
+
+def review_items(unit: UnitInfo) -> tuple[str, ...]:
+    """The answers as the summary and the edit menu number them (issue 14, item 6): the nine
+    elements first, numbered as their questions were ("Pertanyaan 4 dari 9" is 4 in both),
+    then the profile, the service type (when the unit has several) and the suggestion."""
+    rest = [s for s in survey_sequence(unit) if not s.startswith("q:") and s != "summary"]
+    return (*(f"q:{code}" for code in QUESTION_ORDER), *rest)
 
 
 def step(raw_state: dict[str, Any] | None, inbound: Inbound, ctx: StepContext) -> StepResult:
@@ -124,10 +180,11 @@ class _Turn(ComplaintSteps):
     def run(self) -> StepResult:
         if self._expired():
             self._say("expired")
+            expired = self.state
             self.state = self._reset()
             # A late answer belongs to the expired question: do not read it against the menu.
             if not (self._entry() or self._ticket_entry() or self._command()):
-                self.state = self.state.at("menu")
+                self.state = self._resumable(expired)
                 self._ask()
             return self._result()
         handled = self._form() or self._entry() or self._ticket_entry() or self._command()
@@ -198,13 +255,13 @@ class _Turn(ComplaintSteps):
         if self.inbound.kind is InboundKind.COMMAND and self.inbound.command == Command.START:
             payload = self.inbound.command_args[0] if self.inbound.command_args else ""
             if payload.startswith(COMPLAINT_LINK_PREFIX):
+                code = payload[len(COMPLAINT_LINK_PREFIX) :].lower()
                 if self._complaints_today_full():
                     self.state = self._reset().at("menu")
                     self._ask()
                     return True
-                self._start_unit(
-                    payload[len(COMPLAINT_LINK_PREFIX) :].lower(), via_menu=False, flow="complaint"
-                )
+                if not self._asks_before_switching(code, "complaint"):
+                    self._start_unit(code, via_menu=False, flow="complaint")
                 return True
             if payload.startswith(DEEP_LINK_PREFIX):
                 code = payload[len(DEEP_LINK_PREFIX) :]
@@ -228,10 +285,48 @@ class _Turn(ComplaintSteps):
                 code = match.group(1)
         if code is None:
             return False
-        if code.lower() == self.state.unit and self._resume():
+        if code.lower() == self.state.unit and self.state.flow == "skm" and self._resume():
             return True
-        self._start_unit(code.lower(), via_menu=False)
+        if not self._asks_before_switching(code.lower(), "skm"):
+            self._start_unit(code.lower(), via_menu=False)
         return True
+
+    def _asks_before_switching(self, code: str, flow: str) -> bool:
+        """Another unit's QR code mid-way (issue 14, item 11): ask before dropping answers.
+        An unknown or closed code changes nothing; the current question is asked again."""
+        if not self._has_answers() or self.state.step.startswith("switch:"):
+            return False
+        unit = self.ctx.directory.unit(code)
+        if unit is None or not self.ctx.directory.is_open(unit):
+            self.effects.append(InputRejected("unknown_unit" if unit is None else "closed_unit"))
+            if unit is None:
+                self._say("unit.unknown", code=code[:40])
+            else:
+                self._say("unit.closed", unit=unit.name)
+            self._ask()
+            return True
+        self.state = self.state.at(f"switch:{flow}:{code}", resume=self.state.step)
+        self._ask()
+        return True
+
+    def _on_switch(self, choice_id: str) -> None:
+        if choice_id != "go":
+            self._stay()
+            return
+        flow, _, code = self.state.step.removeprefix("switch:").partition(":")
+        self._leave_survey()
+        self.state = self._reset()
+        self._start_unit(code, via_menu=False, flow=flow)
+
+    def _resumable(self, expired: ConversationState) -> ConversationState:
+        """The menu after an expired survey; its answers kept so the menu can offer to go on
+        (issue 14, item 17). Complaints and surveys without answers simply end."""
+        unit = self.ctx.directory.unit(expired.unit) if expired.unit else None
+        answered = any(key != "service" for key in expired.answers)
+        if expired.flow != "skm" or unit is None or not answered or expired.step == "consent":
+            return self.state.at("menu")
+        self._say("expired.resume", unit=unit.name)
+        return replace(expired, step="menu", seq=self.state.seq + 1, resume=expired.step)
 
     def _complaint_text_entry(self, typed: str) -> bool:
         """``PENGADUAN <unit code>`` (the complaint link's text) opens that unit's complaint
@@ -247,7 +342,11 @@ class _Turn(ComplaintSteps):
         if same and self.state.step not in _MENU_STEPS:
             self._ask()  # the same link again mid-complaint: where it was
             return True
-        self._start_unit(code, via_menu=False, flow="complaint")  # unknown: said, then the OPDs
+        if self._complaints_today_full():
+            self._ask()  # where the citizen was: the menu, or the survey under way
+            return True
+        if not self._asks_before_switching(code, "complaint"):
+            self._start_unit(code, via_menu=False, flow="complaint")  # unknown: said, then OPDs
         return True
 
     def _resume(self) -> bool:
@@ -282,10 +381,12 @@ class _Turn(ComplaintSteps):
         return self._reset()
 
     def _has_answers(self) -> bool:
-        """Something the citizen gave would be lost by leaving (a lone service type is not)."""
-        return self.state.step not in _MENU_STEPS and any(
-            key != "service" for key in self.state.answers
-        )
+        """Something the citizen gave would be lost by leaving (a lone service type is not,
+        nor a profile remembered from before)."""
+        given = set(self.state.answers) - {"service"}
+        if self.state.remembered:
+            given -= {item for item, _ in PROFILE_ITEMS}
+        return self.state.step not in _MENU_STEPS and bool(given)
 
     def _asks_before_leaving(self, action: str, word: str | None) -> bool:
         leaving = action in LEAVING_ACTIONS or (action == "cancel" and word in CASUAL_CANCEL_WORDS)
@@ -302,7 +403,7 @@ class _Turn(ComplaintSteps):
                 self.state = self.state.at("menu")
             self._ask()
             return
-        if self.state.step.startswith("leave:") and action == "back":
+        if self.state.step.startswith(("leave:", "switch:")) and action == "back":
             self._stay()
             return
         if self.state.step.startswith("cut:") and action == "back":
@@ -451,9 +552,14 @@ class _Turn(ComplaintSteps):
             # A typed place is the location's text; leaving words still act there.
             accepts_text=current in {"suggestion", "c:desc", "c:location"},
             keywords_as_text=current in {"suggestion", "c:desc"},
-            synonyms=_SKIP_SYNONYMS if current in {"c:photo", "c:location"} else None,
+            synonyms=self._synonyms(current),
             empty_error="complaint.desc.empty" if current == "c:desc" else "error.text_empty",
         )
+        if current == "consent" and self._acknowledged_only():
+            return
+        listing = resolved.error == "error.choose" and current in {"opd", "unit"}
+        if listing and self._typed_name(prompt):
+            return
         typed_age = resolved.error == "error.choose" and current == "profile:age"
         if typed_age and self._typed_age(prompt):
             return
@@ -465,6 +571,23 @@ class _Turn(ComplaintSteps):
             self._action(resolved.choice.id)
         else:
             self._answer(prompt, resolved)
+
+    @staticmethod
+    def _synonyms(current: str) -> dict[str, str] | None:
+        if current in {"c:photo", "c:location"}:
+            return _SKIP_SYNONYMS
+        return _PAGE_SYNONYMS if current in {"opd", "unit"} else None
+
+    def _acknowledged_only(self) -> bool:
+        """Consent must be said plainly (UU 27/2022): "ok" or "baik" under the notice may only
+        mean "read", so it asks once more; "ya", "setuju", a number or a tap agree."""
+        typed = self.inbound.text if self.inbound.kind is InboundKind.TEXT else None
+        if typed is None or fold(typed[:40]) not in ACKNOWLEDGE_WORDS:
+            return False
+        self.effects.append(InputRejected("consent.explicit"))
+        self._say("consent.explicit")
+        self._ask()
+        return True
 
     def _typed_age(self, prompt: Outbound) -> bool:
         """An age typed in years ("30", "３０ tahun"): its bracket, or why it cannot be."""
@@ -511,12 +634,15 @@ class _Turn(ComplaintSteps):
         elif current.startswith("leave:"):
             assert choice is not None
             self._on_leave(choice.id)
+        elif current.startswith("switch:"):
+            assert choice is not None
+            self._on_switch(choice.id)
         elif current.startswith("cut:"):
             assert choice is not None
             self._on_cut(choice.id)
         elif current == "menu":
             assert choice is not None
-            self._action(choice.id)
+            self._on_menu(choice.id)
         elif current == "language":
             assert choice is not None
             self.language = choice.id
@@ -550,13 +676,29 @@ class _Turn(ComplaintSteps):
             self._ask()
         elif current == "summary":
             assert choice is not None
-            if choice.id == "submit":
-                self._submit()
+            if choice.id in {"submit", "submit_remember"}:
+                self._submit(remember=choice.id == "submit_remember")
             else:
                 self.state = self.state.at("edit", history=(*self.state.history, "summary"))
                 self._ask()
         else:
             self._record(current, choice, resolved.free_text)
+
+    def _on_menu(self, choice_id: str) -> None:
+        if choice_id == "resume" and self.state.resume:
+            # The survey that expired, where it was (issue 14, item 17).
+            self.state = self.state.at(self.state.resume, resume=None)
+            self._ask()
+        elif choice_id.startswith("complaint:"):
+            # After a low score: a complaint about the unit just rated (issue 14, item 16).
+            self.state = self._reset()
+            if self._complaints_today_full():
+                self.state = self.state.at("menu")
+                self._ask()
+                return
+            self._start_unit(choice_id.removeprefix("complaint:"), via_menu=False, flow="complaint")
+        else:
+            self._action(choice_id)
 
     # --- choosing a unit -----------------------------------------------------------------------
 
@@ -564,20 +706,60 @@ class _Turn(ComplaintSteps):
         if choice_id.startswith("page:"):
             self.state = self.state.at(self.state.step, page=self.state.page + int(choice_id[5:]))
             self._ask()
-        elif choice_id.startswith("o:"):
+            return
+        # Back from what comes next returns to this page of the whole list (issue 14, item 7).
+        came_from = self.state.step if self.state.query else self._history_entry()
+        self.state = replace(self.state, query=None)
+        if choice_id.startswith("o:"):
             units = self.ctx.directory.open_units(choice_id[2:])
             if len(units) == 1:
                 # Nothing to choose (issue 14, item 12): back from the unit returns to the OPDs.
                 self.state = replace(self.state, opd=choice_id[2:])
                 flow = self.state.flow
-                self._start_unit(units[0].code, via_menu=True, flow=flow, came_from="opd")
+                self._start_unit(units[0].code, via_menu=True, flow=flow, came_from=came_from)
                 return
             self.state = self.state.at(
-                "unit", opd=choice_id[2:], page=0, history=(*self.state.history, "opd")
+                "unit", opd=choice_id[2:], page=0, history=(*self.state.history, came_from)
             )
             self._ask()
         elif choice_id.startswith("u:"):
-            self._start_unit(choice_id[2:], via_menu=True, flow=self.state.flow)
+            self._start_unit(
+                choice_id[2:], via_menu=True, flow=self.state.flow, came_from=came_from
+            )
+
+    def _history_entry(self) -> str:
+        """The current listing as ``back`` will return to it: ``unit@2`` is its third page."""
+        return f"{self.state.step}@{self.state.page}" if self.state.page else self.state.step
+
+    def _typed_name(self, prompt: Outbound) -> bool:
+        """A unit or OPD name typed at a listing (issue 14, item 7): one match is chosen,
+        several are listed alone, none is told."""
+        typed = self.inbound.text if self.inbound.kind is InboundKind.TEXT else None
+        if typed is None or typed_number(typed) is not None:
+            return False
+        items = self._listing_items()
+        found = match_names(typed[:80], [names for _, names in items])
+        if len(found) == 1:
+            choice = items[found[0]][0]
+            self._answer(prompt, Resolved(choice=choice))
+        elif found:
+            self.state = self.state.at(self.state.step, page=0, query=clean_text(typed[:40]))
+            self._ask()
+        else:
+            self.effects.append(InputRejected("error.no_match"))
+            self._say("error.no_match", query=clean_text(typed[:40]))
+            self._ask()
+        return True
+
+    def _listing_items(self) -> list[tuple[Choice, tuple[str, ...]]]:
+        """The whole list at an OPD or unit step, each with the names it can be typed as."""
+        if self.state.step == "opd":
+            return [
+                (Choice(f"o:{o.code}", o.label), (o.label, o.name))
+                for o in self.ctx.directory.open_opds()
+            ]
+        units = self.ctx.directory.open_units(self.state.opd or "")
+        return [(Choice(f"u:{u.code}", u.label), (u.label, u.name)) for u in units]
 
     def _start_unit(
         self, code: str, *, via_menu: bool, flow: str = "skm", came_from: str = "unit"
@@ -618,9 +800,16 @@ class _Turn(ComplaintSteps):
         answers: dict[str, Any] = {}
         if len(unit.service_types) == 1:
             answers["service"] = unit.service_types[0]
-        first = "consent" if self.ctx.consent_at is None else survey_sequence(unit)[0]
+        returning = self.ctx.consent_at is not None
+        # A profile the citizen asked us to remember is not asked again (issue 14, item 16).
+        remembered = {
+            item: code
+            for item, code in self.ctx.saved_profile.items()
+            if returning and code in _PROFILE_OPTIONS.get(item, ())
+        }
+        answers.update(remembered)
         self.state = self.state.at(
-            first,
+            "consent",
             unit=unit.code,
             opd=unit.opd_code,
             answers=answers,
@@ -628,8 +817,31 @@ class _Turn(ComplaintSteps):
             editing=False,
             started_at=self.ctx.now,
             page=0,
+            query=None,
+            remembered=bool(remembered) and returning,
         )
+        if not returning:  # the privacy notice names the unit and the length (item 16)
+            self._ask_first()
+            return
+        # A returning citizen is greeted and told the unit and the length (items 11, 16).
+        key = "survey.welcome_back" if not history else "survey.length"
+        lines = [self._t(key, unit=unit.name, **self._length())]
+        if self.state.remembered:
+            lines.append(self._t("survey.profile_remembered"))
+        self.out.append(Outbound("\n".join(lines)))
+        self.state = replace(self.state, step=self._sequence(unit)[0])
         self._ask_first()
+
+    @staticmethod
+    def _length() -> dict[str, int]:
+        return {"questions": len(QUESTION_ORDER), "minutes": SURVEY_MINUTES}
+
+    def _sequence(self, unit: UnitInfo) -> tuple[str, ...]:
+        """The steps this survey asks: without the profile when it was remembered."""
+        sequence = survey_sequence(unit)
+        if self.state.remembered:
+            return tuple(s for s in sequence if not s.startswith("profile:"))
+        return sequence
 
     def _on_consent(self, choice_id: str) -> None:
         if choice_id == "yes":
@@ -638,7 +850,7 @@ class _Turn(ComplaintSteps):
             )
             unit = self._unit()
             assert unit is not None
-            self.state = self.state.at(survey_sequence(unit)[0])
+            self.state = self.state.at(self._sequence(unit)[0])
             self._ask_first()
         else:
             self._say("consent.declined")
@@ -684,7 +896,7 @@ class _Turn(ComplaintSteps):
         elif self.state.editing:
             following = "summary"
         else:
-            sequence = survey_sequence(unit)
+            sequence = self._sequence(unit)
             following = sequence[sequence.index(self.state.step) + 1]
         self.state = self.state.at(
             following,
@@ -716,7 +928,10 @@ class _Turn(ComplaintSteps):
             # Every time (the form's button says it agrees to it): the privacy notice without
             # its closing question, then how to agree in the form.
             notice = self._t(
-                "consent.notice", unit=unit.name, organisation=self.ctx.settings.organisation
+                "consent.notice",
+                unit=unit.name,
+                organisation=self.ctx.settings.organisation,
+                **self._length(),
             ).rsplit("\n", 1)[0]
             body = f"{notice}\n{self._t('form.consent.how')}"
             services = service_options(unit.service_types)
@@ -786,17 +1001,24 @@ class _Turn(ComplaintSteps):
             self.state = self._leave_survey().at("menu")
             self._ask()
             return
+        if self.state.query is not None:  # a list of matches: back to the whole list
+            self.state = self.state.at(self.state.step, query=None, page=0)
+            self._ask()
+            return
         *rest, previous = self.state.history
+        previous, _, page = previous.partition("@")
         if previous == "menu":
             self.state = self._leave_survey().at("menu")
         elif self.state.editing:
             # Re-answering an item picked from the summary: back returns to the summary's list.
             self.state = self.state.at(previous, history=tuple(rest), editing=False)
         else:
-            self.state = self.state.at(previous, history=tuple(rest), editing=False, page=0)
+            self.state = self.state.at(
+                previous, history=tuple(rest), editing=False, page=int(page or 0)
+            )
         self._ask()
 
-    def _submit(self) -> None:
+    def _submit(self, *, remember: bool = False) -> None:
         unit = self._unit()
         assert unit is not None
         if self._answered_recently(unit):
@@ -815,7 +1037,7 @@ class _Turn(ComplaintSteps):
                 unit_code=unit.code,
                 service_type=answers.get("service"),
                 scores=scores,
-                profile={item: str(answers[item]) for item, _ in PROFILE_ITEMS if item in answers},
+                profile=stored_profile(answers),
                 # Stored masked: a phone number, NIK or e-mail address has no place in a
                 # pseudonymous answer (docs/privacy.md); the complaint form is for contact.
                 suggestion=mask_optional(answers.get("suggestion")),
@@ -825,8 +1047,20 @@ class _Turn(ComplaintSteps):
                 local_date=self.ctx.now.astimezone(self.ctx.settings.timezone).date(),
             )
         )
-        self._say("thanks", unit=unit.name)
-        self.state = self._reset()
+        profile = {item: str(answers[item]) for item, _ in PROFILE_ITEMS if answers.get(item)}
+        if profile and (remember or self.state.remembered):
+            self.effects.append(RememberProfile(profile))
+        # The thanks and the menu in one message (issue 14, item 16); after a lowest score,
+        # the menu offers a complaint about the unit first.
+        lowest = any(score == min(SCORES) for score in scores.values())
+        self.state = self._reset().at(
+            "menu", unit=unit.code if lowest else None, resume="complaint" if lowest else None
+        )
+        menu = self._menu_prompt("again.prompt")
+        lines = [self._t("thanks", unit=unit.name)]
+        if lowest:
+            lines.append(self._t("thanks.low", unit=unit.name))
+        self.out.append(replace(menu, text="\n\n".join((*lines, menu.text))))
 
     # --- prompts --------------------------------------------------------------------------------
 
@@ -837,8 +1071,14 @@ class _Turn(ComplaintSteps):
         """Back to no survey; the sequence number keeps growing so old buttons stay stale."""
         return ConversationState(seq=self.state.seq + 1, last_activity=self.state.last_activity)
 
-    def _menu_prompt(self) -> Outbound:
+    def _menu_prompt(self, title: str = "menu.welcome") -> Outbound:
+        offer: tuple[Choice, ...] = ()
+        if self.state.unit and self.state.resume == "complaint":
+            offer = (Choice(f"complaint:{self.state.unit}", self._t("menu.complaint_unit")),)
+        elif self.state.unit and self.state.resume:
+            offer = (Choice("resume", self._t("menu.resume")),)
         choices = (
+            *offer,
             Choice("survey", self._t("menu.survey")),
             Choice("complaint", self._t("menu.complaint")),
             Choice("status", self._t("menu.status")),
@@ -846,7 +1086,7 @@ class _Turn(ComplaintSteps):
             Choice("help", self._t("menu.help")),
         )
         return Outbound(
-            self._t("menu.welcome", organisation=self.ctx.settings.organisation),
+            self._t(title, organisation=self.ctx.settings.organisation),
             choices,
             self.state.token,
         )
@@ -866,6 +1106,18 @@ class _Turn(ComplaintSteps):
             return Outbound(
                 self._t(f"leave.{self.state.flow}", unit=unit.name if unit else ""),
                 (Choice("leave", self._t("leave.yes")), Choice("stay", self._t("leave.no"))),
+                token,
+            )
+        if current.startswith("switch:"):
+            code = current.removeprefix("switch:").partition(":")[2]
+            unit, target = self._unit(), self.ctx.directory.unit(code)
+            return Outbound(
+                self._t(
+                    f"switch.{self.state.flow}",
+                    unit=unit.name if unit else "",
+                    new=target.name if target else code,
+                ),
+                (Choice("go", self._t("switch.go")), Choice("stay", self._t("switch.stay"))),
                 token,
             )
         if current == "erase":
@@ -890,21 +1142,28 @@ class _Turn(ComplaintSteps):
                 (Choice("id", self._t("language.id")), Choice("en", self._t("language.en"))),
                 token,
             )
-        if current == "opd":
-            items = [Choice(f"o:{o.code}", o.label) for o in self.ctx.directory.open_opds()]
-            return self._paged(self._t("opd.prompt"), items)
-        if current == "unit":
-            opd = self.ctx.directory.opd(self.state.opd or "")
-            units = self.ctx.directory.open_units(self.state.opd or "")
-            items = [Choice(f"u:{u.code}", u.label) for u in units]
-            return self._paged(self._t("unit.prompt", opd=opd.label if opd else ""), items)
+        if current in {"opd", "unit"}:
+            if current == "opd":
+                title = self._t("opd.prompt")
+            else:
+                opd = self.ctx.directory.opd(self.state.opd or "")
+                title = self._t("unit.prompt", opd=opd.label if opd else "")
+            listed = self._listing_items()
+            if self.state.query is not None:
+                title = self._t("listing.matches", query=self.state.query)
+                found = match_names(self.state.query, [names for _, names in listed])
+                listed = [listed[index] for index in found]
+            return self._paged(title, [choice for choice, _ in listed])
         unit = self._unit()
         unit_name = unit.name if unit else ""
         nav = nav_choices(self.language, back=bool(self.state.history) or self.state.editing)
         if current == "consent":
             return Outbound(
                 self._t(
-                    "consent.notice", unit=unit_name, organisation=self.ctx.settings.organisation
+                    "consent.notice",
+                    unit=unit_name,
+                    organisation=self.ctx.settings.organisation,
+                    **self._length(),
                 ),
                 (
                     Choice("yes", self._t("consent.agree")),
@@ -920,9 +1179,10 @@ class _Turn(ComplaintSteps):
             )
             skip = Choice("skip", self._t("nav.skip"))
             hint = "nav.hint.age" if item == "age" else None
-            return Outbound(
-                self._t(f"profile.{item}.prompt"), (*options, skip, *nav), token, hint=hint
-            )
+            number = [name for name, _ in PROFILE_ITEMS].index(item) + 1
+            progress = self._t("survey.profile_progress", n=number, total=len(PROFILE_ITEMS))
+            question = f"{progress}\n{self._t(f'profile.{item}.prompt')}"
+            return Outbound(question, (*options, skip, *nav), token, hint=hint)
         if current == "service" and unit is not None:
             options = tuple(
                 Choice(f"s:{index}", name) for index, name in enumerate(unit.service_types)
@@ -948,43 +1208,74 @@ class _Turn(ComplaintSteps):
             skip = Choice("skip", self._t("nav.skip"))
             return Outbound(prompt_text, (skip, *nav), token, hint="nav.hint.text")
         if current == "summary":
+            remember: tuple[Choice, ...] = ()
+            if self._may_remember():
+                # Consent to keep the profile, without an extra question (issue 14, item 16).
+                remember = (Choice("submit_remember", self._t("summary.submit_remember")),)
             return Outbound(
                 self._summary_text(unit),
                 (
                     Choice("submit", self._t("summary.submit")),
+                    *remember,
                     Choice("edit", self._t("summary.edit")),
                     *nav,
                 ),
                 token,
             )
         if current == "edit" and unit is not None:
-            editable = tuple(
-                Choice(f"e:{s}", self._item_label(s))
-                for s in survey_sequence(unit)
-                if s != "summary"
-            )
+            # The summary's numbers (issue 14, item 6): "4" is Biaya/Tarif in both.
+            editable = tuple(Choice(f"e:{s}", self._item_label(s)) for s in review_items(unit))
             return Outbound(self._t("edit.prompt"), (*editable, *nav), token)
         # An unknown step (old state shape): fall back to the menu prompt.
         return self._menu_prompt()
 
     def _paged(self, title: str, items: list[Choice]) -> Outbound:
+        """One page of a long list (issue 14, item 7): pages of even length, numbers only for
+        the items, paging as navigation that keeps its words ("Berikutnya", "Sebelumnya") on
+        every page, so no number changes meaning from one page to the next."""
         size = max(self.ctx.settings.page_size, 1)
         pages = max((len(items) + size - 1) // size, 1)
+        # Even pages: 17 in pages of at most 8 are 6, 6 and 5; 7 in pages of 3 are 3, 2, 2.
+        base, longer = divmod(len(items), pages)
         page = min(max(self.state.page, 0), pages - 1)
-        shown = items[page * size : (page + 1) * size]
+        start = page * base + min(page, longer)
+        shown = items[start : start + base + (page < longer)]
         if not shown:
             return Outbound(
                 self._t("unit.none"), nav_choices(self.language, back=True), self.state.token
             )
         paging = []
         if page > 0:
-            paging.append(Choice("page:-1", self._t("nav.prev_page")))
+            paging.append(Choice("page:-1", self._t("nav.prev_page"), ChoiceRole.NAV))
         if page < pages - 1:
-            paging.append(Choice("page:+1", self._t("nav.next_page")))
+            paging.append(Choice("page:+1", self._t("nav.next_page"), ChoiceRole.NAV))
+        hint = None
         if pages > 1:
             title = f"{title} {self._t('page.indicator', page=page + 1, pages=pages)}"
+            hint = "nav.hint.pages"
         nav = nav_choices(self.language, back=True)
-        return Outbound(title, (*shown, *paging, *nav), self.state.token)
+        return Outbound(title, (*shown, *paging, *nav), self.state.token, hint=hint)
+
+    def _may_remember(self) -> bool:
+        """The summary offers to remember the profile: some of it given, not remembered yet."""
+        given = any(self.state.answers.get(item) for item, _ in PROFILE_ITEMS)
+        return given and not self.state.remembered
+
+    def _item_value(self, step_name: str) -> str:
+        """One answer as the summary shows it; "(dilewati)" when skipped."""
+        answers = self.state.answers
+        key = step_name.removeprefix("profile:").removeprefix("q:")
+        value = answers.get(key)
+        if not value:
+            return self._t("summary.skipped")
+        if step_name.startswith("profile:"):
+            return self._t(f"profile.{key}.{value}")
+        if step_name.startswith("q:"):
+            return self._t(f"answer.{key}.{value}")
+        if key == "suggestion" and len(value) > SUMMARY_SUGGESTION_CHARS:
+            # The summary must fit one WhatsApp interactive body (1,024 characters).
+            return str(value)[: SUMMARY_SUGGESTION_CHARS - 1].rstrip() + "…"
+        return str(value)
 
     def _item_label(self, step_name: str) -> str:
         if step_name.startswith("profile:"):
@@ -996,27 +1287,21 @@ class _Turn(ComplaintSteps):
         return self._t("summary.suggestion")
 
     def _summary_text(self, unit: UnitInfo | None) -> str:
-        answers = self.state.answers
-        skipped = self._t("summary.skipped")
+        """The answers numbered as the edit menu numbers them: the nine elements as their
+        questions were numbered, then the profile, the service type and the suggestion."""
         lines = [self._t("summary.title", unit=unit.name if unit else "")]
-        for item, _ in PROFILE_ITEMS:
-            value = answers.get(item)
-            shown = self._t(f"profile.{item}.{value}") if value else skipped
-            lines.append(f"{self._t(f'summary.profile.{item}')}: {shown}")
-        if unit is not None and unit.service_types:
-            lines.append(f"{self._t('summary.service')}: {answers.get('service') or skipped}")
-        for code in QUESTION_ORDER:
-            score = answers.get(code)
-            shown = self._t(f"answer.{code}.{score}") if score else skipped
-            lines.append(f"{QUESTION_ORDER.index(code) + 1}. {self._t(f'element.{code}')}: {shown}")
-        suggestion = answers.get("suggestion")
-        if suggestion and len(suggestion) > SUMMARY_SUGGESTION_CHARS:
-            # The summary must fit one WhatsApp interactive body (1,024 characters).
-            suggestion = suggestion[: SUMMARY_SUGGESTION_CHARS - 1].rstrip() + "…"
-        lines.append(f"{self._t('summary.suggestion')}: {suggestion or skipped}")
-        lines.append("")
-        lines.append(self._t("summary.question"))
-        return "\n".join(lines)
+        if unit is None:
+            return "\n".join(lines)
+        if len(unit.service_types) == 1:  # recorded without asking: shown, not numbered
+            lines.append(f"{self._t('summary.service')}: {unit.service_types[0]}")
+        for number, item in enumerate(review_items(unit), start=1):
+            lines.append(f"{number}. {self._item_label(item)}: {self._item_value(item)}")
+        ending = ["", self._t("summary.question")]
+        note = self._t("summary.remember_note")
+        # The note goes where it fits one WhatsApp body with the choices; the button says enough.
+        if self._may_remember() and len("\n".join((*lines, note, *ending))) <= SUMMARY_BUDGET:
+            lines.append(note)
+        return "\n".join((*lines, *ending))
 
 
 __all__ = ["QUESTION_ORDER", "PROFILE_ITEMS", "clean_text", "step", "survey_sequence"]

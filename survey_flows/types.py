@@ -226,6 +226,14 @@ class SubmitResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class RememberProfile:
+    """The citizen asked that their profile (chat codes) be kept with their contact, so the
+    next survey does not ask it again. Erased with the contact (``/hapus``)."""
+
+    profile: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class FileComplaint:
     """A citizen confirmed a complaint; the ticket was drawn by the dispatcher."""
 
@@ -282,6 +290,7 @@ Effect = (
     RecordConsent
     | SetLanguage
     | SubmitResponse
+    | RememberProfile
     | FileComplaint
     | CitizenComplaintAction
     | EraseContact

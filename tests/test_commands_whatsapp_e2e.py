@@ -72,7 +72,7 @@ async def file_complaint(service: Service) -> str:
     await tap(service, CITIZEN, "Kirim lokasi", "skip")
     await tap(service, CITIZEN, "(anonim)", "no")
     await tap(service, CITIZEN, "Rahasiakan", "no")
-    await tap(service, CITIZEN, "Ringkasan pengaduan", "submit")
+    await tap(service, CITIZEN, "Ringkasan laporan", "submit")
     filed = await wait_text(service, CITIZEN, "Nomor tiket")
     found = re.search(r"ADU-[0-9A-Z]{4}-[0-9A-Z]{4}", filed.text)
     assert found is not None

@@ -131,7 +131,7 @@ async def test_a_complaint_from_filing_to_rating(
         await tap(api, CITIZEN, await wait_text(api, CITIZEN, "Kirim lokasi"), "Lewati")
         await tap(api, CITIZEN, await wait_text(api, CITIZEN, "(anonim)"), "Tidak")
         await tap(api, CITIZEN, await wait_text(api, CITIZEN, "Rahasiakan"), "Tidak")
-        summary = await wait_text(api, CITIZEN, "Ringkasan pengaduan")
+        summary = await wait_text(api, CITIZEN, "Ringkasan laporan")
         assert "Foto: 1" in summary["text"]
         await tap(api, CITIZEN, summary, "Kirim")
         filed = await wait_text(api, CITIZEN, "Nomor tiket")

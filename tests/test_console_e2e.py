@@ -80,7 +80,7 @@ async def test_console_survey_on_postgres_with_unit_deep_link(
     # --unit opens the unit's survey directly, as scanning its QR code does.
     # consent, skip age, Perempuan, SMA, skip occupation, first service type, nine 4s,
     # skip the suggestion, send.
-    script = ["1", "6", "2", "3", "8", "1", *["4"] * 9, "1", "1"]
+    script = ["1", "6", "2", "3", "12", "1", *["4"] * 9, "1", "1"]
     result = run_console(
         pg_url,
         script,

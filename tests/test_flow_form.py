@@ -26,7 +26,7 @@ from survey_flows.catalog import MESSAGES
 from survey_flows.directory import Directory, OpdInfo, UnitInfo
 from survey_flows.engine import FlowSettings, StepContext
 from survey_flows.form import FIELDS, FIRST_SCREEN, form_definition, read_form
-from survey_flows.questionnaire import PROFILE_ITEMS, QUESTION_ORDER
+from survey_flows.questionnaire import PROFILE_CHOICES, PROFILE_ITEMS, QUESTION_ORDER
 from survey_flows.types import (
     Channel,
     FormOffer,
@@ -49,6 +49,13 @@ DIRECTORY = Directory.build(
 SCORES = {"U1": 4, "U2": 3, "U3": 3, "U4": 4, "U5": 3, "U6": 2, "U7": 4, "U9": 1, "U8": 4}
 PROFILE = {"age": "26-35", "gender": "P", "occupation": "WIRAUSAHA"}  # education skipped
 SUGGESTION = "Antrean mohon dipercepat."
+# The chat's first profile question, numbered (issue 14, item 16).
+AGE_PROMPT = "\n".join(
+    (
+        MESSAGES["id"]["survey.profile_progress"].format(n=1, total=4),
+        MESSAGES["id"]["profile.age.prompt"],
+    )
+)
 
 
 def form_fields(**changes: Any) -> dict[str, Any]:
@@ -145,7 +152,7 @@ def test_form_has_the_chats_questions_and_labels(language: str) -> None:
             ]
         elif f.name in dict(PROFILE_ITEMS):
             assert not f.required
-            assert [o.id for o in f.options] == list(dict(PROFILE_ITEMS)[f.name])
+            assert [o.id for o in f.options] == list(dict(PROFILE_CHOICES)[f.name])
         elif f.name == "service":  # its options come with the message, per unit
             assert f.per_unit and not f.options and not f.required
         else:
@@ -243,7 +250,7 @@ def test_form_is_offered_once_after_consent_and_submits_like_the_chat() -> None:
     assert offered.form is not None
     assert offered.form.token.startswith("skm|") and "|kantor|" in offered.form.token
     # The first question stays in the message: a channel that cannot show the form sends it.
-    assert offered.answer_choices() and offered.text == MESSAGES["id"]["profile.age.prompt"]
+    assert offered.answer_choices() and offered.text == AGE_PROMPT
     result = chat.return_form(form_fields(), offered.form.token)
     response = submitted(result)
     assert response is not None
@@ -270,7 +277,7 @@ def test_with_consent_on_record_the_form_comes_first() -> None:
     chat.send(InboundKind.COMMAND, command="start", command_args=("u_kantor",))
     offered = chat.last()
     assert offered.form is not None
-    assert offered.text == MESSAGES["id"]["profile.age.prompt"]  # the chat's first question
+    assert offered.text == AGE_PROMPT  # the chat's first question
     # The notice comes with every form: its "Setuju & kirim" agrees to what the message says.
     assert "ketik HAPUS" in offered.form.body and "Setuju & kirim" in offered.form.body
     result = chat.return_form(form_fields(), offered.form.token)
@@ -299,9 +306,9 @@ def test_the_form_carries_the_consent_notice_and_sending_it_is_the_consent() -> 
     assert len(consents) == 1
     assert consents[0].notice_version == FlowSettings().consent_notice_version
     assert submitted(result) is not None
-    assert [m.text for m in result.outbound] == [
-        MESSAGES["id"]["thanks"].format(unit="Kantor Disdukcapil")
-    ]
+    # One message: the thanks, then the menu again (issue 14, item 16).
+    [message] = result.outbound
+    assert message.text.startswith(MESSAGES["id"]["thanks"].format(unit="Kantor Disdukcapil"))
 
 
 def test_an_unreadable_form_at_consent_records_no_consent() -> None:
@@ -321,7 +328,7 @@ def test_a_partial_form_at_consent_is_the_consent_and_continues_in_chat() -> Non
     assert [type(e).__name__ for e in result.effects] == ["RecordConsent"]
     assert MESSAGES["id"]["question.U5"] in chat.last().text
     chat.tap("back")  # back from the open item: the survey's first step, not the consent
-    assert chat.last().text == MESSAGES["id"]["profile.age.prompt"]
+    assert chat.last().text == AGE_PROMPT
 
 
 def test_a_form_in_another_language_is_not_offered() -> None:
@@ -336,7 +343,7 @@ def test_missing_items_continue_in_chat_then_summary() -> None:
     result = chat.return_form(fields, offered.form.token)
     assert submitted(result) is None and not rejected(result)
     assert result.outbound[0].text == MESSAGES["id"]["form.partial"]
-    assert chat.last().text == MESSAGES["id"]["profile.age.prompt"]
+    assert chat.last().text == AGE_PROMPT
     chat.tap("36-45")
     assert "Kartu Keluarga" in [c.label for c in chat.last().choices]
     chat.tap("s:1")
@@ -395,7 +402,7 @@ def test_an_unreadable_form_is_refused_and_the_chat_continues(fields: Any) -> No
     result = chat.return_form(fields, offered.form.token)
     assert submitted(result) is None and rejected(result)
     assert result.outbound[0].text == MESSAGES["id"]["form.refused"]
-    assert result.outbound[-1].text == MESSAGES["id"]["profile.age.prompt"]
+    assert result.outbound[-1].text == AGE_PROMPT
     assert chat.state == before
     # The form is still this survey's: a good reply afterwards is accepted.
     assert submitted(chat.return_form(form_fields(), offered.form.token)) is not None

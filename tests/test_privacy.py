@@ -51,7 +51,7 @@ from tests.test_settings_and_cli import run_cli
 PERSONAL = {
     "contacts": {"address", "phone", "parent_address", "respondent_key", "language",
                  "consent_at", "consent_version", "blocked_at", "created_at",
-                 "last_inbound_at", "template_sent_at", "erase_requested_at"},
+                 "last_inbound_at", "template_sent_at", "erase_requested_at", "saved_profile"},
     "conversations": {"state", "expires_at", "updated_at"},
     "inbound_events": {"event_id", "received_at"},
     "survey_responses": {"respondent_key", "suggestion"},
@@ -100,7 +100,8 @@ NOT_PERSONAL = {
     "web_login_links": {"id"},
     "web_sessions": {"id"},
     "web_audit": {"id", "at", "action", "outcome"},
-    "opds": {"id", "code", "name", "short_name", "active", "position", "updated_at"},
+    "opds": {"id", "code", "name", "short_name", "active", "position", "updated_at",
+             "contact"},  # a public office or number, not a citizen's
     "units": {"id", "code", "opd_id", "name", "short_name", "service_types", "active",
               "position", "updated_at"},
     "unit_populations": {"unit_id", "period", "population"},
@@ -140,6 +141,9 @@ SENT_ID = "wamid.SENTINEL-SENT-ID"
 NEIGHBOUR_DESCRIPTION = "Tetangga: lampu jalan mati"
 
 
+REMEMBERED = "NELAYAN"  # the remembered profile's occupation (issue 14, item 16)
+
+
 @dataclass(frozen=True, slots=True)
 class Seeded:
     contact_id: int
@@ -151,6 +155,7 @@ def sentinels(seeded: Seeded) -> list[str]:
     return [
         PHONE, BSUID, PARENT, RAW_EVENT, "0812-9999-8888", "budi.santoso@contoh.id",
         STATE_TEXT, "Budi Santoso", "Cendrawasih", PHOTO, str(LATITUDE), SENT_ID, seeded.key,
+        REMEMBERED,
         keyed_event_id(PSEUDONYM_SECRET, "whatsapp", RAW_EVENT),
     ]  # fmt: skip
 
@@ -177,6 +182,7 @@ async def seed(storage: Storage, ticket: str = TICKET) -> Seeded:
         assert begun is not None
         contact_id = begun[0].id
         await tx.lock_conversation(contact_id, T0)
+        await tx.remember_profile(contact_id, {"age": "26-35", "occupation": REMEMBERED})
         await tx.enqueue(
             channel="whatsapp",
             messages=[("message", {"text": f"Terima kasih {STATE_TEXT}"})],
@@ -289,6 +295,7 @@ async def test_kept_for_the_open_complaint_then_erased_once_it_is_finished(
     for column in ("survey_responses.respondent_key", "contacts.respondent_key"):
         assert seeded.key not in values[column]
     assert not any(STATE_TEXT in v for v in values["conversations.state"])
+    assert values["contacts.saved_profile"] == []  # the remembered profile is not needed
     assert await count(storage, InboundEvent, InboundEvent.contact_id == seeded.contact_id) == 0
     assert SENT_ID not in values["outbox.platform_message_id"]
     retention = Retention(*(timedelta(days=3650),) * 4)

@@ -37,6 +37,7 @@ from survey_flows.types import (
     InputRejected,
     Outbound,
     RecordConsent,
+    RememberProfile,
     SetLanguage,
     StepResult,
     SubmitResponse,
@@ -165,6 +166,7 @@ class Chat:
     language: str = "id"
     consent_at: datetime | None = None
     recent_units: set[str] = field(default_factory=set)
+    saved_profile: dict[str, str] = field(default_factory=dict)
     now: datetime = NOW
     directory: Directory = DIRECTORY
     raw: str = "null"
@@ -198,6 +200,7 @@ class Chat:
             language=self.language,
             consent_at=self.consent_at,
             recent_units=frozenset(self.recent_units),
+            saved_profile=dict(self.saved_profile),
             settings=self.settings,
         )
 
@@ -253,6 +256,8 @@ class Chat:
                 self.consent_at = effect.at
             elif isinstance(effect, SubmitResponse):
                 self.recent_units.add(effect.unit_code)
+            elif isinstance(effect, RememberProfile):
+                self.saved_profile = dict(effect.profile)
         self.transcript.append(render_step(len(self.results), action, result))
         self.now += TICK
         return result
@@ -336,6 +341,9 @@ def render_effect(effect: Effect) -> str:
         return f"RecordConsent at={effect.at.isoformat()} notice={effect.notice_version}"
     if isinstance(effect, SetLanguage):
         return f"SetLanguage {effect.language}"
+    if isinstance(effect, RememberProfile):
+        return "RememberProfile " + " ".join(f"{k}={v}" for k, v in sorted(effect.profile.items()))
+    assert isinstance(effect, InputRejected)
     return f"InputRejected {effect.reason}"
 
 
@@ -498,8 +506,11 @@ def test_golden_menu_to_submit_in_indonesian() -> None:
     assert response.started_at == NOW + 3 * TICK  # when the unit was chosen
     assert response.submitted_at == NOW + 20 * TICK
     assert response.local_date == date(2026, 11, 25)
-    assert chat.last.outbound[-1].text == ID["thanks"].format(unit=MPP_NAME)
-    assert chat.step == "idle" and chat.last.expires_at is None
+    # The thanks, then the menu again, in one message (issue 14, item 16).
+    thanks = ID["thanks"].format(unit=MPP_NAME)
+    assert chat.last.outbound[-1].text == f"{thanks}\n\n{ID['again.prompt']}"
+    assert chat.last.outbound[-1].choices[0].id == "survey"
+    assert chat.step == "menu" and chat.last.expires_at is None
     check_golden("skm_menu_full_survey_id", chat)
 
 
@@ -550,6 +561,8 @@ def test_golden_deep_link_in_english() -> None:
     # From the language choice on, everything is in English.
     assert all(o.language == "en" for r in chat.results[2:] for o in r.outbound)
     assert chat.results[3].outbound[0].text.startswith("Before we start")
+    # The notice says the length (issue 14, item 16).
+    assert "9 questions, about 2 minutes" in chat.results[3].outbound[0].text
     check_golden("skm_deep_link_en", chat)
 
 
@@ -737,7 +750,9 @@ def test_consent_is_asked_when_none_is_on_record_and_recorded_with_now() -> None
     chat.command("start", f"u_{MPP}")
     assert chat.step == "consent"
     notice = chat.prompt.text
-    assert notice == ID["consent.notice"].format(unit=MPP_NAME, organisation=SETTINGS.organisation)
+    assert notice == ID["consent.notice"].format(
+        unit=MPP_NAME, organisation=SETTINGS.organisation, questions=9, minutes=2
+    )
     assert [c.id for c in chat.prompt.answer_choices()] == ["yes", "no"]
     chat.now = NOW + timedelta(minutes=3)
     result = chat.tap("Setuju")
@@ -890,27 +905,25 @@ def test_units_are_paged_with_indicator_and_next_previous() -> None:
     page_one = chat.prompt
     title = ID["unit.prompt"].format(opd="Dinkes")
     assert page_one.text == f"{title} {ID['page.indicator'].format(page=1, pages=3)}"
+    # Seven units in pages of at most three: 3, 2, 2 (issue 14, item 7).
     assert labels(page_one) == [
         "Puskesmas Timika",
         "Puskesmas Timika Jaya",
         "Puskesmas Kwamki Narama",
-        ID["nav.next_page"],
     ]
-    chat.tap("Berikutnya »")
+    # Paging is navigation, never a number: a number means a unit on every page.
+    assert [c.id for c in page_one.nav_choices()] == ["page:+1", "back", "cancel"]
+    chat.tap("page:+1")
     page_two = chat.prompt
     assert page_two.text.endswith(ID["page.indicator"].format(page=2, pages=3))
-    assert labels(page_two) == [
-        "Puskesmas Mapurujaya",  # the inactive Puskesmas Agimuga is not listed
-        "Puskesmas Wania",
-        "Puskesmas Limau Asri",
-        ID["nav.prev_page"],
-        ID["nav.next_page"],
-    ]
+    # The inactive Puskesmas Agimuga is not listed.
+    assert labels(page_two) == ["Puskesmas Mapurujaya", "Puskesmas Wania"]
+    assert [c.id for c in page_two.nav_choices()] == ["page:-1", "page:+1", "back", "cancel"]
     chat.say("berikutnya")  # the label typed
     page_three = chat.prompt
     assert page_three.text.endswith(ID["page.indicator"].format(page=3, pages=3))
-    assert labels(page_three) == ["Puskesmas Jila", ID["nav.prev_page"]]
-    chat.say("2")  # numbers count the page's own choices: 2 is "Sebelumnya"
+    assert labels(page_three) == ["Puskesmas Limau Asri", "Puskesmas Jila"]
+    chat.say("sebelumnya")
     assert chat.prompt.text.endswith(ID["page.indicator"].format(page=2, pages=3))
     chat.tap("Puskesmas Wania")
     assert chat.step == "profile:age"  # consent is on record
@@ -1006,11 +1019,12 @@ def test_idle_conversation_expires_politely_on_the_next_input() -> None:
     chat = chat_at("q:U3")
     assert chat.state["answers"]
     chat.now = datetime.fromisoformat(chat.state["last_activity"]) + timedelta(minutes=31)
+    answers = chat.state["answers"]
     result = chat.say("3")
     assert texts(result)[0] == ID["expired"]
-    assert chat.state["unit"] is None
-    assert chat.state["answers"] == {}
-    assert not chat.step.startswith("q:")
+    # The late "3" is not read as an answer; the menu offers to go on (issue 14, item 17).
+    assert chat.step == "menu" and chat.state["answers"] == answers
+    assert [c.id for c in chat.prompt.answer_choices()][0] == "resume"
     assert not chat.effects(SubmitResponse)
 
 
@@ -1060,10 +1074,14 @@ def _assert_refused(chat: Chat, action: Action, error_keys: set[str] | None = No
     def shown(key: str) -> set[str]:
         if key == "age.out_of_range":
             return {age_unreadable}
+        if key == "error.no_match":  # a name typed at a listing that matches nothing
+            return {no_match}
         return {ID[key], in_range} if key == "error.choose" else {ID[key]}
 
     age_unreadable = ID["age.out_of_range"].format(n=len(before_prompt.answer_choices()))
-    error_texts = {ID[k] for k in ID if k.startswith("error.")} | {in_range, age_unreadable}
+    no_match = ID["error.no_match"].format(query=FREE_TEXT)
+    error_texts = {ID[k] for k in ID if k.startswith("error.")}
+    error_texts |= {in_range, age_unreadable, no_match}
     if chat.step == "menu" and result.effects[0].reason in {"error.choose", "error.empty"}:
         # At the main menu a typed stray word is told it was not understood, then the menu
         # again; a tap or an empty message simply gets the menu.
@@ -1083,8 +1101,9 @@ def _assert_refused(chat: Chat, action: Action, error_keys: set[str] | None = No
     assert result.answered is None
 
 
+FREE_TEXT = "pelayanannya bagus sekali"
 BAD_INPUTS: list[tuple[str, Action, set[str] | None]] = [
-    ("free-text", Say("pelayanannya bagus sekali"), {"error.choose"}),
+    ("free-text", Say(FREE_TEXT), {"error.choose"}),
     ("number-99", Say("99"), {"error.choose"}),
     ("empty", Say(""), {"error.empty"}),
     ("whitespace", Say("  \t \n  "), {"error.empty"}),
@@ -1107,6 +1126,8 @@ def test_bad_input_re_asks_the_same_step_and_changes_nothing(
     if (kind, step_name) == ("number-99", "profile:age"):
         # 99 is an age there (56 tahun ke atas); a number no one is stays refused.
         action, errors = Say("150"), {"age.out_of_range"}
+    if (kind, step_name) in {("free-text", "opd"), ("free-text", "unit")}:
+        errors = {"error.no_match"}  # text at a listing is read as a name (issue 14, item 7)
     _assert_refused(chat, action, errors)
 
 

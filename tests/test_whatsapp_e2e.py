@@ -284,13 +284,18 @@ async def test_ya_tidak_and_three_choices_are_buttons_with_navigation_typed(
     assert [r["id"].split("|")[-1] for r in gender.replies()] == ["L", "P", "skip"]
     assert gender.interactive["footer"]["text"] == "Ketik angka 1–3. KEMBALI · BATAL · BANTUAN"
     age = await service.say(MARIA, MARIA.text("kembali"))  # typed: back to the age
-    assert age.text.startswith(MESSAGES["id"]["profile.age.prompt"])
+    assert MESSAGES["id"]["profile.age.prompt"] in age.text.split("\n")[:2]
     await service.tap(MARIA, "36-45")
     message = await service.say(MARIA, MARIA.text("2"))  # typed digit: 2. Perempuan
     while "Ringkasan" not in message.text:
         message = await service.say(MARIA, MARIA.text("1"))
     assert message.interactive["type"] == "button"
-    assert [r["id"].split("|")[-1] for r in message.replies()] == ["submit", "edit"]
+    # Kirim, Kirim & ingat data (issue 14, item 16), Ubah jawaban: still three buttons.
+    assert [r["id"].split("|")[-1] for r in message.replies()] == [
+        "submit",
+        "submit_remember",
+        "edit",
+    ]
     thanks = await service.tap(MARIA, "submit")
     assert "Terima kasih" in thanks.text
     [response] = await pg_storage.responses()
@@ -303,7 +308,7 @@ async def test_the_complaint_links_text_opens_the_units_complaint_form(
     """Issue 13: the poster's complaint link (wa.me, prefilled "PENGADUAN <unit code>")
     reaches the unit's complaint form in one message; an unknown code is ordinary text."""
     kind = await service.say(MARIA, MARIA.text("PENGADUAN dukcapil-mpp"))
-    assert kind.text.startswith("Pengaduan untuk Loket Disdukcapil MPP.")
+    assert kind.text.startswith("Laporan untuk Loket Disdukcapil MPP.")
     assert [r["id"].split("|")[-1] for r in kind.replies()] == [
         "pengaduan",
         "aspirasi",
@@ -338,13 +343,14 @@ async def test_a_long_list_pages_with_berikutnya(
     page_two = await service.say(MARIA, MARIA.tap(rows[-1], edit.wamid))
     assert page_two.interactive["action"]["button"] == "Pilih (2/2)"
     assert page_two.replies()[0]["title"] == "Sebelumnya"
-    question = await service.tap(MARIA, "e:q:U8")  # a row that is only on page two
-    assert "Pertanyaan 9 dari 9" in question.text
-    summary = await service.tap(MARIA, "4")
+    # The nine elements come first, as the summary numbers them (issue 14, item 6).
+    question = await service.tap(MARIA, "e:profile:occupation")  # a row only on page two
+    assert "Pekerjaan utama" in question.text
+    summary = await service.tap(MARIA, "WIRAUSAHA")
     assert "Ringkasan" in summary.text
     await service.tap(MARIA, "submit")
     [response] = await pg_storage.responses()
-    assert response.scores["U8"] == 4 and response.scores["U1"] == 1
+    assert response.profile["occupation"] == "WIRAUSAHA" and response.scores["U1"] == 1
 
 
 async def test_images_locations_and_keywords_never_crash(
