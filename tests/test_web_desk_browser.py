@@ -89,7 +89,7 @@ async def file_complaint(console: Console) -> str:
     assert await console.service.post_update(update) == 200
     await tap(console, CITIZEN, await seen("(anonim)"), "Tidak")
     await tap(console, CITIZEN, await seen("Rahasiakan"), "Tidak")
-    await tap(console, CITIZEN, await seen("Ringkasan pengaduan"), "Kirim")
+    await tap(console, CITIZEN, await seen("Ringkasan laporan"), "Kirim")
     found = re.search(r"ADU-[0-9A-Z]{4}-[0-9A-Z]{4}", (await seen("Nomor tiket"))["text"])
     assert found is not None
     return found[0]
