@@ -935,6 +935,8 @@ _ID.update(
             "laporan yang belum dikirim tidak disimpan."
         ),
         "nav.hint.pages": "Ketik nomor atau nama. BERIKUTNYA · SEBELUMNYA · KEMBALI",
+        "nav.hint.pages.first": "Ketik nomor atau nama. BERIKUTNYA · KEMBALI",
+        "nav.hint.pages.last": "Ketik nomor atau nama. SEBELUMNYA · KEMBALI",
         "reminder.skm": (
             "Bapak/Ibu belum selesai mengisi survei untuk {unit}. Silakan lanjutkan; jawaban "
             "yang sudah ada kami simpan {minutes} menit lagi."
@@ -994,6 +996,8 @@ _EN.update(
             "report will not be kept."
         ),
         "nav.hint.pages": "Type a number or a name. NEXT · PREVIOUS · BACK",
+        "nav.hint.pages.first": "Type a number or a name. NEXT · BACK",
+        "nav.hint.pages.last": "Type a number or a name. PREVIOUS · BACK",
         "reminder.skm": (
             "You have not finished the survey for {unit}. Please go on; we keep your answers "
             "for {minutes} more minutes."

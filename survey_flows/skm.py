@@ -1252,7 +1252,14 @@ class _Turn(ComplaintSteps):
         hint = None
         if pages > 1:
             title = f"{title} {self._t('page.indicator', page=page + 1, pages=pages)}"
-            hint = "nav.hint.pages"
+            # Only the page words that do something here.
+            hint = (
+                "nav.hint.pages.first"
+                if page == 0
+                else "nav.hint.pages.last"
+                if page == pages - 1
+                else "nav.hint.pages"
+            )
         nav = nav_choices(self.language, back=True)
         return Outbound(title, (*shown, *paging, *nav), self.state.token, hint=hint)
 

@@ -91,14 +91,18 @@ def test_pages_are_even_and_paging_is_never_a_number_on_any_channel() -> None:
     chat = chat_at("opd")
     chat.tap("o:dinkes")  # seven units, pages of at most three: 3, 2, 2
     sizes = []
-    for _ in range(3):
+    # The hint names only the page words that do something on that page.
+    hints = ["nav.hint.pages.first", "nav.hint.pages", "nav.hint.pages.last"]
+    for hint in hints:
         prompt = chat.prompt
         sizes.append(len(prompt.answer_choices()))
         assert all(not c.id.startswith("page:") for c in prompt.answer_choices())
-        assert prompt.hint == "nav.hint.pages"
+        assert prompt.hint == hint
         # Console: only the units are numbered; the hint names the paging words.
         shown = console_render(prompt)
-        assert ID["nav.hint.pages"] in shown and ID["nav.next_page"] not in shown.split("(")[0]
+        assert ID[hint] in shown and ID["nav.next_page"] not in shown.split("(")[0]
+        assert ("SEBELUMNYA" in shown) == (hint != "nav.hint.pages.first")
+        assert ("BERIKUTNYA" in shown) == (hint != "nav.hint.pages.last")
         # Telegram: paging buttons sit on the navigation row, after the units.
         rows = keyboard(prompt)
         assert rows is not None
