@@ -41,7 +41,7 @@ from survey_flows.engine import (
     typed_number,
 )
 from survey_flows.form import chosen_service, form_token, read_form, service_options
-from survey_flows.personal_data import mask_optional
+from survey_flows.personal_data import mask_optional, mask_personal_data
 from survey_flows.questionnaire import (
     ADULT_AGE,
     PROFILE_CHOICES,
@@ -874,7 +874,8 @@ class _Turn(ComplaintSteps):
                 if len(free_text) > limit:
                     self._offer_cut(free_text)
                     return
-                answers["suggestion"] = free_text
+                # Masked as it is accepted, so the summary shows what will be stored.
+                answers["suggestion"] = mask_personal_data(free_text)
             else:
                 answers.pop("suggestion", None)
         else:
@@ -970,6 +971,8 @@ class _Turn(ComplaintSteps):
                 RecordConsent(self.ctx.now, self.ctx.settings.consent_notice_version)
             )
         answers = {**self.state.answers, **reading.answers}
+        if "suggestion" in answers:
+            answers["suggestion"] = mask_optional(answers["suggestion"])
         open_items = set(reading.to_ask)
         if "service" in sequence and "service" not in answers:
             service = chosen_service(unit.service_types, reading.service)

@@ -25,7 +25,7 @@ from survey_flows.personal_data import MASK, mask_optional
 from tests.conftest import load_small_directory
 from tests.test_reports_build import ORGANISATION, add_chat_response
 from tests.test_reports_import import DIRECTORY, HEADER, TODAY
-from tests.test_skm_flow import all_scores, answer_everything, chat_at
+from tests.test_skm_flow import all_scores, answer_everything, chat_at, texts
 
 TYPED = "Petugas ramah. Hubungi saya 0812-3456-7890 atau budi@contoh.id, NIK 9109012345678901."
 MASKED = f"Petugas ramah. Hubungi saya {MASK} atau {MASK}, NIK {MASK}."
@@ -37,9 +37,12 @@ def test_mask_optional_keeps_absent_text_absent() -> None:
     assert mask_optional(TYPED) == MASKED
 
 
-def test_the_chat_survey_stores_the_suggestion_masked() -> None:
+def test_the_chat_survey_stores_the_suggestion_masked_and_the_summary_shows_it() -> None:
     chat = chat_at("q:U1")
     answer_everything(chat, all_scores(3), suggestion=TYPED)
+    summary = "\n".join(texts(chat.last))
+    assert "0812-3456-7890" not in summary and MASKED[:40] in summary
+    assert "0812" not in chat.raw  # nor is it kept in the conversation
     chat.tap("submit")
     assert chat.submitted().suggestion == MASKED
 
