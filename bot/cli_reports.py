@@ -119,7 +119,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "A4 posters with the unit's Telegram and WhatsApp QR codes (TELEGRAM_BOT_USERNAME, "
             "WHATSAPP_NUMBER), a smaller QR code for its complaint form (the WhatsApp text "
             "'PENGADUAN <unit code>', else Telegram's start=c_<unit code>) and its IKM for the "
-            "latest complete quarter once it has REPORT_MIN_RESPONDENTS respondents."
+            "latest complete quarter once it has REPORT_MIN_RESPONDENTS respondents. With "
+            "PUBLIC_BASE_URL set, the unit's public results page is printed under the QR codes."
         ),
     )
     target = poster.add_mutually_exclusive_group(required=True)
@@ -132,7 +133,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--links",
         action="store_true",
         help=(
-            "print each unit's links (survey per channel, complaint form) as tab-separated "
+            "print each unit's links (survey per channel, complaint form, results page) as "
+            "tab-separated "
             "lines instead of writing posters"
         ),
     )
@@ -299,6 +301,11 @@ async def _poster(args: argparse.Namespace, settings: Settings) -> int:
             whatsapp_number=whatsapp,
             quarter=quarter,
             min_respondents=minimum,
+            public_base=(
+                f"{settings.public_base_url.rstrip('/')}{settings.web_path_prefix}"
+                if settings.public_base_url and settings.web_console
+                else None
+            ),
         )
     progress = StderrProgress()
     for index, content in enumerate(contents, start=1):

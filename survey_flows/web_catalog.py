@@ -249,6 +249,25 @@ _ID: dict[str, str] = {
     "web.dir.error.population_twice": "Satu periode tertulis dua kali.",
     "web.dir.error.population_period": "Periode harus seperti 2026, 2026-S1, 2026-Q1, atau 2026-03.",
     "web.dir.error.services_unique": "Setiap jenis layanan cukup ditulis sekali.",
+    # --- public results page (handlers/web/public.py) --------------------------------------
+    "web.public.title": "Hasil SKM",
+    "web.public.heading": "Hasil Survei Kepuasan Masyarakat",
+    "web.public.intro": (
+        "Indeks Kepuasan Masyarakat (IKM) setiap unit layanan untuk {period}. "
+        "Pilih unit untuk melihat nilai per unsur dan tren."
+    ),
+    "web.public.not_yet": "belum cukup responden",
+    "web.public.below_minimum": (
+        "Hasil IKM ditampilkan setelah minimal {minimum} responden dalam satu triwulan. "
+        "Triwulan ini: {n} responden."
+    ),
+    "web.public.all_units": "Semua unit",
+    "web.public.elements": "Nilai sembilan unsur pelayanan",
+    "web.public.scale": "NRR: nilai rata-rata unsur, skala 1 sampai 4.",
+    "web.public.note": (
+        "Dihitung menurut PermenPANRB 14/2017. IKM ditampilkan mulai {minimum} responden "
+        "per triwulan. Halaman ini tidak memuat data pribadi."
+    ),
 }
 
 _EN: dict[str, str] = {
@@ -478,6 +497,24 @@ _EN: dict[str, str] = {
     "web.dir.error.population_twice": "A period is written twice.",
     "web.dir.error.population_period": "Periods look like 2026, 2026-S1, 2026-Q1 or 2026-03.",
     "web.dir.error.services_unique": "Write each service type once.",
+    # --- public results page (handlers/web/public.py) --------------------------------------
+    "web.public.title": "SKM results",
+    "web.public.heading": "Community Satisfaction Survey results",
+    "web.public.intro": (
+        "The Community Satisfaction Index (IKM) of every service unit for {period}. "
+        "Choose a unit to see its element scores and trend."
+    ),
+    "web.public.not_yet": "not enough respondents yet",
+    "web.public.below_minimum": (
+        "The IKM is shown from {minimum} respondents in a quarter. This quarter: {n} respondents."
+    ),
+    "web.public.all_units": "All units",
+    "web.public.elements": "Scores of the nine service elements",
+    "web.public.scale": "NRR: the element's average score, from 1 to 4.",
+    "web.public.note": (
+        "Computed as PermenPANRB 14/2017 prescribes. The IKM is shown from {minimum} "
+        "respondents per quarter. This page holds no personal data."
+    ),
 }
 
 WEB_MESSAGES: Final[dict[str, dict[str, str]]] = {"id": _ID, "en": _EN}

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from handlers.web.core import Area, PageContext, Refused
 from handlers.web.figures import chosen_period, picker, reports, today
+from handlers.web.public import public_results_base
 from reports.model import ReportRequest
 from reports.outputs import FORMATS, MEDIA_TYPES, report_bytes, report_filename
 from reports.period import Period, latest_complete_quarter, quarter_of
@@ -131,6 +132,7 @@ async def download_poster(request: web.Request, ctx: PageContext) -> web.StreamR
             whatsapp_number=ctx.config.whatsapp_number,
             quarter=latest_complete_quarter(today(ctx)),
             min_respondents=ctx.config.min_respondents,
+            public_base=public_results_base(ctx),
         )
     except PosterError:
         raise Refused("poster_unavailable", 409, "no channel configured for posters") from None
