@@ -108,6 +108,7 @@ async def test_a_unit_page_has_the_trend_and_the_nine_elements(
         assert f"<td>U{k} · " in html
     assert (await mpp_q3(sqlite_storage)).replace(",", ".") in html
     assert "100.00" in html  # 2026-Q2: five respondents, all 4: IKM 100
+    assert "<h2>2026-Q3</h2>" in html and "Triwulan" not in html  # periods the reader's way
     assert "Sign out" not in html and "nav" not in html.split("<main", 1)[0].lower()
 
 

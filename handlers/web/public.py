@@ -71,10 +71,16 @@ async def _quarter_reports(ctx: PageContext) -> tuple[list[Period], list[Regency
     return quarters, built
 
 
+def _period_name(ctx: PageContext, period: Period) -> str:
+    """``Triwulan III 2026`` in Indonesian, ``2026-Q3`` in English."""
+    return period.title_id if ctx.language == "id" else period.label
+
+
 def _public(ctx: PageContext, template: str, **values: Any) -> web.Response:
     """Render for everyone alike (no menu, no name) and let caches keep it."""
     anonymous = replace(ctx, principal=None)
-    response = anonymous.render(template, public_home=ctx.url(PUBLIC_PATH), **values)
+    response = anonymous.render(template, public_home=ctx.url(PUBLIC_PATH),
+                                period_name=lambda p: _period_name(ctx, p), **values)  # fmt: skip
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["Vary"] = "Cookie"
     return response
