@@ -20,7 +20,13 @@ from reports.build import ReportError, build_report
 from reports.csv_report import report_csv
 from reports.json_report import report_json
 from reports.model import ReportRequest
-from reports.outputs import FORMATS, report_filename, write_report
+from reports.outputs import (
+    FORMATS,
+    full_report_filename,
+    report_filename,
+    write_full_report,
+    write_report,
+)
 from reports.paper_import import PaperFileError, read_paper_file
 from reports.period import (
     Period,
@@ -90,6 +96,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="newest N suggestions per unit in the report, or 'all' (default 100)",
     )
     report.add_argument(
+        "--full",
+        action="store_true",
+        help=(
+            "with --format pdf: the full Laporan SKM in the regulation's structure "
+            "(pendahuluan, metode, hasil, analisis, RTL, complaint recap; contents, page numbers)"
+        ),
+    )
+    report.add_argument(
         "--legacy-weight-0111",
         action="store_true",
         help="reproduce old spreadsheets' weight 0,111 instead of exact 1/k (labelled)",
@@ -119,7 +133,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "A4 posters with the unit's Telegram and WhatsApp QR codes (TELEGRAM_BOT_USERNAME, "
             "WHATSAPP_NUMBER), a smaller QR code for its complaint form (the WhatsApp text "
             "'PENGADUAN <unit code>', else Telegram's start=c_<unit code>) and its IKM for the "
-            "latest complete quarter once it has REPORT_MIN_RESPONDENTS respondents."
+            "latest complete quarter once it has REPORT_MIN_RESPONDENTS respondents. With "
+            "PUBLIC_BASE_URL set, the unit's public results page is printed under the QR codes."
         ),
     )
     target = poster.add_mutually_exclusive_group(required=True)
@@ -132,7 +147,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--links",
         action="store_true",
         help=(
-            "print each unit's links (survey per channel, complaint form) as tab-separated "
+            "print each unit's links (survey per channel, complaint form, results page) as "
+            "tab-separated "
             "lines instead of writing posters"
         ),
     )
@@ -217,17 +233,31 @@ def report_request(args: argparse.Namespace) -> ReportRequest:
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
     request = report_request(args)
     output_format = _format(args)
+    if args.full and output_format != "pdf":
+        raise UsageError("--full is the PDF report: use it with --format pdf")
     progress = StderrProgress()
     progress("report: querying the database", 0, 0)
+    # Imported here: the recap module loads openpyxl, which json and csv do not need.
+    from reports.complaints_recap import report_recap
+
     async with open_storage(settings) as storage:
         report = await build_report(storage, request, organisation=settings.organisation_name)
+        complaints = (
+            await report_recap(storage, report, settings.zone, datetime.now(UTC))
+            if args.full
+            else None
+        )
     progress(f"report: {len(report.units)} units, {report.respondents} respondents", 0, 0)
 
     if output_format in ("json", "csv") and args.output is None:
         sys.stdout.write(report_json(report) if output_format == "json" else report_csv(report))
         return 0
-    path: Path = args.output or Path(report_filename(request, output_format))
-    write_report(report, output_format, path, progress)
+    default = full_report_filename(request) if args.full else None
+    path: Path = args.output or Path(default or report_filename(request, output_format))
+    if complaints is not None:
+        write_full_report(report, path, complaints, progress)
+    else:
+        write_report(report, output_format, path, progress)
     sys.stderr.write(f"wrote {path}\n")
     return 0
 
@@ -299,6 +329,11 @@ async def _poster(args: argparse.Namespace, settings: Settings) -> int:
             whatsapp_number=whatsapp,
             quarter=quarter,
             min_respondents=minimum,
+            public_base=(
+                f"{settings.public_base_url.rstrip('/')}{settings.web_path_prefix}"
+                if settings.public_base_url and settings.web_console
+                else None
+            ),
         )
     progress = StderrProgress()
     for index, content in enumerate(contents, start=1):

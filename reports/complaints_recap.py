@@ -20,7 +20,9 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.cells import put_text, safe_value
-from storage.complaints import ComplaintRow
+from reports.model import RegencyReport
+from storage import Storage
+from storage.complaints import ComplaintRow, complaints_between
 from survey_flows.complaints import ComplaintStatus
 from survey_flows.dates import last_day
 from survey_flows.personal_data import mask_personal_data
@@ -54,6 +56,17 @@ def recap(rows: Sequence[ComplaintRow], now: datetime) -> list[RecapLine]:
         counts[4] += row.status in (ComplaintStatus.SELESAI, ComplaintStatus.DIARSIPKAN)
         counts[5] += row.status is ComplaintStatus.DITOLAK
     return [RecapLine(opd, unit, *counts) for (opd, unit), counts in lines.items()]
+
+
+async def report_recap(
+    storage: Storage, report: RegencyReport, zone: ZoneInfo, now: datetime
+) -> list[RecapLine]:
+    """The recap of the complaints filed in the report's period about the report's units."""
+    start, end = report.period.bounds(zone)
+    async with storage.reading() as tx:
+        rows = await complaints_between(tx, start, end)
+    units = {u.code for u in report.units}
+    return [line for line in recap(rows, now) if line.unit in units]
 
 
 def _overdue(row: ComplaintRow, now: datetime) -> bool:

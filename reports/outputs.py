@@ -4,12 +4,17 @@ downloads alike (one place decides file names, media types and writers)."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reports.csv_report import report_csv
 from reports.json_report import report_json
 from reports.model import RegencyReport, ReportRequest
 from reports.progress import Progress, no_progress
+
+if TYPE_CHECKING:
+    from reports.complaints_recap import RecapLine
 
 FORMATS = ("json", "csv", "xlsx", "pdf")
 MEDIA_TYPES = {
@@ -25,6 +30,13 @@ def report_filename(request: ReportRequest, output_format: str, scope: str = "")
     label = request.period.label.replace("..", "_")
     suffix = f"-{scope}" if scope else ""
     return f"skm-report-{label}{suffix}.{output_format}"
+
+
+def full_report_filename(request: ReportRequest, scope: str = "") -> str:
+    """``laporan-skm-2026-Q1.pdf`` (``laporan-skm-2026-Q1-disdukcapil.pdf`` with a scope)."""
+    label = request.period.label.replace("..", "_")
+    suffix = f"-{scope}" if scope else ""
+    return f"laporan-skm-{label}{suffix}.pdf"
 
 
 def write_report(
@@ -49,10 +61,28 @@ def write_report(
         raise ValueError(f"unknown report format {output_format!r}")
 
 
-def report_bytes(report: RegencyReport, output_format: str) -> bytes:
-    """The file's bytes, as :func:`write_report` would write them (blocking: run it in a
-    thread from async code)."""
+def write_full_report(
+    report: RegencyReport,
+    path: Path,
+    complaints: Sequence[RecapLine],
+    progress: Progress = no_progress,
+) -> None:
+    """The full Laporan SKM (``--format pdf --full``) to ``path``. The RTL table is empty
+    until the RTL cycle hands its rows in (``reports.full_report.RtlRow``)."""
+    from reports.full_report import write_full_pdf
+
+    write_full_pdf(report, path, complaints, rtl=(), progress=progress)
+
+
+def report_bytes(
+    report: RegencyReport, output_format: str, complaints: Sequence[RecapLine] | None = None
+) -> bytes:
+    """The file's bytes, as :func:`write_report` would write them; with ``complaints`` (pdf
+    only), the full report's (blocking: run it in a thread from async code)."""
     with tempfile.TemporaryDirectory(prefix="skm-report-") as directory:
         path = Path(directory) / f"report.{output_format}"
-        write_report(report, output_format, path)
+        if complaints is not None:
+            write_full_report(report, path, complaints)
+        else:
+            write_report(report, output_format, path)
         return path.read_bytes()

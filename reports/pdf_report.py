@@ -24,7 +24,7 @@ from reports.model import Figures, RegencyReport, UnitReport, id_decimal
 from reports.progress import Progress, no_progress
 from survey_flows.plain_text import without_controls
 
-__all__ = ["UNITS_PER_CHART_PAGE", "page_count", "write_pdf"]
+__all__ = ["UNITS_PER_CHART_PAGE", "headline", "page_count", "write_pdf"]
 
 UNITS_PER_CHART_PAGE = 40
 _SUGGESTIONS_PER_PAGE = 8
@@ -72,7 +72,7 @@ def _write_pages(report: RegencyReport, path: Path, progress: Progress) -> None:
                 nrr_chart(
                     report,
                     f"Nilai per unsur (gabungan), {report.period.title_id}",
-                    _headline(report, "Gabungan"),
+                    headline(report, "Gabungan"),
                 )
             )
         )
@@ -85,7 +85,7 @@ def _write_pages(report: RegencyReport, path: Path, progress: Progress) -> None:
             progress("pdf: pages", done, total)
 
 
-def _headline(figures: Figures, label: str) -> str:
+def headline(figures: Figures, label: str) -> str:
     if figures.ikm is None or figures.mutu is None:
         missing = ", ".join(figures.result.unanswered)
         return f"{label}: {figures.respondents} responden; IKM belum dapat dihitung ({missing})"
@@ -110,7 +110,7 @@ def _summary_page(report: RegencyReport) -> Figure:
         figure.text(0.08, y, text, fontsize=size, fontweight=weight)
         y -= 0.03
     y -= 0.01
-    figure.text(0.08, y, _headline(report, "Gabungan"), fontsize=10, fontweight="bold")
+    figure.text(0.08, y, headline(report, "Gabungan"), fontsize=10, fontweight="bold")
     y -= 0.025
     weakest = ", ".join(report.weakest())
     if weakest:
@@ -158,7 +158,7 @@ def _summary_page(report: RegencyReport) -> Figure:
 
 
 def _unit_page(report: RegencyReport, unit: UnitReport) -> Figure:
-    figure = nrr_chart(unit, f"{unit.name}", _headline(unit, unit.code))
+    figure = nrr_chart(unit, f"{unit.name}", headline(unit, unit.code))
     y = 0.3
     details = [f"OPD: {unit.opd_name}"]
     if unit.sample_required is not None:

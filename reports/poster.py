@@ -99,6 +99,16 @@ def complaint_whatsapp_link(number: str, unit_code: str) -> str:
     return survey.replace("?text=SKM%20", f"?text={COMPLAINT_WORD}%20", 1)
 
 
+# The public results pages' path under the console's prefix (handlers/web/public.py).
+RESULTS_PATH = "/hasil"
+
+
+def results_link(public_base: str, unit_code: str) -> str:
+    """The unit's public results page: ``public_base`` is ``PUBLIC_BASE_URL`` and the
+    console's prefix (``https://skm.example.go.id/konsol``)."""
+    return f"{public_base.rstrip('/')}{RESULTS_PATH}/unit/{unit_code}"
+
+
 def qr_code(url: str) -> segno.QRCode:
     """The QR code of ``url`` (error correction M, never a Micro QR)."""
     return segno.make(url, error=QR_ERROR_LEVEL, micro=False)
@@ -118,6 +128,8 @@ class PosterContent:
     result_line: str
     # The unit's complaint form: the WhatsApp link when there is one, else Telegram's.
     complaint_url: str | None = None
+    # The unit's public results page (printed under the QR codes; PUBLIC_BASE_URL set).
+    results_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,7 @@ def poster_links(content: PosterContent) -> list[tuple[str, str]]:
         ("survey telegram", content.telegram_url),
         ("survey whatsapp", content.whatsapp_url),
         ("complaint", content.complaint_url),
+        ("results", content.results_url),
     ]
     return [(what, url) for what, url in links if url]
 
@@ -165,6 +178,7 @@ def poster_content(
     telegram_bot_username: str | None,
     whatsapp_number: str | None,
     result: str,
+    results_url: str | None = None,
 ) -> PosterContent:
     """Links for the configured channels.
 
@@ -193,6 +207,7 @@ def poster_content(
         whatsapp_number=number,
         result_line=result,
         complaint_url=complaint,
+        results_url=results_url,
     )
 
 
@@ -242,6 +257,9 @@ def poster_figure(
         axes.set_axis_off()
         figure.text(left + width / 2, 0.305, url, ha="center", fontsize=6.5, color="#333333")
         figure.text(left + width / 2, 0.285, hint, ha="center", fontsize=8.5)
+    if content.results_url:
+        figure.text(0.5, 0.245, f"Hasil survei unit ini: {content.results_url}", ha="center",
+                    fontsize=9, color="#0b5d8a")  # fmt: skip
 
     figure.text(
         0.5,
@@ -312,9 +330,11 @@ async def posters_for(
     whatsapp_number: str | None,
     quarter: Period,
     min_respondents: int,
+    public_base: str | None = None,
 ) -> list[PosterContent]:
     """What each unit's poster says: its QR links and its result for ``quarter`` (one report
-    for all of them). For ``skm-bot poster`` and the console's download alike.
+    for all of them), and its public results page when ``public_base`` is given. For
+    ``skm-bot poster`` and the console's download alike.
 
     Raises:
         PosterError: neither channel is configured, or one is malformed.
@@ -330,6 +350,7 @@ async def posters_for(
     contents = []
     for unit in units:
         opd = directory.opd(unit.opd_code)
+        results_url = results_link(public_base, unit.code) if public_base else None
         contents.append(
             poster_content(
                 organisation=organisation,
@@ -339,6 +360,7 @@ async def posters_for(
                 telegram_bot_username=telegram_bot_username,
                 whatsapp_number=whatsapp_number,
                 result=result_line(results.get(unit.code), quarter, min_respondents),
+                results_url=results_url,
             )
         )
     return contents

@@ -106,13 +106,14 @@ _ID: dict[str, str] = {
     "web.downloads.scope": "Cakupan",
     "web.downloads.all_opds": "Semua OPD (kabupaten)",
     "web.downloads.format": "Format berkas",
+    "web.downloads.full": "PDF lengkap (Laporan SKM sesuai PermenPANRB 14/2017)",
     "web.downloads.button": "Unduh laporan",
     "web.downloads.posters": "Poster QR per unit",
     "web.downloads.posters_intro": "Poster A4 dengan kode QR survei dan IKM triwulan terakhir.",
     "web.downloads.posters_off": "Poster belum tersedia: atur TELEGRAM_BOT_USERNAME atau WHATSAPP_NUMBER di server.",
     "web.downloads.error.period": "Periode tidak dikenali. Pilih dari daftar.",
     "web.downloads.error.opd": "OPD tidak dikenal. Pilih dari daftar.",
-    "web.downloads.error.format": "Pilih format: XLSX, PDF, CSV, atau JSON.",
+    "web.downloads.error.format": "Pilih format: XLSX, PDF, CSV, JSON, atau PDF lengkap.",
     "web.downloads.unit": "Unit layanan (pilihan)",
     "web.downloads.every_unit": "Semua unit dalam cakupan",
     "web.downloads.error.unit": "Unit tidak dikenal atau tidak termasuk OPD yang dipilih.",
@@ -249,6 +250,25 @@ _ID: dict[str, str] = {
     "web.dir.error.population_twice": "Satu periode tertulis dua kali.",
     "web.dir.error.population_period": "Periode harus seperti 2026, 2026-S1, 2026-Q1, atau 2026-03.",
     "web.dir.error.services_unique": "Setiap jenis layanan cukup ditulis sekali.",
+    # --- public results page (handlers/web/public.py) --------------------------------------
+    "web.public.title": "Hasil SKM",
+    "web.public.heading": "Hasil Survei Kepuasan Masyarakat",
+    "web.public.intro": (
+        "Indeks Kepuasan Masyarakat (IKM) setiap unit layanan untuk {period}. "
+        "Pilih unit untuk melihat nilai per unsur dan tren."
+    ),
+    "web.public.not_yet": "belum cukup responden",
+    "web.public.below_minimum": (
+        "Hasil IKM ditampilkan setelah minimal {minimum} responden dalam satu triwulan. "
+        "Triwulan ini: {n} responden."
+    ),
+    "web.public.all_units": "Semua unit",
+    "web.public.elements": "Nilai sembilan unsur pelayanan",
+    "web.public.scale": "NRR: nilai rata-rata unsur, skala 1 sampai 4.",
+    "web.public.note": (
+        "Dihitung menurut PermenPANRB 14/2017. IKM ditampilkan mulai {minimum} responden "
+        "per triwulan. Halaman ini tidak memuat data pribadi."
+    ),
 }
 
 _EN: dict[str, str] = {
@@ -338,13 +358,14 @@ _EN: dict[str, str] = {
     "web.downloads.scope": "Scope",
     "web.downloads.all_opds": "Every OPD (the regency)",
     "web.downloads.format": "File format",
+    "web.downloads.full": "Full PDF (the Laporan SKM as PermenPANRB 14/2017 lays it out)",
     "web.downloads.button": "Download the report",
     "web.downloads.posters": "QR posters per unit",
     "web.downloads.posters_intro": "A4 posters with the survey's QR codes and the latest quarter's IKM.",
     "web.downloads.posters_off": "Posters are not available yet: set TELEGRAM_BOT_USERNAME or WHATSAPP_NUMBER on the server.",
     "web.downloads.error.period": "Period not recognised. Choose one from the list.",
     "web.downloads.error.opd": "Unknown OPD. Choose one from the list.",
-    "web.downloads.error.format": "Choose a format: XLSX, PDF, CSV or JSON.",
+    "web.downloads.error.format": "Choose a format: XLSX, PDF, CSV, JSON or full PDF.",
     "web.downloads.unit": "Service unit (optional)",
     "web.downloads.every_unit": "Every unit in the scope",
     "web.downloads.error.unit": "Unknown unit, or not in the OPD chosen.",
@@ -478,6 +499,24 @@ _EN: dict[str, str] = {
     "web.dir.error.population_twice": "A period is written twice.",
     "web.dir.error.population_period": "Periods look like 2026, 2026-S1, 2026-Q1 or 2026-03.",
     "web.dir.error.services_unique": "Write each service type once.",
+    # --- public results page (handlers/web/public.py) --------------------------------------
+    "web.public.title": "SKM results",
+    "web.public.heading": "Community Satisfaction Survey results",
+    "web.public.intro": (
+        "The Community Satisfaction Index (IKM) of every service unit for {period}. "
+        "Choose a unit to see its element scores and trend."
+    ),
+    "web.public.not_yet": "not enough respondents yet",
+    "web.public.below_minimum": (
+        "The IKM is shown from {minimum} respondents in a quarter. This quarter: {n} respondents."
+    ),
+    "web.public.all_units": "All units",
+    "web.public.elements": "Scores of the nine service elements",
+    "web.public.scale": "NRR: the element's average score, from 1 to 4.",
+    "web.public.note": (
+        "Computed as PermenPANRB 14/2017 prescribes. The IKM is shown from {minimum} "
+        "respondents per quarter. This page holds no personal data."
+    ),
 }
 
 WEB_MESSAGES: Final[dict[str, dict[str, str]]] = {"id": _ID, "en": _EN}

@@ -193,6 +193,11 @@ async def test_poster_command(
         f"dukcapil-mpp\tsurvey whatsapp\t{WHATSAPP}",
         f"dukcapil-mpp\tcomplaint\t{COMPLAINT_WA}",
     ]
+    public = settings.model_copy(update={"public_base_url": "https://skm.example.go.id"})
+    assert await run(["poster", "--unit", "dukcapil-mpp", "--links"], public) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "dukcapil-mpp\tresults\thttps://skm.example.go.id/konsol/hasil/unit/dukcapil-mpp"
+    )
     assert await run(["poster", "--unit", "nope", "--output", str(out)], settings) == 2
     assert "unknown unit code(s): nope" in capsys.readouterr().err
     unlinked = settings.model_copy(update={"telegram_bot_username": None, "whatsapp_number": None})

@@ -9,6 +9,7 @@ import json
 import openpyxl
 import pytest
 from playwright.async_api import Browser
+from pypdf import PdfReader
 
 from storage.web import audit_entries
 from tests.browser import HEAD_CHAT, Console, shoot
@@ -80,3 +81,23 @@ async def test_a_head_gets_their_opd_only(console: Console, chromium: Browser) -
     assert other.status == 403
     poster = await page.request.get(console.url("/unduh/poster/dukcapil-mpp"))
     assert poster.status == 200 and (await poster.body()).startswith(b"%PDF")
+
+
+async def test_a_head_downloads_the_full_laporan_skm_of_their_opd(
+    console: Console, chromium: Browser
+) -> None:
+    await add_responses(console.storage)
+    page = await console.page(chromium, 390)
+    await console.sign_in(page, await console.login_link(HEAD_CHAT))
+    await page.goto(console.url("/unduh"))
+    await page.select_option("#format", "lengkap")
+    async with page.expect_download() as waiting:
+        await page.get_by_role("button", name="Unduh laporan").click()
+    download = await waiting.value
+    assert download.suggested_filename.startswith("laporan-skm-")
+    assert download.suggested_filename.endswith("-disdukcapil.pdf")
+    reader = PdfReader(io.BytesIO((await download.path()).read_bytes()))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "DAFTAR ISI" in text and "VI. Rekapitulasi Pengaduan" in text
+    assert "Loket Disdukcapil MPP" in text and "IGD RSUD Mimika" not in text
+    assert "Pengaduan diterima: 1" in text  # the overdue complaint about the MPP desk

@@ -59,6 +59,8 @@ class ConsoleConfig:
     # The posters' QR links (TELEGRAM_BOT_USERNAME, WHATSAPP_NUMBER).
     telegram_bot_username: str | None = None
     whatsapp_number: str | None = None
+    # PUBLIC_BASE_URL when set: posters then print the unit's public results page.
+    public_base_url: str | None = None
     clock: Callable[[], datetime] = utc_now
 
     def link(self, path: str) -> str:

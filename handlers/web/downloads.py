@@ -13,8 +13,16 @@ from aiohttp import web
 
 from handlers.web.core import Area, PageContext, Refused
 from handlers.web.figures import chosen_period, picker, reports, today
+from handlers.web.public import public_results_base
+from reports.complaints_recap import report_recap
 from reports.model import ReportRequest
-from reports.outputs import FORMATS, MEDIA_TYPES, report_bytes, report_filename
+from reports.outputs import (
+    FORMATS,
+    MEDIA_TYPES,
+    full_report_filename,
+    report_bytes,
+    report_filename,
+)
 from reports.period import Period, latest_complete_quarter, quarter_of
 from reports.poster import PosterError, poster_pdf, posters_for
 from survey_flows.web_access import Action
@@ -23,6 +31,8 @@ area = Area("downloads")
 area.menu("web.downloads.menu", "/unduh", Action.DOWNLOAD_REPORT)
 
 FORMAT_LABELS = {"xlsx": "Excel (XLSX)", "pdf": "PDF", "csv": "CSV", "json": "JSON"}
+# The full Laporan SKM (``skm-bot report --format pdf --full``), offered beside the formats.
+FULL = "lengkap"
 
 
 @dataclass
@@ -53,7 +63,8 @@ async def _form_page(ctx: PageContext, form: DownloadForm, status: int = 200) ->
     opds = [o for o in directory.opds if principal.regency_wide or o.code == principal.opd_code]
     units = [u for u in directory.units if any(u.opd_code == o.code for o in opds)]
     return ctx.render("downloads.html", status=status, form=form, opds=opds, units=units,
-                      formats=[(f, FORMAT_LABELS[f]) for f in FORMATS],
+                      formats=[*((f, FORMAT_LABELS[f]) for f in FORMATS),
+                               (FULL, ctx.t("web.downloads.full"))],
                       periods=picker(ctx, _shown_period(ctx)),
                       regency_wide=principal.regency_wide,
                       posters=bool(ctx.config.telegram_bot_username
@@ -80,7 +91,7 @@ async def download_report(request: web.Request, ctx: PageContext) -> web.StreamR
     query = request.query
     form = DownloadForm(query.get("periode", "")[:40], query.get("opd", "")[:40],
                         query.get("format", "")[:8], query.get("unit", "")[:40])  # fmt: skip
-    if form.format not in FORMATS:
+    if form.format not in (*FORMATS, FULL):
         form.errors["format"] = "web.downloads.error.format"
     period = None
     try:
@@ -102,10 +113,17 @@ async def download_report(request: web.Request, ctx: PageContext) -> web.StreamR
     request_ = ReportRequest(period, opd_codes=(form.opd,) if form.opd else (),
                              unit_codes=(form.unit,) if form.unit else ())  # fmt: skip
     report = await reports(ctx).report(request_)
-    body = await asyncio.to_thread(report_bytes, report, form.format)
-    name = report_filename(request_, form.format, form.unit or form.opd)
+    if form.format == FULL:
+        complaints = await report_recap(ctx.storage, report, ctx.config.zone, ctx.now)
+        body = await asyncio.to_thread(report_bytes, report, "pdf", complaints)
+        name = full_report_filename(request_, form.unit or form.opd)
+        media_type = MEDIA_TYPES["pdf"]
+    else:
+        body = await asyncio.to_thread(report_bytes, report, form.format)
+        name = report_filename(request_, form.format, form.unit or form.opd)
+        media_type = MEDIA_TYPES[form.format]
     await ctx.audit(target=name)
-    return _attachment(body, name, MEDIA_TYPES[form.format])
+    return _attachment(body, name, media_type)
 
 
 @area.page(
@@ -131,6 +149,7 @@ async def download_poster(request: web.Request, ctx: PageContext) -> web.StreamR
             whatsapp_number=ctx.config.whatsapp_number,
             quarter=latest_complete_quarter(today(ctx)),
             min_respondents=ctx.config.min_respondents,
+            public_base=public_results_base(ctx),
         )
     except PosterError:
         raise Refused("poster_unavailable", 409, "no channel configured for posters") from None
