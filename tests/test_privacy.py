@@ -77,6 +77,8 @@ STAFF = {
     "web_sessions": {"principal_kind", "principal_id", "token_sha256", "created_at",
                      "last_seen_at", "ended_at"},
     "web_audit": {"actor", "actor_name", "role", "opd_code", "target", "detail"},
+    # The follow-up plan's people: an officer named responsible, the head who approved.
+    "rtl_items": {"responsible", "approved_by"},
 }  # fmt: skip
 # Not personal: keys, links, codes, states, timestamps of a complaint's handling.
 NOT_PERSONAL = {
@@ -100,6 +102,10 @@ NOT_PERSONAL = {
     "web_login_links": {"id"},
     "web_sessions": {"id"},
     "web_audit": {"id", "at", "action", "outcome"},
+    # Staff's plan and evidence about a unit's service (docs/rtl.md), no citizen's.
+    "rtl_items": {"id", "unit_id", "period", "element_code", "nrr", "status", "action",
+                  "due_date", "approved_at", "evidence_link", "evidence_note", "reason",
+                  "created_at", "updated_at", "done_at"},
     "opds": {"id", "code", "name", "short_name", "active", "position", "updated_at",
              "contact"},  # a public office or number, not a citizen's
     "units": {"id", "code", "opd_id", "name", "short_name", "service_types", "active",
