@@ -146,9 +146,9 @@ def progress(
     except ValueError:
         return None, {"status": "web.rtl.error.status"}
     if state.status in FINAL:
-        return None, {"status": "web.rtl.error.final"}
+        return None, {"op": "web.rtl.error.final"}
     if not state.approved:
-        return None, {"status": "web.rtl.error.not_approved"}
+        return None, {"op": "web.rtl.error.not_approved"}
     if wanted is RtlStatus.DIRENCANAKAN or wanted is state.status:
         return None, {"status": "web.rtl.error.status"}
     errors: Errors = {}
@@ -221,3 +221,17 @@ def proposals(
         for unit, elements in weakest.items()
         for code, nrr in elements[:n]
     ]
+
+
+def available(state: RtlState, role: str) -> tuple[str, ...]:
+    """The forms the console shows this person for the item (``op`` values)."""
+    if role not in STAFF_ROLES:
+        return ()
+    ops: list[str] = []
+    if state.status is RtlStatus.DIRENCANAKAN:
+        ops.append("plan")
+        if role == "head" and state.planned and not state.approved:
+            ops.append("approve")
+    if state.approved and state.status not in FINAL:
+        ops.append("progress")
+    return tuple(ops)

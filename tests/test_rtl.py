@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from bot.digests import opd_digest
 from bot.rtl import propose_for, rtl_proposal_job
 from reports.build import build_report
 from reports.model import ReportRequest
@@ -31,7 +32,7 @@ from survey_flows.rtl import (
     step,
 )
 from tests.conftest import T0, load_small_directory
-from tests.test_digests import SETTINGS, WIT, seed
+from tests.test_digests import DUE, SETTINGS, WEEK_48, WIT, seed
 from tests.test_settings_and_cli import run_cli
 
 TODAY = date(2027, 1, 10)
@@ -83,7 +84,7 @@ def test_only_the_head_approves_a_complete_plan_and_a_new_plan_withdraws_it() ->
 
 def test_progress_needs_approval_evidence_or_a_reason_and_ends_at_a_final_status() -> None:
     assert progress(planned(), "officer", {"status": "berjalan"}) == (
-        None, {"status": "web.rtl.error.not_approved"})  # fmt: skip
+        None, {"op": "web.rtl.error.not_approved"})  # fmt: skip
     running, _ = progress(approved(), "officer", {"status": "berjalan"})
     assert running is not None and running.what == "status: direncanakan->berjalan"
     state = running.after
@@ -98,7 +99,7 @@ def test_progress_needs_approval_evidence_or_a_reason_and_ends_at_a_final_status
     done, _ = progress(state, "officer", note)
     assert done is not None and done.done_now and done.after.evidence_note
     assert progress(done.after, "head", {"status": "berjalan"}) == (
-        None, {"status": "web.rtl.error.final"})  # fmt: skip
+        None, {"op": "web.rtl.error.final"})  # fmt: skip
     assert plan(done.after, "head", PLAN, TODAY) == (None, {"op": "web.rtl.error.started"})
     assert step(state, "head", {"op": "hapus"}, TODAY) == (None, {"op": "web.rtl.error.op"})
 
@@ -213,3 +214,22 @@ def test_the_cli_proposes_a_quarter_and_refuses_other_periods(tmp_path: Path) ->
     assert "2026-Q3: 0 RTL item(s) proposed." in done.stdout
     refused = run_cli("rtl", "propose", "--period", "2026-11", env=env, cwd=tmp_path)
     assert refused.returncode != 0 and "per quarter" in refused.stderr
+
+
+@pytest.mark.postgres
+async def test_the_digest_names_the_overdue_items(pg_storage: Storage) -> None:
+    await seed(pg_storage, {"dukcapil-mpp": 3})
+    async with pg_storage.transaction() as tx:
+        await propose(tx, "2026-Q3", [Proposal("dukcapil-mpp", "U3", None)], T0)
+        (row,) = await rtl_rows(tx)
+        change, _ = plan(
+            row.state, "officer", {**PLAN, "due_date": "2026-11-20"}, date(2026, 11, 1)
+        )
+        assert change is not None
+        await apply_change(tx, row.id, change, "Petugas", T0)
+    digest = await opd_digest(pg_storage, "disdukcapil", WEEK_48, language="id",
+                              settings=SETTINGS, now=DUE)  # fmt: skip
+    assert "Rencana tindak lanjut (RTL) lewat tenggat: 1 butir." in "\n".join(digest.parts)
+    other = await opd_digest(pg_storage, "rsud", WEEK_48, language="en", settings=SETTINGS,
+                             now=DUE)  # fmt: skip
+    assert "RTL" not in "\n".join(other.parts)

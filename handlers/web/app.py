@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from handlers.web import audit, desk, directory, downloads, figures, signin
+from handlers.web import audit, desk, directory, downloads, figures, rtl, signin
 from handlers.web.core import (
     AREAS_KEY,
     CONFIG_KEY,
@@ -47,6 +47,7 @@ DEFAULT_AREAS: tuple[Area, ...] = (
     audit.area,
     desk.area,
     directory.area,
+    rtl.area,
 )
 
 # Pages are never cached (they hold one person's figures); a page may not be framed (no
