@@ -67,6 +67,7 @@ def console_config(settings: Settings, *, console_mode: bool = False) -> Console
         min_respondents=settings.report_min_respondents,
         telegram_bot_username=(settings.telegram_bot_username or "").strip().lstrip("@") or None,
         whatsapp_number=(settings.whatsapp_number or "").strip() or None,
+        followup_template=settings.whatsapp_followup_template_name,
     )
 
 

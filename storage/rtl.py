@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from storage.base import TxBase
-from storage.models import Opd, Unit
-from storage.rtl_models import RtlItem
+from storage.models import Contact, Opd, Unit
+from storage.rtl_models import FollowUpOptIn, RtlItem
 from survey_flows.rtl import FINAL, Proposal, RtlChange, RtlState, RtlStatus
 
 OPEN_STATUSES = tuple(s.value for s in RtlStatus if s not in FINAL)
@@ -160,3 +160,46 @@ async def done_items(tx: TxBase, unit_code: str, limit: int = 20) -> list[DoneIt
         .limit(limit)
     )  # fmt: skip
     return [DoneItem(p, e, a or "", d, link) for p, e, a, d, link in rows.all() if d is not None]
+
+
+# --- "you said, we did" (issue 17 item 3) --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpReader:
+    """An opted-in citizen to tell that an item of their unit and quarter is done."""
+
+    contact_id: int
+    channel: str
+    language: str
+
+
+async def opt_in(tx: TxBase, contact_id: int, unit_code: str, period: str, now: datetime) -> bool:
+    """Remember that the citizen wants the unit's follow-up news for ``period`` (once)."""
+    unit_id = await tx.session.scalar(select(Unit.id).where(Unit.code == unit_code))
+    if unit_id is None:
+        return False
+    found = await tx.session.scalar(
+        select(FollowUpOptIn.id).where(FollowUpOptIn.contact_id == contact_id,
+                                       FollowUpOptIn.unit_id == unit_id,
+                                       FollowUpOptIn.period == period)
+    )  # fmt: skip
+    if found is None:
+        tx.session.add(FollowUpOptIn(contact_id=contact_id, unit_id=unit_id, period=period,
+                                     created_at=now))  # fmt: skip
+        await tx.session.flush()
+    return found is None
+
+
+async def followup_readers(tx: TxBase, item_id: int) -> list[FollowUpReader]:
+    """The citizens opted in for the item's unit and quarter who can still be reached."""
+    rows = await tx.session.execute(
+        select(Contact.id, Contact.channel, Contact.language)
+        .join(FollowUpOptIn, FollowUpOptIn.contact_id == Contact.id)
+        .join(RtlItem, (RtlItem.unit_id == FollowUpOptIn.unit_id)
+              & (RtlItem.period == FollowUpOptIn.period))
+        .where(RtlItem.id == item_id, Contact.blocked_at.is_(None),
+               Contact.erase_requested_at.is_(None))
+        .order_by(Contact.id)
+    )  # fmt: skip
+    return [FollowUpReader(c, ch, lang) for c, ch, lang in rows.all()]

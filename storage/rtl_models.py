@@ -53,3 +53,22 @@ class RtlItem(Base):
         UniqueConstraint("unit_id", "period", "element_code", name="uq_rtl_items_unit_period"),
         Index("ix_rtl_items_period", "period"),
     )
+
+
+class FollowUpOptIn(Base):
+    """A citizen who asked, at a survey's thank-you, to hear what the unit did with the
+    quarter's results ("you said, we did"). Personal: erased by ``/hapus`` (and with the
+    contact); one row per contact, unit and quarter."""
+
+    __tablename__ = "followup_optins"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(BigId, ForeignKey("contacts.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(Integer, ForeignKey("units.id"))
+    period: Mapped[str] = mapped_column(String(16))  # the quarter answered, "2026-Q4"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("contact_id", "unit_id", "period", name="uq_followup_optins_contact"),
+        Index("ix_followup_optins_unit_period", "unit_id", "period"),
+    )

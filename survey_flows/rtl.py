@@ -24,6 +24,8 @@ from datetime import date
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from survey_flows.catalog import text
+
 WEAKEST_PROPOSED = 3
 ACTION_MAX = 1000
 RESPONSIBLE_MAX = 120
@@ -235,3 +237,16 @@ def available(state: RtlState, role: str) -> tuple[str, ...]:
     if state.approved and state.status not in FINAL:
         ops.append("progress")
     return tuple(ops)
+
+
+NEWS_ACTION_MAX = 300
+
+
+def followup_news(language: str, unit_name: str, element_code: str, action: str) -> str:
+    """The one short message an opted-in citizen gets when an item of their unit is done."""
+    shown = action if len(action) <= NEWS_ACTION_MAX else action[: NEWS_ACTION_MAX - 1] + "…"
+    try:
+        element = text(language, f"element.{element_code}")
+    except KeyError:  # an element of the unit's own beyond the nine
+        element = element_code
+    return text(language, "followup.done", unit=unit_name, element=element, action=shown)

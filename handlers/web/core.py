@@ -59,6 +59,8 @@ class ConsoleConfig:
     # The posters' QR links (TELEGRAM_BOT_USERNAME, WHATSAPP_NUMBER).
     telegram_bot_username: str | None = None
     whatsapp_number: str | None = None
+    # The approved WhatsApp template for "you said, we did" news (None: WhatsApp gets none).
+    followup_template: str | None = None
     clock: Callable[[], datetime] = utc_now
 
     def link(self, path: str) -> str:

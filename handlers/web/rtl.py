@@ -8,18 +8,20 @@ admin reads them all."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 
 from aiohttp import web
 
 from handlers.web.core import Area, PageContext, Refused
+from handlers.web.desk import DESK_KEY
 from reports.model import ELEMENT_NAMES
 from storage import Tx
-from storage.rtl import RtlRow, apply_change, rtl_row, rtl_rows
+from storage.rtl import RtlRow, apply_change, followup_readers, rtl_row, rtl_rows
 from storage.web import record_audit
 from storage.web_desk import opd_name
 from survey_flows.dates import date_words, moment_words
-from survey_flows.rtl import RtlStatus, available, is_overdue, step
+from survey_flows.rtl import RtlStatus, available, followup_news, is_overdue, step
+from survey_flows.types import Outbound
 from survey_flows.web_access import Action, PrincipalKind
 
 area = Area("rtl")
@@ -78,6 +80,7 @@ async def rtl_change(request: web.Request, ctx: PageContext) -> web.StreamRespon
         raise Refused("not_allowed", 403, "only an OPD's staff change its RTL")
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     role = ctx.principal.role.value
+    woken = False
     async with ctx.storage.transaction() as tx:
         row = await _row(ctx, tx, request, lock=True)
         change, errors = step(row.state, role, form, _today(ctx))
@@ -86,12 +89,45 @@ async def rtl_change(request: web.Request, ctx: PageContext) -> web.StreamRespon
             # In the same transaction as the change: no change without its audit line.
             await record_audit(tx, ctx.now, ctx.principal, ctx.action, "ok",
                                target=f"rtl:{row.id}", detail=change.what)  # fmt: skip
+            if change.done_now and change.after.action:
+                woken = await queue_news(tx, row, change.after.action, ctx.now,
+                                         ctx.config.followup_template)  # fmt: skip
     if change is not None:
+        desk = request.app.get(DESK_KEY)
+        if woken and desk is not None:
+            desk.wake()  # the news is queued: send it now
         raise ctx.redirect(f"/opd/{row.opd_code}/rtl/{row.id}?hasil=ok")
     await ctx.audit("rejected", target=f"rtl:{row.id}",
                     detail=f"{form.get('op', '?')[:20]}: " + ", ".join(sorted(errors)))  # fmt: skip
     status = 409 if "op" in errors else 400  # a refused step, or a form to fix
     return _item_page(ctx, row, errors=errors, form=form, status=status)
+
+
+async def queue_news(
+    tx: Tx, row: RtlRow, action: str, now: datetime, whatsapp_template: str | None
+) -> bool:
+    """ "You said, we did": one short message to each citizen opted in for the item's unit
+    and quarter, through the outbox, once per item and person (the dedupe key). Telegram and
+    the console get it as a chat message; WhatsApp only as the approved template (a business
+    message outside the 24-hour window), and not at all without one. True when any was
+    queued."""
+    queued = False
+    for reader in await followup_readers(tx, row.id):
+        news = followup_news(reader.language, row.unit_name, row.element_code, action)
+        if reader.channel == "whatsapp":
+            if whatsapp_template is None:
+                continue
+            message = (
+                "followup_template",
+                {"template": whatsapp_template, "language": reader.language, "text": news},
+            )
+        else:
+            message = ("message", Outbound(news, language=reader.language).to_json())
+        added = await tx.enqueue(channel=reader.channel, messages=[message],
+                                 dedupe_prefix=f"rtl-done:{row.id}:{reader.contact_id}",
+                                 now=now, contact_id=reader.contact_id)  # fmt: skip
+        queued = queued or bool(added)
+    return queued
 
 
 async def _row(ctx: PageContext, tx: Tx, request: web.Request, *, lock: bool) -> RtlRow:
