@@ -11,15 +11,28 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select
 
 from bot.digests import opd_digest
 from bot.rtl import propose_for, rtl_proposal_job
+from handlers.web.rtl import queue_news
+from handlers.whatsapp.sender import followup_template_message
 from reports.build import build_report
 from reports.model import ReportRequest
 from reports.period import parse_period
 from storage import Storage
-from storage.models import Base
-from storage.rtl import apply_change, done_items, overdue_count, propose, rtl_row, rtl_rows
+from storage.models import Base, Contact, OutboxMessage
+from storage.privacy import erase_followups
+from storage.rtl import (
+    apply_change,
+    done_items,
+    followup_readers,
+    opt_in,
+    overdue_count,
+    propose,
+    rtl_row,
+    rtl_rows,
+)
 from survey_flows.rtl import (
     Proposal,
     RtlState,
@@ -233,3 +246,53 @@ async def test_the_digest_names_the_overdue_items(pg_storage: Storage) -> None:
     other = await opd_digest(pg_storage, "rsud", WEEK_48, language="en", settings=SETTINGS,
                              now=DUE)  # fmt: skip
     assert "RTL" not in "\n".join(other.parts)
+
+
+# --- "you said, we did": who gets the news -------------------------------------------------------
+
+
+async def test_the_news_goes_to_reachable_opted_in_citizens_and_whatsapp_only_by_template(
+    storage: Storage,
+) -> None:
+    await load_small_directory(storage)
+    async with storage.transaction() as tx:
+        contacts = {}
+        for name, channel, language, blocked in (("tg", "telegram", "id", None),
+                                                 ("wa", "whatsapp", "en", None),
+                                                 ("blocked", "telegram", "id", T0),
+                                                 ("elsewhere", "telegram", "id", None),
+                                                 ("silent", "telegram", "id", None)):  # fmt: skip
+            contact = Contact(channel=channel, address=f"{name}-1", language=language,
+                              blocked_at=blocked, created_at=T0)  # fmt: skip
+            tx.session.add(contact)
+            await tx.session.flush()
+            contacts[name] = contact.id
+        for name in ("tg", "wa", "blocked"):
+            assert await opt_in(tx, contacts[name], "dukcapil-mpp", "2026-Q3", T0)
+        assert not await opt_in(tx, contacts["tg"], "dukcapil-mpp", "2026-Q3", T0)  # once
+        await opt_in(tx, contacts["elsewhere"], "rsud-igd", "2026-Q3", T0)
+        await opt_in(tx, contacts["elsewhere"], "dukcapil-mpp", "2026-Q2", T0)
+        await propose(tx, "2026-Q3", [Proposal("dukcapil-mpp", "U3", None)], T0)
+        (row,) = await rtl_rows(tx, "disdukcapil")
+        assert await queue_news(tx, row, "Dua loket baru", T0, None)
+        assert await queue_news(tx, row, "Dua loket baru", T0, "skm_tindak_lanjut")
+        assert not await queue_news(tx, row, "Dua loket baru", T0, "skm_tindak_lanjut")
+        rows = (await tx.session.execute(
+            select(OutboxMessage.contact_id, OutboxMessage.kind, OutboxMessage.payload)
+            .order_by(OutboxMessage.id))).all()  # fmt: skip
+    by_contact = {contact: (kind, payload) for contact, kind, payload in rows}
+    assert set(by_contact) == {contacts["tg"], contacts["wa"]}
+    kind, payload = by_contact[contacts["tg"]]
+    assert kind == "message" and payload["text"].startswith(
+        "Kabar tindak lanjut survei: Loket Disdukcapil MPP telah memperbaiki unsur "
+        '"Waktu Penyelesaian": Dua loket baru'
+    )
+    kind, payload = by_contact[contacts["wa"]]
+    assert kind == "followup_news" and payload["language"] == "en"
+    sent = followup_template_message(payload)["template"]
+    assert sent["name"] == "skm_tindak_lanjut" and sent["language"] == {"code": "en"}
+    (param,) = sent["components"][0]["parameters"]
+    assert "\n" not in param["text"] and param["text"].startswith("Survey follow-up: Loket")
+    async with storage.transaction() as tx:
+        assert await erase_followups(tx, contacts["tg"]) == 1
+        assert [r.contact_id for r in await followup_readers(tx, row.id)] == [contacts["wa"]]

@@ -118,7 +118,7 @@ async def queue_news(
             if whatsapp_template is None:
                 continue
             message = (
-                "followup_template",
+                "followup_news",
                 {"template": whatsapp_template, "language": reader.language, "text": news},
             )
         else:

@@ -155,7 +155,7 @@ class WhatsAppSender:
         address = message.address
         if not address:
             raise PermanentSendError("no address (contact erased)")
-        if message.kind == "followup_template":  # a business message: no window needed
+        if message.kind == "followup_news":  # a business message: no window needed
             try:
                 return SendReceipt(await self._send(address, followup_template_message(
                     message.payload)))  # fmt: skip
