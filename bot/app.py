@@ -354,6 +354,7 @@ async def run_service(
             clock=utc_now,
             retention=settings.retention(),
             purge_cron=settings.purge_job_cron,
+            organisation=settings.organisation_name,
         )
         if role.primary:  # the jobs claim their runs, but one scheduler is enough
             scheduler.start()

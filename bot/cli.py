@@ -13,7 +13,7 @@ from pathlib import Path
 
 from telegram.error import InvalidToken
 
-from bot import cli_complaints, cli_digest, cli_reports, cli_web, cli_whatsapp
+from bot import cli_complaints, cli_digest, cli_reports, cli_rtl, cli_web, cli_whatsapp
 from bot.app import (
     ConsoleOptions,
     import_directory,
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_complaints.register(commands)
     cli_whatsapp.register(commands)
     cli_web.register(commands)
+    cli_rtl.register(commands)
 
     telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
     tg_commands = telegram.add_subparsers(dest="telegram_command", required=True, metavar="ACTION")
@@ -180,6 +181,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         handled = await cli_whatsapp.dispatch(args, settings)
     if handled is None:
         handled = await cli_web.dispatch(args, settings)
+    if handled is None:
+        handled = await cli_rtl.dispatch(args, settings)
     if handled is not None:
         return handled
     if args.command == "run":

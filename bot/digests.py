@@ -29,6 +29,7 @@ from storage import Storage
 from storage.claims import claim_job, job_claimed
 from storage.complaints import opd_complaint_counts
 from storage.directory import RecipientRecord, digest_recipients, recipients_by_address
+from storage.rtl import overdue_count
 from survey_flows.catalog import text
 from survey_flows.types import Inbound, Outbound
 
@@ -103,6 +104,8 @@ async def opd_digest(
         for period, r in zip(reversed(weeks), reports, strict=True)
     ]
     figures = await complaint_figures(storage, opd_code, week, now, settings.zone)
+    async with storage.reading() as tx:
+        rtl_overdue = await overdue_count(tx, opd_code, now.astimezone(settings.zone).date())
     return compose(
         opd=current,
         previous=previous,
@@ -112,6 +115,7 @@ async def opd_digest(
         language=language,
         min_respondents=settings.min_respondents,
         late_since=late_since,
+        rtl_overdue=rtl_overdue,
     )
 
 

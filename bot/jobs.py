@@ -13,6 +13,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.digests import DigestSettings, digest_job
+from bot.rtl import rtl_proposal_job
 from handlers.outbox import OutboxWorker
 from storage import Storage
 from storage.claims import claim_job
@@ -131,6 +132,8 @@ def build_scheduler(
     clock: Callable[[], datetime],
     retention: Retention | None = None,
     purge_cron: str = "15 2 * * *",
+    organisation: str | None = None,
+    rtl_cron: str = "30 6 * * *",
 ) -> AsyncIOScheduler:
     """The scheduler with its jobs; start it inside the running loop."""
     scheduler = AsyncIOScheduler(
@@ -161,6 +164,15 @@ def build_scheduler(
             CronTrigger.from_crontab(purge_cron, timezone=zone),
             args=[storage, retention, zone, clock],
             id="privacy-purge",
+            replace_existing=True,
+        )
+    if organisation is not None:
+        # Daily: the first run after a quarter closes proposes its RTL items, once.
+        scheduler.add_job(
+            rtl_proposal_job,
+            CronTrigger.from_crontab(rtl_cron, timezone=zone),
+            args=[storage, zone, clock, organisation],
+            id="rtl-proposals",
             replace_existing=True,
         )
     return scheduler

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     whatsapp_template_name: str | None = None
     whatsapp_template_language: str = "id"
     whatsapp_digest_template_name: str | None = None
+    # "You said, we did" (docs/rtl.md): the approved template (one body parameter, the news)
+    # that tells opted-in WhatsApp citizens an RTL item is done; unset: WhatsApp gets none.
+    whatsapp_followup_template_name: str | None = None
     # WhatsApp Flows (the questionnaire as one form): the business account the publish
     # command creates Flows in; or the ids of Flows published by hand (they win over the ids
     # the publish command stored).
@@ -233,7 +236,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL, e.g. https://graph.facebook.com")
         return value.rstrip("/")
 
-    @field_validator("whatsapp_template_name")
+    @field_validator("whatsapp_template_name", "whatsapp_followup_template_name")
     @classmethod
     def _template_name(cls, value: str | None) -> str | None:
         if value and not re.fullmatch(r"[a-z0-9_]{1,512}", value):

@@ -68,6 +68,7 @@ def console_config(settings: Settings, *, console_mode: bool = False) -> Console
         telegram_bot_username=(settings.telegram_bot_username or "").strip().lstrip("@") or None,
         whatsapp_number=(settings.whatsapp_number or "").strip() or None,
         public_base_url=settings.public_base_url or None,
+        followup_template=settings.whatsapp_followup_template_name,
     )
 
 

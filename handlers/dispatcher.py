@@ -32,6 +32,8 @@ from storage.complaints import (
 from storage.conversations import SavedConversation
 from storage.directory import directory_in
 from storage.outbox import ClaimFor, PendingMessage
+from storage.privacy import erase_followups
+from storage.rtl import opt_in
 from survey_flows import skm
 from survey_flows.catalog import DEFAULT_LANGUAGE
 from survey_flows.catalog import text as catalog_text
@@ -46,6 +48,8 @@ from survey_flows.types import (
     CitizenComplaintAction,
     EraseContact,
     FileComplaint,
+    FollowUpOptIn,
+    FollowUpOptOut,
     Inbound,
     InboundKind,
     InputRejected,
@@ -448,6 +452,10 @@ class Dispatcher:
                 await tx.set_language(contact_id, effect.language)
             elif isinstance(effect, RememberProfile):
                 await tx.remember_profile(contact_id, effect.profile)
+            elif isinstance(effect, FollowUpOptIn):
+                await opt_in(tx, contact_id, effect.unit_code, effect.period, now)
+            elif isinstance(effect, FollowUpOptOut):
+                await erase_followups(tx, contact_id)
             elif isinstance(effect, SubmitResponse):
                 response_id = await tx.insert_response(effect, channel=channel, respondent_key=key)
         return response_id

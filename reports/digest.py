@@ -86,6 +86,7 @@ def compose(
     min_respondents: int = DEFAULT_MIN_RESPONDENTS,
     late_since: datetime | None = None,
     limit: int = TELEGRAM_LIMIT,
+    rtl_overdue: int = 0,
 ) -> Digest:
     """The digest's text (split to ``limit``) and chart for one OPD and week."""
 
@@ -125,6 +126,9 @@ def compose(
             lines += ["", t("digest.suggestions")]
             # The report builder hands suggestions over masked (survey_flows/personal_data.py).
             lines += [f"• “{s.text[:280]}”" for s in suggestions]
+    if rtl_overdue:
+        # The follow-up plan's items past their due date (docs/rtl.md), even in a quiet week.
+        lines += ["", t("digest.rtl_overdue", count=number_text(rtl_overdue, language))]
     headline = t(
         "digest.summary",
         label=_week_label(week, language),

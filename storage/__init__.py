@@ -16,6 +16,7 @@ from storage.conversations import ConversationsTx
 from storage.directory import DirectoryStorage
 from storage.outbox import OutboxStorage, OutboxTx
 from storage.responses import ResponsesStorage, ResponsesTx
+from storage.rtl_models import RtlItem  # noqa: F401  (registers the follow-up plan table)
 from storage.statements import hot_path_statements
 from storage.web_models import WebAdmin  # noqa: F401  (registers the web console tables)
 

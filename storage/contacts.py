@@ -17,6 +17,7 @@ from storage.complaint_models import Complaint
 from storage.models import Contact, Conversation, InboundEvent, OutboxMessage, SurveyResponse
 from storage.privacy import (
     erase_complaint_content,
+    erase_followups,
     keep_for_open_complaints,
     open_complaint_ids,
     unlink_responses,
@@ -400,6 +401,7 @@ class ContactsTx(TxBase):
         now = now or datetime.now(UTC)
         if respondent_key is not None:
             await unlink_responses(self, respondent_key)
+        await erase_followups(self, contact_id)  # no open complaint needs them
         if keep_open_complaints and await open_complaint_ids(self, contact_id):
             await keep_for_open_complaints(self, contact_id, now)
             await self.session.execute(

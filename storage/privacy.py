@@ -20,6 +20,7 @@ from sqlalchemy import Table, delete, func, or_, select, update
 from storage.base import TxBase
 from storage.complaint_models import Complaint, ComplaintEvent, ComplaintMedia
 from storage.models import Contact, InboundEvent, OutboxMessage, OutboxStatus, SurveyResponse
+from storage.rtl_models import FollowUpOptIn
 from survey_flows.complaints import OPEN_STATUSES
 from survey_flows.personal_data import ERASED, mask_personal_data
 
@@ -76,6 +77,14 @@ async def unlink_responses(tx: TxBase, respondent_key: str) -> None:
                 suggestion=mask_personal_data(suggestion) if suggestion else suggestion,
             )
         )
+
+
+async def erase_followups(tx: TxBase, contact_id: int) -> int:
+    """The citizen's "you said, we did" opt-ins (BERHENTI, ``/hapus``); returns how many."""
+    result = await tx.session.execute(
+        delete(FollowUpOptIn).where(FollowUpOptIn.contact_id == contact_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def open_complaint_ids(tx: TxBase, contact_id: int) -> list[int]:

@@ -240,6 +240,17 @@ _ID: dict[str, str] = {
         "Terima kasih! Jawaban Bapak/Ibu untuk {unit} sudah kami terima. "
         "Masukan Bapak/Ibu membantu kami memperbaiki layanan."
     ),
+    # --- "you said, we did" (docs/rtl.md) --------------------------------------------------
+    "menu.followup": "🔔 Kabari tindak lanjut",
+    "followup.opted_in": (
+        "Baik. Bila unit ini selesai melakukan perbaikan dari hasil survei triwulan ini, kami "
+        "kabari sekali lewat chat ini. Ketik BERHENTI bila tidak ingin lagi."
+    ),
+    "followup.opted_out": "Baik, Bapak/Ibu tidak akan menerima kabar tindak lanjut lagi.",
+    "followup.done": (
+        'Kabar tindak lanjut survei: {unit} telah memperbaiki unsur "{element}": {action}\n'
+        "Terima kasih atas masukan Bapak/Ibu. Ketik BERHENTI bila tidak ingin kabar lagi."
+    ),
     "cancelled": "Survei dibatalkan. Jawaban yang belum dikirim tidak disimpan.",
     "leave.skm": (
         "Bapak/Ibu sedang mengisi survei untuk {unit}. Bila keluar sekarang, jawaban yang belum "
@@ -395,6 +406,7 @@ _ID: dict[str, str] = {
     "digest.unit_none": "• {unit}: belum ada responden",
     "digest.weakest": "Unsur terlemah: {elements}",
     "digest.complaints": "Pengaduan: {received} diterima minggu ini, {open} belum selesai, {overdue} lewat batas waktu",
+    "digest.rtl_overdue": "Rencana tindak lanjut (RTL) lewat tenggat: {count} butir. Mohon diperbarui di konsol.",
     "digest.suggestions": "Saran terbaru:",
     "digest.chart.units": "IKM per unit",
     "digest.chart.elements": "Nilai unsur (1-4)",
@@ -681,6 +693,17 @@ _EN: dict[str, str] = {
         "Thank you! We have received your answers for {unit}. "
         "Your feedback helps us improve the service."
     ),
+    # --- "you said, we did" (docs/rtl.md) --------------------------------------------------
+    "menu.followup": "🔔 Tell me what's done",
+    "followup.opted_in": (
+        "All right. When this unit completes an improvement from this quarter's survey, we "
+        "will tell you once in this chat. Type UNSUBSCRIBE to stop."
+    ),
+    "followup.opted_out": "All right, you will get no more follow-up news.",
+    "followup.done": (
+        'Survey follow-up: {unit} has improved "{element}": {action}\n'
+        "Thank you for your feedback. Type UNSUBSCRIBE to get no more news."
+    ),
     "cancelled": "Survey cancelled. Answers not yet sent have not been kept.",
     "leave.skm": (
         "You are answering the survey for {unit}. If you leave now, answers not yet sent are "
@@ -830,6 +853,7 @@ _EN: dict[str, str] = {
     "digest.unit_none": "• {unit}: no respondents yet",
     "digest.weakest": "Weakest elements: {elements}",
     "digest.complaints": "Complaints: {received} received this week, {open} open, {overdue} overdue",
+    "digest.rtl_overdue": "Follow-up plan (RTL) items past their due date: {count}. Please update them in the console.",
     "digest.suggestions": "Latest suggestions:",
     "digest.chart.units": "IKM per unit",
     "digest.chart.elements": "Element scores (1-4)",

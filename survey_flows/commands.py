@@ -40,6 +40,7 @@ class Command(StrEnum):
     TOLAK = "tolak"
     RINGKASAN = "ringkasan"
     MASUK = "masuk"
+    BERHENTI = "berhenti"
 
 
 class Audience(StrEnum):
@@ -107,6 +108,8 @@ VOCABULARY: tuple[CommandSpec, ...] = (
     CommandSpec(Command.KEMBALI, ("kembali",), ("back",), action="back"),
     # "Ulang" is everyday Indonesian for "say that again": it repeats the current question.
     CommandSpec(Command.ULANG, ("ulang",), ("repeat",), action="repeat"),
+    # No more "you said, we did" news (docs/rtl.md); one word, any step.
+    CommandSpec(Command.BERHENTI, ("berhenti",), ("unsubscribe",), action="unfollow"),
     CommandSpec(Command.TANGGAPI, ("tanggapi", "jawab"), ("answer",), Audience.OFFICER,
                 Arguments.TICKET_TEXT),
     CommandSpec(Command.VERIFIKASI, ("verifikasi",), ("verify",), Audience.OFFICER,

@@ -87,6 +87,8 @@ class ConversationState:
     pending: tuple[str, ...] = ()  # steps a returned form left to ask in the chat
     remembered: bool = False  # the profile came from the contact's saved profile
     query: str | None = None  # a unit or OPD name typed at a listing: the list shows matches
+    # At the thank-you's menu: "unit@quarter" the citizen may ask follow-up news about.
+    followup: str | None = None
 
     @property
     def token(self) -> str:
@@ -122,6 +124,8 @@ class ConversationState:
             data["remembered"] = True
         if self.query is not None:
             data["query"] = self.query
+        if self.followup is not None:
+            data["followup"] = self.followup
         return data
 
     @classmethod
@@ -146,6 +150,7 @@ class ConversationState:
             pending=tuple(data.get("pending") or ()),
             remembered=bool(data.get("remembered", False)),
             query=data.get("query"),
+            followup=data.get("followup"),
         )
 
 

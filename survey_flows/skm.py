@@ -57,6 +57,8 @@ from survey_flows.types import (
     ChoiceRole,
     Effect,
     EraseContact,
+    FollowUpOptIn,
+    FollowUpOptOut,
     FormOffer,
     Inbound,
     InboundKind,
@@ -452,6 +454,12 @@ class _Turn(ComplaintSteps):
             if self._in_survey():
                 self.state = self._leave_survey()
             self._show_status(None)
+        elif action == "unfollow":
+            self.effects.append(FollowUpOptOut())
+            self._say("followup.opted_out")
+            if self.state.step == "idle":
+                self.state = self.state.at("menu")
+            self._ask()
 
     def _complaints_today_full(self) -> bool:
         """The citizen filed as many complaints today (local day) as allowed: say so."""
@@ -685,7 +693,14 @@ class _Turn(ComplaintSteps):
             self._record(current, choice, resolved.free_text)
 
     def _on_menu(self, choice_id: str) -> None:
-        if choice_id == "resume" and self.state.resume:
+        followup, self.state = self.state.followup, replace(self.state, followup=None)
+        if choice_id == "followup" and followup:
+            unit_code, _, period = followup.partition("@")
+            self.effects.append(FollowUpOptIn(unit_code, period))
+            self.state = self.state.at("menu")
+            menu = self._menu_prompt()
+            self.out.append(replace(menu, text=f"{self._t('followup.opted_in')}\n\n{menu.text}"))
+        elif choice_id == "resume" and self.state.resume:
             # The survey that expired, where it was (issue 14, item 17).
             self.state = self.state.at(self.state.resume, resume=None)
             self._ask()
@@ -1056,9 +1071,11 @@ class _Turn(ComplaintSteps):
         # The thanks and the menu in one message (issue 14, item 16); after a lowest score,
         # the menu offers a complaint about the unit first.
         lowest = any(score == min(SCORES) for score in scores.values())
+        day = self.ctx.now.astimezone(self.ctx.settings.timezone).date()
         self.state = self._reset().at(
-            "menu", unit=unit.code if lowest else None, resume="complaint" if lowest else None
-        )
+            "menu", unit=unit.code if lowest else None, resume="complaint" if lowest else None,
+            followup=f"{unit.code}@{day.year}-Q{(day.month - 1) // 3 + 1}",
+        )  # fmt: skip
         menu = self._menu_prompt("again.prompt")
         lines = [self._t("thanks", unit=unit.name)]
         if lowest:
@@ -1080,11 +1097,18 @@ class _Turn(ComplaintSteps):
             offer = (Choice(f"complaint:{self.state.unit}", self._t("menu.complaint_unit")),)
         elif self.state.unit and self.state.resume:
             offer = (Choice("resume", self._t("menu.resume")),)
+        # Right after the thanks: one optional button to hear what the unit did.
+        followup = (
+            (Choice("followup", self._t("menu.followup")),)
+            if self.state.followup and self.state.step == "menu"
+            else ()
+        )
         choices = (
             *offer,
             Choice("survey", self._t("menu.survey")),
             Choice("complaint", self._t("menu.complaint")),
             Choice("status", self._t("menu.status")),
+            *followup,
             Choice("language", self._t("menu.language")),
             Choice("help", self._t("menu.help")),
         )

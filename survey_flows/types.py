@@ -234,6 +234,20 @@ class RememberProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUpOptIn:
+    """At the thank-you, the citizen asked to hear what the unit did with the quarter's
+    results ("you said, we did", docs/rtl.md). Erased with the contact (``/hapus``)."""
+
+    unit_code: str
+    period: str  # the quarter of the answer, "2026-Q4"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpOptOut:
+    """The citizen wants no more follow-up news (one word: BERHENTI)."""
+
+
+@dataclass(frozen=True, slots=True)
 class FileComplaint:
     """A citizen confirmed a complaint; the ticket was drawn by the dispatcher."""
 
@@ -291,6 +305,8 @@ Effect = (
     | SetLanguage
     | SubmitResponse
     | RememberProfile
+    | FollowUpOptIn
+    | FollowUpOptOut
     | FileComplaint
     | CitizenComplaintAction
     | EraseContact

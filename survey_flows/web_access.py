@@ -41,6 +41,8 @@ class Action(StrEnum):
     ACT_ON_COMPLAINT = "act_on_complaint"
     EDIT_DIRECTORY = "edit_directory"
     VIEW_AUDIT = "view_audit"
+    VIEW_RTL = "view_rtl"  # the follow-up plan (RTL): read
+    EDIT_RTL = "edit_rtl"  # plan, approve, progress (survey_flows.rtl says who does which)
 
 
 # Actions each role may take. Scope (which OPD) is checked separately by :func:`may`.
@@ -55,9 +57,13 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             # As in the chat: a head verifies, rejects and finishes; answers only where the
             # OPD has no officer (survey_flows.desk decides, per complaint).
             Action.ACT_ON_COMPLAINT,
+            Action.VIEW_RTL,
+            Action.EDIT_RTL,
         }
     ),
-    Role.OFFICER: frozenset({Action.VIEW_COMPLAINTS, Action.ACT_ON_COMPLAINT}),
+    Role.OFFICER: frozenset(
+        {Action.VIEW_COMPLAINTS, Action.ACT_ON_COMPLAINT, Action.VIEW_RTL, Action.EDIT_RTL}
+    ),
 }
 
 

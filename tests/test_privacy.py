@@ -28,6 +28,8 @@ from storage.complaint_models import Complaint, ComplaintMedia, JobClaim
 from storage.conversations import SavedConversation
 from storage.models import Base, Contact, InboundEvent, OutboxMessage, SurveyResponse
 from storage.privacy import Purged, Retention, purge_expired
+from storage.rtl import opt_in
+from storage.rtl_models import FollowUpOptIn
 from survey_flows.complaints import Action, ComplaintStatus
 from survey_flows.desk import InsertComplaint, NotifyCitizen, NotifyRecipient
 from survey_flows.personal_data import ERASED
@@ -59,6 +61,8 @@ PERSONAL = {
     "complaint_media": {"media_ref"},
     "complaint_events": {"note"},
     "outbox": {"payload", "dedupe_key", "platform_message_id", "last_error", "delivery_error"},
+    # "You said, we did": who asked for news of which unit and quarter (docs/rtl.md).
+    "followup_optins": {"contact_id", "unit_id", "period", "created_at"},
 }  # fmt: skip
 # Kept after erasure, unlinked (re-keyed at random): answers count in the statistics.
 KEPT_UNLINKED = {
@@ -77,6 +81,8 @@ STAFF = {
     "web_sessions": {"principal_kind", "principal_id", "token_sha256", "created_at",
                      "last_seen_at", "ended_at"},
     "web_audit": {"actor", "actor_name", "role", "opd_code", "target", "detail"},
+    # The follow-up plan's people: an officer named responsible, the head who approved.
+    "rtl_items": {"responsible", "approved_by"},
 }  # fmt: skip
 # Not personal: keys, links, codes, states, timestamps of a complaint's handling.
 NOT_PERSONAL = {
@@ -100,6 +106,11 @@ NOT_PERSONAL = {
     "web_login_links": {"id"},
     "web_sessions": {"id"},
     "web_audit": {"id", "at", "action", "outcome"},
+    # Staff's plan and evidence about a unit's service (docs/rtl.md), no citizen's.
+    "followup_optins": {"id"},
+    "rtl_items": {"id", "unit_id", "period", "element_code", "nrr", "status", "action",
+                  "due_date", "approved_at", "evidence_link", "evidence_note", "reason",
+                  "created_at", "updated_at", "done_at"},
     "opds": {"id", "code", "name", "short_name", "active", "position", "updated_at",
              "contact"},  # a public office or number, not a citizen's
     "units": {"id", "code", "opd_id", "name", "short_name", "service_types", "active",
@@ -183,6 +194,7 @@ async def seed(storage: Storage, ticket: str = TICKET) -> Seeded:
         contact_id = begun[0].id
         await tx.lock_conversation(contact_id, T0)
         await tx.remember_profile(contact_id, {"age": "26-35", "occupation": REMEMBERED})
+        assert await opt_in(tx, contact_id, "dukcapil-mpp", "2026-Q1", T0)
         await tx.enqueue(
             channel="whatsapp",
             messages=[("message", {"text": f"Terima kasih {STATE_TEXT}"})],
@@ -262,10 +274,12 @@ async def test_erasure_leaves_no_personal_data_in_any_column(storage: Storage) -
         # The raw event id is never stored, only its keyed hash.
         assert stored is (mark != RAW_EVENT), f"{mark}: stored {stored}"
 
+    assert await count(storage, FollowUpOptIn) == 1
     async with storage.transaction() as tx:
         await tx.forget_contact(seeded.contact_id, seeded.key, now=T0)
 
     after = await personal_values(storage)
+    assert await count(storage, FollowUpOptIn) == 0
     for column, values in after.items():
         for mark in marks:
             assert not any(mark in value for value in values), f"{mark} left in {column}"
@@ -296,6 +310,7 @@ async def test_kept_for_the_open_complaint_then_erased_once_it_is_finished(
         assert seeded.key not in values[column]
     assert not any(STATE_TEXT in v for v in values["conversations.state"])
     assert values["contacts.saved_profile"] == []  # the remembered profile is not needed
+    assert values["followup_optins.contact_id"] == []  # nor the follow-up news
     assert await count(storage, InboundEvent, InboundEvent.contact_id == seeded.contact_id) == 0
     assert SENT_ID not in values["outbox.platform_message_id"]
     retention = Retention(*(timedelta(days=3650),) * 4)

@@ -32,6 +32,8 @@ from survey_flows.engine import FlowSettings, StepContext
 from survey_flows.types import (
     Channel,
     Effect,
+    FollowUpOptIn,
+    FollowUpOptOut,
     Inbound,
     InboundKind,
     InputRejected,
@@ -343,6 +345,10 @@ def render_effect(effect: Effect) -> str:
         return f"SetLanguage {effect.language}"
     if isinstance(effect, RememberProfile):
         return "RememberProfile " + " ".join(f"{k}={v}" for k, v in sorted(effect.profile.items()))
+    if isinstance(effect, FollowUpOptIn):
+        return f"FollowUpOptIn unit={effect.unit_code} period={effect.period}"
+    if isinstance(effect, FollowUpOptOut):
+        return "FollowUpOptOut"
     assert isinstance(effect, InputRejected)
     return f"InputRejected {effect.reason}"
 
@@ -1458,3 +1464,34 @@ def test_any_text_at_a_question_never_raises_and_moves_at_most_one_step(
     changed = {k for k in keys if before["answers"].get(k) != after["answers"].get(k)}
     key = step_name.split(":")[-1]
     assert changed <= {key}
+
+
+# --- "you said, we did" (issue 17 item 3) ------------------------------------------------------
+
+
+def test_the_thank_you_offers_one_optional_button_to_hear_what_the_unit_did() -> None:
+    chat = chat_at("summary")
+    thanks = chat.tap("submit")
+    assert len(thanks.outbound) == 1  # still one message: the thanks with the menu
+    assert [c.id for c in thanks.outbound[0].choices].count("followup") == 1
+    quarter = f"{chat.now.year}-Q{(chat.now.month - 1) // 3 + 1}"
+    opted = chat.tap("followup")
+    assert chat.effects(FollowUpOptIn) == [FollowUpOptIn(MPP, quarter)]
+    assert len(opted.outbound) == 1 and opted.outbound[0].text.startswith("Baik. Bila unit ini")
+    assert "followup" not in [c.id for c in opted.outbound[0].choices]  # asked once
+    assert chat.step == "menu"
+
+
+def test_other_menu_steps_have_no_follow_up_button_and_one_word_opts_out() -> None:
+    chat = chat_at("menu")
+    assert "followup" not in [c.id for c in chat.prompt.choices]
+    chat.tap("survey")
+    result = chat.say("berhenti")
+    assert chat.effects(FollowUpOptOut) == [FollowUpOptOut()]
+    assert texts(result)[0] == "Baik, Bapak/Ibu tidak akan menerima kabar tindak lanjut lagi."
+    assert chat.step == "opd"  # the step goes on where it was
+    english = chat_at("menu")
+    english.language = "en"
+    assert texts(english.command("unsubscribe"))[0] == (
+        "All right, you will get no more follow-up news."
+    )

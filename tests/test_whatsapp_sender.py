@@ -366,3 +366,21 @@ async def test_a_complaint_photo_is_fetched_by_its_media_id(
     assert await fetch(media_id) == jpeg
     assert await fetch("404404404") is None
     assert await client.download_media(media_id, max_bytes=100) is None
+
+
+async def test_follow_up_news_goes_as_its_template_even_outside_the_window(
+    api: FakeGraphApi, client: GraphClient
+) -> None:
+    api.approved_templates["skm_tindak_lanjut"] = ("id",)
+    windows = Windows(NOW - timedelta(days=40))  # answered a survey last quarter
+    text = "Kabar tindak lanjut survei: Loket telah memperbaiki unsur.\nTerima kasih."
+    news = {"template": "skm_tindak_lanjut", "language": "id", "text": text}
+    receipt = await sender(client, windows).send(pending(news, kind="followup_news"))
+    [sent] = api.sent
+    assert sent.type == "template" and receipt.platform_message_id == sent.wamid
+    template = sent.body["template"]
+    assert template["name"] == "skm_tindak_lanjut"
+    assert template["components"][0]["parameters"][0]["text"] == (
+        "Kabar tindak lanjut survei: Loket telah memperbaiki unsur. Terima kasih."
+    )
+    assert windows.window.template_sent_at is None  # not the window's re-engagement template

@@ -11,7 +11,7 @@ import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from handlers.web import audit, desk, directory, downloads, figures, public, signin
+from handlers.web import audit, desk, directory, downloads, figures, public, rtl, signin
 from handlers.web.core import (
     AREAS_KEY,
     CONFIG_KEY,
@@ -48,6 +48,7 @@ DEFAULT_AREAS: tuple[Area, ...] = (
     desk.area,
     directory.area,
     public.area,
+    rtl.area,
 )
 
 # Pages are never cached (they hold one person's figures); a page may not be framed (no

@@ -61,6 +61,8 @@ class ConsoleConfig:
     whatsapp_number: str | None = None
     # PUBLIC_BASE_URL when set: posters then print the unit's public results page.
     public_base_url: str | None = None
+    # The approved WhatsApp template for "you said, we did" news (None: WhatsApp gets none).
+    followup_template: str | None = None
     clock: Callable[[], datetime] = utc_now
 
     def link(self, path: str) -> str:

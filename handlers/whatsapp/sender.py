@@ -77,6 +77,20 @@ def digest_template_message(template: Template, media_id: str, summary: str) -> 
     }
 
 
+def followup_template_message(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """ "You said, we did" news as its approved template: the news as the body's {{1}} (a
+    template parameter may hold no line breaks)."""
+    news = " ".join(str(payload.get("text", "")).split())[:1000] or "-"
+    return {
+        "type": "template",
+        "template": {
+            "name": str(payload["template"]),
+            "language": {"code": str(payload.get("language", "id"))},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": news}]}],
+        },
+    }
+
+
 def template_message(name: str, language: str) -> dict[str, Any]:
     """The approved template that invites a citizen back once the 24-hour window closed."""
     return {"type": "template", "template": {"name": name, "language": {"code": language}}}
@@ -141,6 +155,12 @@ class WhatsAppSender:
         address = message.address
         if not address:
             raise PermanentSendError("no address (contact erased)")
+        if message.kind == "followup_news":  # a business message: no window needed
+            try:
+                return SendReceipt(await self._send(address, followup_template_message(
+                    message.payload)))  # fmt: skip
+            except GraphError as exc:
+                raise self._translate(exc, message.attempts, message.address) from exc
         window = await self._window(message)
         if message.kind == "template":  # queued after a late 131047 report
             return await self._outside_window(message, "the platform reported 131047", window)
