@@ -239,6 +239,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     progress("report: querying the database", 0, 0)
     # Imported here: the recap module loads openpyxl, which json and csv do not need.
     from reports.complaints_recap import report_recap
+    from reports.full_report import report_rtl
 
     async with open_storage(settings) as storage:
         report = await build_report(storage, request, organisation=settings.organisation_name)
@@ -247,6 +248,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
             if args.full
             else None
         )
+        rtl = await report_rtl(storage, report) if args.full else []
     progress(f"report: {len(report.units)} units, {report.respondents} respondents", 0, 0)
 
     if output_format in ("json", "csv") and args.output is None:
@@ -255,7 +257,7 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     default = full_report_filename(request) if args.full else None
     path: Path = args.output or Path(default or report_filename(request, output_format))
     if complaints is not None:
-        write_full_report(report, path, complaints, progress)
+        write_full_report(report, path, complaints, progress, rtl=rtl)
     else:
         write_report(report, output_format, path, progress)
     sys.stderr.write(f"wrote {path}\n")

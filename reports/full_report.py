@@ -48,7 +48,9 @@ from reports.model import (
     id_decimal,
 )
 from reports.pdf_report import UNITS_PER_CHART_PAGE, headline
+from reports.period import parse_period
 from reports.progress import Progress, no_progress
+from storage import Storage
 from survey_flows.personal_data import mask_personal_data
 from survey_flows.plain_text import without_controls
 
@@ -360,6 +362,33 @@ def _analysis(doc: _Document, report: RegencyReport) -> None:
         doc.table(["Saran", "Jumlah"],
                   [[text, str(n)] for text, n in groups[:SUGGESTION_GROUPS_PER_UNIT]],
                   [0.86, 0.14], size=7.5)  # fmt: skip
+
+
+async def report_rtl(storage: Storage, report: RegencyReport) -> list[RtlRow]:
+    """The RTL items of the report's units whose quarter lies in the report's period (the
+    follow-up of that period's weakest elements), in directory order."""
+    from storage.rtl import rtl_rows
+
+    async with storage.reading() as tx:
+        items = await rtl_rows(tx)
+    units = {u.code for u in report.units}
+    start, end = report.period.start, report.period.end
+    rows = []
+    for item in items:
+        quarter = parse_period(item.period)
+        if item.unit_code in units and start <= quarter.start < end:
+            state = item.state
+            rows.append(
+                RtlRow(
+                    unit=item.unit_code,
+                    element=item.element_code,
+                    action=state.action or "-",
+                    responsible=state.responsible or "-",
+                    due=state.due_date,
+                    status=state.status.value.replace("_", " "),
+                )
+            )
+    return rows
 
 
 def rtl_section(doc: _Document, rows: Sequence[RtlRow], unit_names: dict[str, str]) -> None:

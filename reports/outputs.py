@@ -15,6 +15,7 @@ from reports.progress import Progress, no_progress
 
 if TYPE_CHECKING:
     from reports.complaints_recap import RecapLine
+    from reports.full_report import RtlRow
 
 FORMATS = ("json", "csv", "xlsx", "pdf")
 MEDIA_TYPES = {
@@ -66,23 +67,27 @@ def write_full_report(
     path: Path,
     complaints: Sequence[RecapLine],
     progress: Progress = no_progress,
+    rtl: Sequence[RtlRow] = (),
 ) -> None:
-    """The full Laporan SKM (``--format pdf --full``) to ``path``. The RTL table is empty
-    until the RTL cycle hands its rows in (``reports.full_report.RtlRow``)."""
+    """The full Laporan SKM (``--format pdf --full``) to ``path``, with the period's RTL items
+    (``reports.full_report.report_rtl``)."""
     from reports.full_report import write_full_pdf
 
-    write_full_pdf(report, path, complaints, rtl=(), progress=progress)
+    write_full_pdf(report, path, complaints, rtl=rtl, progress=progress)
 
 
 def report_bytes(
-    report: RegencyReport, output_format: str, complaints: Sequence[RecapLine] | None = None
+    report: RegencyReport,
+    output_format: str,
+    complaints: Sequence[RecapLine] | None = None,
+    rtl: Sequence[RtlRow] = (),
 ) -> bytes:
     """The file's bytes, as :func:`write_report` would write them; with ``complaints`` (pdf
-    only), the full report's (blocking: run it in a thread from async code)."""
+    only), the full report's with ``rtl`` (blocking: run it in a thread from async code)."""
     with tempfile.TemporaryDirectory(prefix="skm-report-") as directory:
         path = Path(directory) / f"report.{output_format}"
         if complaints is not None:
-            write_full_report(report, path, complaints)
+            write_full_report(report, path, complaints, rtl=rtl)
         else:
             write_report(report, output_format, path)
         return path.read_bytes()

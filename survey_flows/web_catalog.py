@@ -263,6 +263,12 @@ _ID: dict[str, str] = {
         "Triwulan ini: {n} responden."
     ),
     "web.public.all_units": "Semua unit",
+    "web.public.done.title": "Masukan Bapak/Ibu, tindak lanjut kami",
+    "web.public.done.intro": (
+        "Perbaikan yang sudah selesai dikerjakan unit ini untuk unsur dengan nilai terendah."
+    ),
+    "web.public.done.on": "selesai {day}",
+    "web.public.done.evidence": "bukti",
     "web.public.elements": "Nilai sembilan unsur pelayanan",
     "web.public.scale": "NRR: nilai rata-rata unsur, skala 1 sampai 4.",
     "web.public.note": (
@@ -572,6 +578,10 @@ _EN: dict[str, str] = {
         "The IKM is shown from {minimum} respondents in a quarter. This quarter: {n} respondents."
     ),
     "web.public.all_units": "All units",
+    "web.public.done.title": "You said, we did",
+    "web.public.done.intro": "Improvements this unit has finished for its lowest-scoring elements.",
+    "web.public.done.on": "done {day}",
+    "web.public.done.evidence": "evidence",
     "web.public.elements": "Scores of the nine service elements",
     "web.public.scale": "NRR: the element's average score, from 1 to 4.",
     "web.public.note": (

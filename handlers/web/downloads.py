@@ -15,6 +15,7 @@ from handlers.web.core import Area, PageContext, Refused
 from handlers.web.figures import chosen_period, picker, reports, today
 from handlers.web.public import public_results_base
 from reports.complaints_recap import report_recap
+from reports.full_report import report_rtl
 from reports.model import ReportRequest
 from reports.outputs import (
     FORMATS,
@@ -115,7 +116,8 @@ async def download_report(request: web.Request, ctx: PageContext) -> web.StreamR
     report = await reports(ctx).report(request_)
     if form.format == FULL:
         complaints = await report_recap(ctx.storage, report, ctx.config.zone, ctx.now)
-        body = await asyncio.to_thread(report_bytes, report, "pdf", complaints)
+        rtl = await report_rtl(ctx.storage, report)
+        body = await asyncio.to_thread(report_bytes, report, "pdf", complaints, rtl)
         name = full_report_filename(request_, form.unit or form.opd)
         media_type = MEDIA_TYPES["pdf"]
     else:

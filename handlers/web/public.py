@@ -25,6 +25,8 @@ from handlers.web.figures import reports, today
 from reports.model import ELEMENT_NAMES, RegencyReport, ReportRequest, UnitReport
 from reports.period import Period, latest_complete_quarter, quarters_up_to
 from reports.poster import RESULTS_PATH
+from storage.rtl import done_items
+from survey_flows.dates import date_words
 
 area = Area("public")
 
@@ -114,7 +116,14 @@ async def unit_results(request: web.Request, ctx: PageContext) -> web.StreamResp
     ]
     latest = trend[-1]
     opd = directory.opd(unit_info.opd_code)
+    # "You said, we did": the unit's finished follow-ups (no names, notes or reasons).
+    async with ctx.storage.reading() as tx:
+        done = await done_items(tx, code)
+    zone, language = ctx.config.zone, ctx.language
     return _public(ctx, "public_unit.html", unit_name=unit_info.name, unit_code=code,
                    opd_name=opd.name if opd else unit_info.opd_code, latest=latest,
-                   trend=trend[::-1], minimum=minimum,
-                   element_names=ELEMENT_NAMES)  # fmt: skip
+                   trend=trend[::-1], minimum=minimum, element_names=ELEMENT_NAMES,
+                   done=done,
+                   date_words=lambda moment: date_words(
+                       moment.astimezone(zone).date(), language, weekday=False
+                   ))  # fmt: skip
