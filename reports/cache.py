@@ -1,4 +1,5 @@
-"""Reports kept in memory per request (period and scope) until new data could change them.
+"""Reports kept in memory per request (period and scope) until new data could change them,
+built from date blocks kept in memory while their days are closed.
 
 Every read first asks the database two cheap questions (:meth:`ReportStore.data_version`):
 the newest response id, and the directory's state. When responses arrived since the last read,
@@ -7,6 +8,15 @@ period holds one of those dates are dropped: a new response today rebuilds this 
 this month's reports, not last year's. A directory change drops everything. Entries also
 expire after ``ttl_s`` (an erasure masks suggestions without adding a response), and the oldest
 go beyond ``max_entries``. Each process keeps its own cache, each correct.
+
+A report built again is not queried over its whole period: :func:`reports.tallies.blocks` cuts
+the period into closed blocks (whole months before today, and this month up to yesterday) and
+the live block from today on. Closed blocks' data are kept (``max_blocks``) and dropped only
+when a response dated in them arrives (a paper import of past questionnaires) or the directory
+changes; the live block is queried each time (today's few thousand responses, an index range).
+A response arriving today thus costs the next visitor a query over today, not the quarter.
+Blocks have no time limit: an erasure re-keys responses and masks suggestions that the report
+masks again on the way out (:func:`reports.build.assemble`), so no figure or text changes.
 """
 
 from __future__ import annotations
@@ -14,13 +24,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from reports.build import build_report
+from reports.build import assemble, checked_scope
 from reports.model import RegencyReport, ReportRequest
+from reports.tallies import blocks, combine
 from storage import Storage
-from storage.reports import ReportStore
+from storage.reports import ReportData, ReportScope, ReportStore
 
 DEFAULT_TTL_S = 300.0
 
@@ -40,6 +51,9 @@ class _Entry:
     report: RegencyReport
 
 
+_BlockKey = tuple[ReportScope, int | None]  # the block's scope (its dates), suggestion limit
+
+
 class ReportCache:
     def __init__(
         self,
@@ -48,16 +62,24 @@ class ReportCache:
         *,
         ttl_s: float = DEFAULT_TTL_S,
         max_entries: int = 256,
+        max_blocks: int = 512,
         clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], date] = date.today,
     ) -> None:
+        """``today``: the regency's local date (where closed blocks end; a wrong one costs
+        speed, never correctness: every block is checked against the responses' dates)."""
         self.storage = storage
         self.organisation = organisation
         self.ttl_s = ttl_s
         self.max_entries = max_entries
+        self.max_blocks = max_blocks
         self.clock = clock
+        self.today = today
         self._entries: OrderedDict[ReportRequest, _Entry] = OrderedDict()
+        self._blocks: OrderedDict[_BlockKey, ReportData] = OrderedDict()
         self._seen: DataVersion | None = None
         self.builds = 0  # how many reports were built (the tests and the bench read it)
+        self.block_queries = 0  # how many closed blocks were queried (the tests read it)
 
     async def version(self) -> DataVersion:
         """The data's version now; cached reports it makes stale are dropped."""
@@ -67,6 +89,7 @@ class ReportCache:
         seen = self._seen
         if seen is None or seen.directory != directory or response_id < seen.response_id:
             self._entries.clear()  # first read, the directory changed, or responses went
+            self._blocks.clear()
         elif response_id > seen.response_id:
             self._drop(await store.dates_after(seen.response_id))
         self._seen = current
@@ -76,6 +99,8 @@ class ReportCache:
         changed = frozenset(days)
         for request in [r for r in self._entries if any(r.period.contains(d) for d in changed)]:
             del self._entries[request]
+        for key in [k for k in self._blocks if any(k[0].start <= d < k[0].end for d in changed)]:
+            del self._blocks[key]
 
     async def report(
         self, request: ReportRequest, version: DataVersion | None = None
@@ -90,22 +115,57 @@ class ReportCache:
         if cached is not None and now - cached.built < self.ttl_s:
             self._entries.move_to_end(request)
             return cached.report
-        report = await build_report(self.storage, request, organisation=self.organisation)
+        report = assemble(
+            await self._data(request, current), request, organisation=self.organisation
+        )
         self.builds += 1
-        if await self._still_current(request, current):
+        if await self._still_current(request.period.contains, current):
             self._entries[request] = _Entry(current, now, report)
             self._entries.move_to_end(request)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return report
 
-    async def _still_current(self, request: ReportRequest, built_on: DataVersion) -> bool:
-        """False when responses of the request's period were noticed while it was built (a
-        concurrent page read the new version first): such a report is served, not kept."""
+    async def _data(self, request: ReportRequest, current: DataVersion) -> ReportData:
+        """The request's data: its closed blocks (kept) and its live block (queried)."""
+        scope = checked_scope(request)
+        limit = request.suggestion_limit
+        store = ReportStore(self.storage)
+        cut = blocks(scope.start, scope.end, self.today())
+        parts: list[ReportData] = []
+        if cut.live is not None or not cut.closed:
+            live = scope if cut.live is None else replace(scope, start=cut.live[0])
+            narrow = cut.live is not None
+            parts.append(await store.report_data(live, suggestion_limit=limit, narrow=narrow))
+        for start, end in cut.closed:
+            key = (replace(scope, start=start, end=end), limit)
+            kept = self._blocks.get(key)
+            if kept is not None:
+                self._blocks.move_to_end(key)
+            else:
+                kept = await store.report_data(key[0], suggestion_limit=limit)
+                self.block_queries += 1
+                if await self._still_current(_within(start, end), current):
+                    self._blocks[key] = kept
+                    while len(self._blocks) > self.max_blocks:
+                        self._blocks.popitem(last=False)
+            parts.append(kept)
+        return combine(parts, limit)
+
+    async def _still_current(self, contains: Callable[[date], bool], built_on: DataVersion) -> bool:
+        """False when responses dated where ``contains`` says were noticed while the data was
+        built (a concurrent page read the new version first): such data is served, not kept."""
         seen = self._seen
         if seen is None or seen == built_on:
             return True
         if seen.directory != built_on.directory or seen.response_id < built_on.response_id:
             return False
         days = await ReportStore(self.storage).dates_after(built_on.response_id)
-        return not any(request.period.contains(d) for d in days)
+        return not any(contains(d) for d in days)
+
+
+def _within(start: date, end: date) -> Callable[[date], bool]:
+    def contains(day: date) -> bool:
+        return start <= day < end
+
+    return contains

@@ -288,6 +288,7 @@ class ReportStore:
         scope: ReportScope,
         *,
         suggestion_limit: int | None = 100,
+        narrow: bool = False,
     ) -> ReportData:
         """The unit-level aggregates of ``scope``: tallies, counts, breakdowns, suggestions.
 
@@ -295,10 +296,14 @@ class ReportStore:
             scope: the responses to count.
             suggestion_limit: keep the newest this many suggestions per unit (``None``: all);
                 the total per unit is always counted.
+            narrow: the scope's dates hold few responses (today's): read them through the
+                ``(unit_id, local_date)`` index, naming every unit, rather than scanning.
         """
         async with self.snapshot() as connection:
             units = await self._directory(connection)
             ids = _unit_ids(units, scope)
+            if narrow and ids is None:
+                ids = [u.id for u in units]
             by_id = {u.id: u.code for u in units}
             conditions = self._conditions(scope, ids)
 

@@ -137,7 +137,11 @@ def build_console(
     app = web.Application(middlewares=[session_middleware])
     app[CONFIG_KEY] = config
     app[STORAGE_KEY] = storage
-    app[figures.REPORTS_KEY] = ReportCache(storage, config.organisation)
+    app[figures.REPORTS_KEY] = ReportCache(
+        storage,
+        config.organisation,
+        today=lambda: config.clock().astimezone(config.zone).date(),
+    )
     chosen = list(areas if areas is not None else DEFAULT_AREAS)
     app[AREAS_KEY] = chosen
     env = aiohttp_jinja2.setup(
