@@ -101,7 +101,11 @@ async def session_middleware(
             response = await handler(request)
     except web.HTTPNotFound:
         ctx = PageContext(request, "not_found", principal, language)
-        response = await refused_page(ctx, Refused("not_found", 404, "no such page"))
+        # Scanners probe thousands of paths (/wp-login.php, /.env): anonymous misses would bury
+        # the log's real lines. A signed-in person's miss is still recorded.
+        response = await refused_page(
+            ctx, Refused("not_found", 404, "no such page"), audit=principal is not None
+        )
     except web.HTTPException as exc:
         if exc.status >= 400:
             raise
