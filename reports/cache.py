@@ -137,20 +137,45 @@ class ReportCache:
             live = scope if cut.live is None else replace(scope, start=cut.live[0])
             narrow = cut.live is not None
             parts.append(await store.report_data(live, suggestion_limit=limit, narrow=narrow))
-        for start, end in cut.closed:
+        if cut.closed:
+            parts.append(await self._closed(scope, limit, cut.closed, current))
+        return combine(parts, limit)
+
+    async def _closed(
+        self,
+        scope: ReportScope,
+        limit: int | None,
+        ranges: tuple[tuple[date, date], ...],
+        current: DataVersion,
+    ) -> ReportData:
+        """The sum of the closed blocks ``ranges`` (newest first), itself kept as a block over
+        their whole span (dropped with any of them), so a rebuild adds two parts, not many."""
+        span = (replace(scope, start=ranges[-1][0], end=ranges[0][1]), limit)
+        summed = self._blocks.get(span)
+        if summed is not None:
+            self._blocks.move_to_end(span)
+            return summed
+        parts: list[ReportData] = []
+        for start, end in ranges:
             key = (replace(scope, start=start, end=end), limit)
             kept = self._blocks.get(key)
             if kept is not None:
                 self._blocks.move_to_end(key)
             else:
-                kept = await store.report_data(key[0], suggestion_limit=limit)
+                kept = await ReportStore(self.storage).report_data(key[0], suggestion_limit=limit)
                 self.block_queries += 1
-                if await self._still_current(_within(start, end), current):
-                    self._blocks[key] = kept
-                    while len(self._blocks) > self.max_blocks:
-                        self._blocks.popitem(last=False)
+                await self._keep(key, kept, current)
             parts.append(kept)
-        return combine(parts, limit)
+        summed = combine(parts, limit)
+        if len(ranges) > 1:
+            await self._keep(span, summed, current)
+        return summed
+
+    async def _keep(self, key: _BlockKey, data: ReportData, built_on: DataVersion) -> None:
+        if await self._still_current(_within(key[0].start, key[0].end), built_on):
+            self._blocks[key] = data
+            while len(self._blocks) > self.max_blocks:
+                self._blocks.popitem(last=False)
 
     async def _still_current(self, contains: Callable[[date], bool], built_on: DataVersion) -> bool:
         """False when responses dated where ``contains`` says were noticed while the data was
