@@ -9,6 +9,11 @@ this month's reports, not last year's. A directory change drops everything. Entr
 expire after ``ttl_s`` (an erasure masks suggestions without adding a response), and the oldest
 go beyond ``max_entries``. Each process keeps its own cache, each correct.
 
+Ids are given out when rows are inserted, not when they are committed: a paper import's
+transaction may commit after a chat response with a greater id was seen. The same read counts
+the responses in the ``LATE_WINDOW`` ids below the newest seen; a count that grew means such a
+late commit, and the dates of that window's responses are dropped too.
+
 A report built again is not queried over its whole period: :func:`reports.tallies.blocks` cuts
 the period into closed blocks (whole months before today, and this month up to yesterday) and
 the live block from today on. Closed blocks' data are kept (``max_blocks``) and dropped only
@@ -34,6 +39,9 @@ from storage import Storage
 from storage.reports import ReportData, ReportScope, ReportStore
 
 DEFAULT_TTL_S = 300.0
+LATE_WINDOW = 10_000
+"""How far below the newest response id a response committed late is still noticed: more
+than a paper import's rows plus the chat responses stored while it runs."""
 
 
 @dataclass(frozen=True)
@@ -78,20 +86,38 @@ class ReportCache:
         self._entries: OrderedDict[ReportRequest, _Entry] = OrderedDict()
         self._blocks: OrderedDict[_BlockKey, ReportData] = OrderedDict()
         self._seen: DataVersion | None = None
+        # (low, n): n responses had ids in (low, the newest seen] at the last read.
+        self._late: tuple[int, int] | None = None
         self.builds = 0  # how many reports were built (the tests and the bench read it)
         self.block_queries = 0  # how many closed blocks were queried (the tests read it)
 
     async def version(self) -> DataVersion:
         """The data's version now; cached reports it makes stale are dropped."""
         store = ReportStore(self.storage)
-        response_id, directory = await store.data_version()
+        seen, late = self._seen, self._late
+        watch: tuple[int, ...] = ()
+        if seen is not None and late is not None:
+            watch = (late[0], seen.response_id, max(late[0], seen.response_id - LATE_WINDOW))
+        response_id, directory, counts = await store.data_version(watch)
         current = DataVersion(response_id, directory)
-        seen = self._seen
         if seen is None or seen.directory != directory or response_id < seen.response_id:
             self._entries.clear()  # first read, the directory changed, or responses went
             self._blocks.clear()
-        elif response_id > seen.response_id:
-            self._drop(await store.dates_after(seen.response_id))
+            # Before any block is built on this version: how many responses it holds in the
+            # window below its newest, to notice those committed late.
+            low = max(0, response_id - LATE_WINDOW)
+            _, _, (above_low, above_newest) = await store.data_version((low, response_id))
+            self._late = (low, above_low - above_newest)
+        else:
+            if response_id > seen.response_id:
+                self._drop(await store.dates_after(seen.response_id))
+            if late is not None:
+                above_low, above_seen, above_new_low = counts
+                if above_low - above_seen > late[1]:
+                    # A response with an id below the newest seen was committed since (a paper
+                    # import's transaction ends after a chat response's): its dates go too.
+                    self._drop(await store.dates_between(late[0], seen.response_id))
+                self._late = (watch[2], above_new_low)
         self._seen = current
         return current
 

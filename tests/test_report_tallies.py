@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from reports.build import build_report
 from reports.cache import ReportCache
@@ -124,3 +124,38 @@ async def test_a_response_today_queries_no_closed_block_again(storage: Storage) 
     await store.insert_paper_responses([paper(date(2026, 11, 30))], T0)  # a past-dated import
     assert (await cache.report(request)).respondents == 4
     assert cache.block_queries == 4  # November's block only
+
+
+async def test_a_response_committed_after_a_newer_one_still_drops_its_block(
+    storage: Storage,
+) -> None:
+    """Ids are given at insert, not commit: a paper import's rows can show up after a chat
+    response with a greater id was seen. Simulated with an id left free, then filled."""
+    await load_small_directory(storage)
+    store = ReportStore(storage)
+    today = date(2026, 12, 15)
+
+    def paper(day: date) -> PaperResponse:
+        return PaperResponse("rsud-igd", day, None, {}, {f"U{k}": 3 for k in range(1, 10)}, None)
+
+    await store.insert_paper_responses([paper(date(2026, 11, 2)), paper(today)], T0)
+    async with storage.engine.begin() as connection:
+        first = (await connection.execute(select(RESPONSES.c.id).order_by(RESPONSES.c.id))).first()
+        assert first is not None
+        (free,) = first
+        row = dict((await connection.execute(RESPONSES.select().where(RESPONSES.c.id == free)))
+                   .mappings().one())  # fmt: skip
+        await connection.execute(delete(SCORES).where(SCORES.c.response_id == free))
+        await connection.execute(delete(RESPONSES).where(RESPONSES.c.id == free))
+    cache = ReportCache(storage, "Kab", today=lambda: today)
+    request = ReportRequest(parse_period("2026-Q4"), suggestion_limit=0)
+    assert (await cache.report(request)).respondents == 1
+    async with storage.engine.begin() as connection:  # the "late" commit, below the newest id
+        await connection.execute(RESPONSES.insert().values(row))
+        await connection.execute(
+            SCORES.insert(),
+            [{"response_id": free, "element_code": f"U{k}", "score": 1} for k in range(1, 10)],
+        )
+    rebuilt = await cache.report(request)
+    assert rebuilt == await build_report(storage, request, organisation="Kab")
+    assert rebuilt.respondents == 2
