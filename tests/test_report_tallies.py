@@ -105,13 +105,14 @@ async def test_blocks_and_today_make_the_whole_periods_report(
     await _same_both_ways(storage, cache)
 
 
+def paper(day: date) -> PaperResponse:
+    return PaperResponse("rsud-igd", day, None, {}, {f"U{k}": 3 for k in range(1, 10)}, None)
+
+
 async def test_a_response_today_queries_no_closed_block_again(storage: Storage) -> None:
     await load_small_directory(storage)
     store = ReportStore(storage)
     today = date(2026, 12, 15)
-
-    def paper(day: date) -> PaperResponse:
-        return PaperResponse("rsud-igd", day, None, {}, {f"U{k}": 3 for k in range(1, 10)}, None)
 
     await store.insert_paper_responses([paper(date(2026, 10, 3)), paper(today)], T0)
     cache = ReportCache(storage, "Kab", today=lambda: today)
@@ -134,9 +135,6 @@ async def test_a_response_committed_after_a_newer_one_still_drops_its_block(
     await load_small_directory(storage)
     store = ReportStore(storage)
     today = date(2026, 12, 15)
-
-    def paper(day: date) -> PaperResponse:
-        return PaperResponse("rsud-igd", day, None, {}, {f"U{k}": 3 for k in range(1, 10)}, None)
 
     await store.insert_paper_responses([paper(date(2026, 11, 2)), paper(today)], T0)
     async with storage.engine.begin() as connection:
