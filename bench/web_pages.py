@@ -2,13 +2,15 @@
 
 Generates responses over 200 units in 20 OPDs (``report_bench.generate``: server-side
 ``generate_series``, dated through 2026), signs an administrator in, and times over HTTP on
-127.0.0.1 (the console's application in-process, the clock at 15 December 2026):
+127.0.0.1 (the console's application in-process, the clock at 31 December 2026, 11:00 WIT:
+the generated data end that day, so like a live regency nothing is dated after today):
 
 * the overview (``/konsol/ikhtisar``: every OPD and unit for the quarter, the trend over four
   quarters, this month's silent units) and a unit page (``/konsol/unit/unit-1``: nine element
   scores, trend, suggestions);
-* cold (the report cache empty: what the first visitor after a new response waits for) and
-  warm (cached: every later visitor until the next response).
+* cold (a response just arrived: what the first visitor after it waits for; closed days'
+  blocks stay kept, see reports/cache.py) and warm (cached: every later visitor until the
+  next response).
 
     python bench/web_pages.py --responses 100000          # about a minute of generation
     python bench/web_pages.py --responses 1000000 --reuse # reuse a database made earlier
@@ -40,7 +42,7 @@ from storage.web import ensure_admin, start_session  # noqa: E402
 from survey_flows.web_access import new_token, sign, token_digest  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/skm_web_bench"
-NOW = datetime(2026, 12, 15, 2, 0, tzinfo=UTC)
+NOW = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)
 SECRET = b"bench-web-console-secret"
 PAGES = {"overview": "/konsol/ikhtisar", "unit": "/konsol/unit/unit-1"}
 
@@ -98,7 +100,7 @@ async def run(url: str, repeat: int) -> None:
                     f"(best {min(cold):.1f})   warm median {statistics.median(warm):6.1f} ms "
                     f"(best {min(warm):.1f})   [{repeat} runs]"
                 )
-        print(f"reports built: {cache.builds}")
+        print(f"reports built: {cache.builds}, closed blocks queried: {cache.block_queries}")
     finally:
         await runner.cleanup()
         await storage.dispose()

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # unit, kind, status and dates stay for the statistics.
     retention_complaint_content_days: int = Field(default=365, ge=1, le=3660)
     retention_complaint_photo_days: int = Field(default=90, ge=1, le=3660)
+    # The web console's audit log: a year for the yearly PEKPPP evaluation (which looks back
+    # over the past year's service) plus a margin for its late schedule.
+    web_audit_retention_days: int = Field(default=400, ge=30, le=3660)
     purge_job_cron: str = "15 2 * * *"  # daily, at night (local time)
     # --- per-contact limits (handlers/ratelimit.py; per process) ----------------------------
     contact_burst: int = Field(default=30, ge=3, le=1000)
@@ -305,6 +308,7 @@ class Settings(BaseSettings):
             outbox_payloads=timedelta(days=self.retention_outbox_payload_days),
             complaint_content=timedelta(days=self.retention_complaint_content_days),
             complaint_photos=timedelta(days=self.retention_complaint_photo_days),
+            web_audit=timedelta(days=self.web_audit_retention_days),
         )
 
     def digest_settings(self) -> DigestSettings:

@@ -40,7 +40,14 @@ from survey_flows.ikm import STANDARD_ELEMENTS, ElementTally, IkmResult, compute
 from survey_flows.personal_data import mask_personal_data
 from survey_flows.skm import PROFILE_ITEMS
 
-__all__ = ["ReportError", "assemble", "build_report", "population_for", "request_scope"]
+__all__ = [
+    "ReportError",
+    "assemble",
+    "build_report",
+    "checked_scope",
+    "population_for",
+    "request_scope",
+]
 
 _PROFILE_ORDER = {name: options for name, options in PROFILE_ITEMS}
 _CODE = re.compile(r"(\D*)(\d*)(.*)", re.DOTALL)
@@ -71,12 +78,17 @@ async def build_report(
     Raises:
         ReportError: an unknown unit or OPD code, or the 0,111 convention with extra elements.
     """
-    try:
-        scope = request_scope(request)
-    except ValueError as exc:
-        raise ReportError(str(exc)) from None
+    scope = checked_scope(request)
     data = await ReportStore(storage).report_data(scope, suggestion_limit=request.suggestion_limit)
     return assemble(data, request, organisation=organisation)
+
+
+def checked_scope(request: ReportRequest) -> ReportScope:
+    """:func:`request_scope`, with a bad filter as :class:`ReportError`."""
+    try:
+        return request_scope(request)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
 
 
 def assemble(data: ReportData, request: ReportRequest, *, organisation: str) -> RegencyReport:

@@ -21,6 +21,7 @@ from storage.base import TxBase
 from storage.complaint_models import Complaint, ComplaintEvent, ComplaintMedia
 from storage.models import Contact, InboundEvent, OutboxMessage, OutboxStatus, SurveyResponse
 from storage.rtl_models import FollowUpOptIn
+from storage.web_directory import purge_audit
 from survey_flows.complaints import OPEN_STATUSES
 from survey_flows.personal_data import ERASED, mask_personal_data
 
@@ -45,6 +46,7 @@ class Retention:
     outbox_payloads: timedelta
     complaint_content: timedelta
     complaint_photos: timedelta
+    web_audit: timedelta = timedelta(days=400)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class Purged:
     complaint_contents: int = 0
     complaint_photos: int = 0
     contacts: int = 0
+    web_audit: int = 0
 
 
 async def unlink_responses(tx: TxBase, respondent_key: str) -> None:
@@ -208,6 +211,7 @@ async def purge_expired(tx: TxBase, retention: Retention, now: datetime) -> Purg
             )
         )
     )
+    audit = await purge_audit(tx, now - retention.web_audit)
     due = await contacts_due_for_erasure(tx, now)
     for contact_id in due:  # what they did after asking for erasure goes too
         key = await connection.scalar(
@@ -223,4 +227,5 @@ async def purge_expired(tx: TxBase, retention: Retention, now: datetime) -> Purg
         complaint_contents=contents,
         complaint_photos=photos.rowcount or 0,
         contacts=len(due),
+        web_audit=audit,
     )

@@ -247,10 +247,15 @@ class ReportStore:
         async with self.snapshot() as connection:
             return await self._directory(connection)
 
-    async def data_version(self) -> tuple[int, tuple[object, ...]]:
+    async def data_version(
+        self, watch: Sequence[int] = ()
+    ) -> tuple[int, tuple[object, ...], tuple[int, ...]]:
         """What tells a cache that reports may have changed: the newest response id (chat or
-        paper), and the directory's state (last change of a unit or OPD, populations held).
-        Index lookups only."""
+        paper), the directory's state (last change of a unit or OPD, populations held), and for
+        each id in ``watch`` how many responses have a greater id (a range of the primary key:
+        a response committed after others with greater ids shows as a count that grew). One
+        snapshot; index lookups and short index ranges only."""
+        low = min(watch, default=None)
         async with self.snapshot() as connection:
             row = (
                 await connection.execute(
@@ -262,7 +267,27 @@ class ReportStore:
                     )
                 )
             ).one()
-        return int(row[0] or 0), tuple(row[1:])
+            counts: tuple[int, ...] = ()
+            if low is not None:
+                counted = (
+                    await connection.execute(
+                        select(
+                            *(func.count().filter(RESPONSES.c.id > after) for after in watch)
+                        ).where(RESPONSES.c.id > low)
+                    )
+                ).one()
+                counts = tuple(int(n) for n in counted)
+        return int(row[0] or 0), tuple(row[1:4]), counts
+
+    async def dates_between(self, after: int, up_to: int) -> frozenset[date]:
+        """The local dates of the responses with ids in ``(after, up_to]``."""
+        async with self.snapshot() as connection:
+            rows = await connection.execute(
+                select(RESPONSES.c.local_date)
+                .where(RESPONSES.c.id > after, RESPONSES.c.id <= up_to)
+                .distinct()
+            )
+            return frozenset(day for (day,) in rows)
 
     async def units_answered_since(self, day: date) -> frozenset[str]:
         """Codes of the units with at least one response dated ``day`` or later."""
@@ -288,6 +313,7 @@ class ReportStore:
         scope: ReportScope,
         *,
         suggestion_limit: int | None = 100,
+        narrow: bool = False,
     ) -> ReportData:
         """The unit-level aggregates of ``scope``: tallies, counts, breakdowns, suggestions.
 
@@ -295,10 +321,14 @@ class ReportStore:
             scope: the responses to count.
             suggestion_limit: keep the newest this many suggestions per unit (``None``: all);
                 the total per unit is always counted.
+            narrow: the scope's dates hold few responses (today's): read them through the
+                ``(unit_id, local_date)`` index, naming every unit, rather than scanning.
         """
         async with self.snapshot() as connection:
             units = await self._directory(connection)
             ids = _unit_ids(units, scope)
+            if narrow and ids is None:
+                ids = [u.id for u in units]
             by_id = {u.id: u.code for u in units}
             conditions = self._conditions(scope, ids)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from storage.base import TxBase
 from storage.web import AuditRecord, record_audit
@@ -44,3 +44,24 @@ async def directory_edits_since_import(tx: TxBase) -> list[AuditRecord]:
         )  # fmt: skip
         for e in (await tx.session.execute(query)).scalars()
     ]
+
+
+async def purge_audit(tx: TxBase, before: datetime) -> int:
+    """Delete the audit lines older than ``before``; returns how many went.
+
+    The marker survives: the last ``directory.import`` line and the directory edits after it
+    stay whatever their age, so an old web edit not yet overwritten by an import is still
+    announced by the next one.
+    """
+    last_import = await tx.session.scalar(
+        select(func.max(WebAuditEntry.at)).where(WebAuditEntry.action == DIRECTORY_IMPORT)
+    )
+    marker = WebAuditEntry.action.startswith(DIRECTORY_EDIT, autoescape=True)
+    if last_import is not None:
+        marker = marker & (WebAuditEntry.at >= last_import)
+    result = await tx.session.execute(
+        delete(WebAuditEntry)
+        .where(WebAuditEntry.at < before, ~marker)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

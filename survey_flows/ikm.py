@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 
 __all__ = [
     "CONVENTION_EXACT",
@@ -392,6 +393,7 @@ def compute_ikm(
     )
 
 
+@lru_cache(maxsize=4096, typed=True)  # exact Fractions, asked per unit by every report
 def sample_size(population: int) -> int:
     """Minimum sample for a population, by Krejcie & Morgan (1970).
 

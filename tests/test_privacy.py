@@ -434,5 +434,5 @@ def test_the_purge_runs_from_the_command_line(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
         "inbound events: 0, outbox payloads: 0, complaint contents: 0, complaint photos: 0, "
-        "contacts: 0"
+        "contacts: 0, web audit: 0"
     )

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from handlers.web import Area, ConsoleConfig, PageContext, build_console
 from handlers.web.core import SESSION_COOKIE
 from storage import Storage
-from storage.web import start_session
+from storage.web import audit_entries, start_session
 from survey_flows.web_access import Action, new_token, sign, token_digest
 from tests.conftest import T0, load_small_directory
 
@@ -66,3 +66,21 @@ async def test_the_decorator_checks_what_the_page_might_forget(
     head.session.cookie_jar.clear()  # signed out: not even the own OPD
     anonymous = await head.get("/konsol/checked/disdukcapil")
     assert anonymous.status == 401 and "Silakan masuk dahulu" in await anonymous.text()
+
+
+async def test_a_scanners_misses_are_not_audited_a_signed_in_miss_is(
+    sqlite_storage: Storage, head: TestClient[web.Request, web.Application]
+) -> None:
+    async def audited() -> list[str | None]:
+        async with sqlite_storage.transaction() as tx:
+            return [entry.target for entry in await audit_entries(tx)]
+
+    before = await audited()
+    missing = await head.get("/konsol/tidak-ada")
+    assert missing.status == 404
+    assert await audited() == ["/konsol/tidak-ada", *before]
+    head.session.cookie_jar.clear()
+    for path in ("/konsol/wp-login.php", "/konsol/.env"):
+        probe = await head.get(path)
+        assert probe.status == 404 and "<html" in (await probe.text()).lower()
+    assert await audited() == ["/konsol/tidak-ada", *before]

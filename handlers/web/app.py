@@ -103,7 +103,11 @@ async def session_middleware(
             response = await handler(request)
     except web.HTTPNotFound:
         ctx = PageContext(request, "not_found", principal, language)
-        response = await refused_page(ctx, Refused("not_found", 404, "no such page"))
+        # Scanners probe thousands of paths (/wp-login.php, /.env): anonymous misses would bury
+        # the log's real lines. A signed-in person's miss is still recorded.
+        response = await refused_page(
+            ctx, Refused("not_found", 404, "no such page"), audit=principal is not None
+        )
     except web.HTTPException as exc:
         if exc.status >= 400:
             raise
@@ -139,7 +143,11 @@ def build_console(
     app = web.Application(middlewares=[session_middleware])
     app[CONFIG_KEY] = config
     app[STORAGE_KEY] = storage
-    app[figures.REPORTS_KEY] = ReportCache(storage, config.organisation)
+    app[figures.REPORTS_KEY] = ReportCache(
+        storage,
+        config.organisation,
+        today=lambda: config.clock().astimezone(config.zone).date(),
+    )
     chosen = list(areas if areas is not None else DEFAULT_AREAS)
     app[AREAS_KEY] = chosen
     env = aiohttp_jinja2.setup(

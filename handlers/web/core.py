@@ -260,9 +260,11 @@ class Area:
         return register
 
 
-async def refused_page(ctx: PageContext, refusal: Refused) -> web.Response:
-    """The clear page for a refusal; the attempt goes to the audit log."""
-    await ctx.audit("refused", target=ctx.request.path[:200], detail=refusal.detail)
+async def refused_page(ctx: PageContext, refusal: Refused, *, audit: bool = True) -> web.Response:
+    """The clear page for a refusal; the attempt goes to the audit log (unless ``audit`` is
+    false: an anonymous request for a page that does not exist, a scanner's noise)."""
+    if audit:
+        await ctx.audit("refused", target=ctx.request.path[:200], detail=refusal.detail)
     log.info("web request refused", extra={"reason": refusal.reason, "status": refusal.status})
     return ctx.render(
         "message.html",
