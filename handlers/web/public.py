@@ -25,6 +25,7 @@ from handlers.web.figures import reports, today
 from reports.model import ELEMENT_NAMES, RegencyReport, ReportRequest, UnitReport
 from reports.period import Period, latest_complete_quarter, quarters_up_to
 from reports.poster import RESULTS_PATH
+from storage.publications import record_publication
 from storage.rtl import done_items
 from survey_flows.dates import date_words
 
@@ -70,6 +71,10 @@ async def _quarter_reports(ctx: PageContext) -> tuple[list[Period], list[Regency
     cache = reports(ctx)
     version = await cache.version()
     built = [await cache.report(ReportRequest(q, suggestion_limit=0), version) for q in quarters]
+    # The latest quarter is being served publicly: its first date is kept for the PEKPPP
+    # evidence pack (``skm-bot pekppp pack``); later views leave it as it is.
+    async with ctx.storage.transaction() as tx:
+        await record_publication(tx, latest.label, ctx.now)
     return quarters, built
 
 

@@ -1,0 +1,188 @@
+"""The PEKPPP evidence pack (issue 17, item 5): one ZIP per OPD for a year, for the
+evaluation of public-service performance (PermenPANRB No. 29 Tahun 2022).
+
+Inside, each file answers one evaluation aspect (README.txt says which, in Indonesian):
+
+- the SKM report of every quarter and of the year (PDF and XLSX) and the year's full Laporan
+  SKM; the public page of each unit and the date each period was first published
+  (``publikasi.csv``): the SKM results and their publication;
+- the follow-up plan with its evidence (``rtl.csv``): the follow-up of the SKM results;
+- the complaint recap (``rekap-pengaduan.csv`` / ``.xlsx``, as ``skm-bot complaints export``
+  writes it): complaint management.
+
+Suggestions and complaint texts are masked as in every report (phone numbers, NIK, e-mail).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from reports.build import build_report
+from reports.cells import safe_value
+from reports.complaints_recap import report_recap, write_recap
+from reports.full_report import report_rtl
+from reports.model import ReportRequest
+from reports.outputs import full_report_filename, report_filename, write_full_report, write_report
+from reports.period import Period, parse_period
+from reports.progress import Progress, no_progress
+from storage import Storage
+from storage.complaints import complaints_between
+from storage.publications import first_published
+from storage.rtl import RtlRow as StoredRtlRow
+from storage.rtl import rtl_rows
+from survey_flows.personal_data import mask_personal_data
+
+NOT_CONFIGURED = "belum dikonfigurasi (PUBLIC_BASE_URL)"
+NOT_RECORDED = "belum tercatat"
+RTL_COLUMNS = ["unit", "unsur", "rencana_tindakan", "penanggung_jawab", "tenggat", "status",
+               "bukti_tautan", "bukti_catatan", "tanggal_selesai"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PackOptions:
+    year: int
+    organisation: str
+    zone: ZoneInfo
+    now: datetime
+    public_url: Callable[[str], str | None]  # a unit's public page, None when not configured
+
+
+def pack_filename(year: int, opd_code: str) -> str:
+    return f"pekppp-{year}-{opd_code}.zip"
+
+
+def periods_of(year: int) -> list[Period]:
+    """The year's four quarters, then the year."""
+    return [parse_period(f"{year}-Q{q}") for q in range(1, 5)] + [parse_period(str(year))]
+
+
+async def write_pack(
+    storage: Storage,
+    opd_code: str,
+    output: Path,
+    options: PackOptions,
+    progress: Progress = no_progress,
+) -> Path:
+    """Write the OPD's ZIP into the directory ``output``; its path."""
+    path = output / pack_filename(options.year, opd_code)
+    periods = periods_of(options.year)
+    with tempfile.TemporaryDirectory(prefix="skm-pack-") as scratch:
+        folder = Path(scratch)
+        names: list[str] = []
+        units: list[tuple[str, str]] = []
+        for index, period in enumerate(periods, start=1):
+            request = ReportRequest(period, opd_codes=(opd_code,), suggestion_limit=None)
+            report = await build_report(storage, request, organisation=options.organisation)
+            for fmt in ("pdf", "xlsx"):
+                name = report_filename(request, fmt, opd_code)
+                write_report(report, fmt, folder / name)
+                names.append(name)
+            if period is periods[-1]:
+                recap = await report_recap(storage, report, options.zone, options.now)
+                rtl = await report_rtl(storage, report)
+                name = full_report_filename(request, opd_code)
+                write_full_report(report, folder / name, recap, rtl=rtl)
+                names.append(name)
+                units = [(u.code, u.name) for u in report.units]
+            progress(f"pekppp {opd_code}: reports", index, len(periods))
+        async with storage.reading() as tx:
+            published = await first_published(tx)
+            items = [r for r in await rtl_rows(tx, opd_code)
+                     if r.period.startswith(f"{options.year}-")]  # fmt: skip
+        year = periods[-1]
+        start, end = year.bounds(options.zone)
+        async with storage.reading() as tx:
+            complaints = await complaints_between(tx, start, end, opd_code)
+        files = {
+            "publikasi.csv": _publication_csv(units, periods, published, options),
+            "rtl.csv": _rtl_csv(items, options.zone),
+        }
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+            names.append(name)
+        for fmt in ("csv", "xlsx"):
+            name = f"rekap-pengaduan-{year.label}.{fmt}"
+            write_recap(folder / name, fmt, complaints, options.now, options.zone, year.label)
+            names.append(name)
+        (folder / "README.txt").write_text(readme(options.year, opd_code, names), "utf-8")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in ["README.txt", *names]:
+                archive.write(folder / name, name)
+    return path
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows([[safe_value(v) for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+def _publication_csv(
+    units: Sequence[tuple[str, str]],
+    periods: Sequence[Period],
+    published: dict[str, datetime],
+    options: PackOptions,
+) -> str:
+    rows = []
+    for code, name in units:
+        url = options.public_url(code) or NOT_CONFIGURED
+        for period in periods:
+            at = published.get(period.label)
+            first = at.astimezone(options.zone).date().isoformat() if at else NOT_RECORDED
+            rows.append([code, name, url, period.label, first])
+    return _csv(["unit", "nama_unit", "halaman_publik", "periode", "pertama_dipublikasikan"], rows)
+
+
+def _rtl_csv(items: Sequence[StoredRtlRow], zone: ZoneInfo) -> str:
+    rows = []
+    for item in items:
+        state = item.state
+        rows.append([
+            item.unit_code, item.element_code, state.action or "", state.responsible or "",
+            state.due_date.isoformat() if state.due_date else "", state.status.value,
+            state.evidence_link or "", mask_personal_data(state.evidence_note or ""),
+            item.done_at.astimezone(zone).date().isoformat() if item.done_at else "",
+        ])  # fmt: skip
+    return _csv(RTL_COLUMNS, rows)
+
+
+def readme(year: int, opd_code: str, names: Sequence[str]) -> str:
+    """The pack's README (Indonesian): what each file is and which aspect it answers."""
+    reports_ = [n for n in names if n.startswith(("skm-report-", "laporan-skm-"))]
+    recap = [n for n in names if n.startswith("rekap-pengaduan-")]
+    lines = [
+        f"Paket bukti PEKPPP {year}: {opd_code}",
+        "",
+        "Evaluasi Kinerja Penyelenggaraan Pelayanan Publik (PermenPANRB Nomor 29 Tahun 2022).",
+        "Berkas di paket ini dibuat oleh skm-bot dari data survei, rencana tindak lanjut dan",
+        "pengaduan. Saran dan isi pengaduan disamarkan (nomor telepon, NIK, alamat e-mail).",
+        "",
+        "1. Aspek hasil Survei Kepuasan Masyarakat (SKM) dan publikasinya",
+        "   (PermenPANRB Nomor 14 Tahun 2017):",
+        *(f"   - {n}" for n in reports_),
+        "     Laporan SKM per triwulan dan tahunan (PDF dan XLSX); laporan-skm-*.pdf adalah",
+        "     Laporan SKM lengkap tahun ini.",
+        "   - publikasi.csv: alamat halaman hasil publik setiap unit dan tanggal pertama",
+        "     hasil setiap periode dipublikasikan.",
+        "",
+        "2. Aspek tindak lanjut hasil SKM:",
+        "   - rtl.csv: rencana tindak lanjut (unsur, tindakan, penanggung jawab, tenggat,",
+        "     status) beserta bukti pelaksanaannya (tautan atau catatan) dan tanggal selesai.",
+        "",
+        "3. Aspek pengelolaan pengaduan (Perpres Nomor 76 Tahun 2013):",
+        *(f"   - {n}" for n in recap),
+        "     Rekap pengaduan per unit: diterima, diverifikasi dan ditanggapi tepat waktu,",
+        "     lewat batas, selesai, ditolak, dan persentase selesai.",
+        "",
+    ]
+    return "\n".join(lines)
