@@ -72,8 +72,12 @@ async def _pack(args: argparse.Namespace, settings: Settings) -> int:
         if unknown:
             sys.stderr.write(f"skm-bot pekppp: unknown OPD code(s): {', '.join(unknown)}\n")
             return 2
-        args.output.mkdir(parents=True, exist_ok=True)
-        for code in codes:
-            path = await write_pack(storage, code, args.output, options, progress)
-            sys.stdout.write(f"{path}\n")
+        try:
+            args.output.mkdir(parents=True, exist_ok=True)
+            for code in codes:
+                path = await write_pack(storage, code, args.output, options, progress)
+                sys.stdout.write(f"{path}\n")
+        except OSError as exc:
+            sys.stderr.write(f"skm-bot pekppp: cannot write to {args.output}: {exc.strerror}\n")
+            return 1
     return 0

@@ -20,7 +20,7 @@ from alembic.migration import MigrationContext
 
 from bot.cli import _dispatch, build_parser
 from bot.settings import Settings
-from handlers.web import build_console
+from handlers.web import build_console, public
 from storage import Storage, db
 from storage.models import Base
 from storage.publications import first_published, record_publication
@@ -129,6 +129,12 @@ async def test_unknown_opd_is_refused(
     assert await run(argv, full_report_settings) == 2
     assert "unknown OPD code(s): nope" in capsys.readouterr().err
     assert list(tmp_path.glob("*.zip")) == []
+    (tmp_path / "a-file").write_text("x")
+    argv = ["pekppp", "pack", "--year", "2026", "--output", str(tmp_path / "a-file")]
+    assert await run(argv, full_report_settings) == 1
+    assert "cannot write to" in capsys.readouterr().err
+    assert await run(["pekppp", "pack", "--year", "26"], full_report_settings) == 2
+    assert "a year such as 2026" in capsys.readouterr().err
 
 
 async def test_a_quarter_s_first_publication_is_recorded_once(sqlite_storage: Storage) -> None:
@@ -140,8 +146,10 @@ async def test_a_quarter_s_first_publication_is_recorded_once(sqlite_storage: St
         app = web.Application()
         app.add_subapp(config.prefix, build_console(sqlite_storage, config))
         async with TestClient(TestServer(app)) as client:
-            response = await client.get(f"{config.prefix}/hasil/unit/dukcapil-mpp")
-            assert response.status == 200
+            for path in ("/hasil/unit/dukcapil-mpp", "/hasil"):
+                response = await client.get(f"{config.prefix}{path}")
+                assert response.status == 200
+        public._recorded.clear()  # as another process would: the row itself keeps the date
     async with sqlite_storage.reading() as tx:
         recorded = await first_published(tx)
     assert recorded == {"2026-Q3": first}, "the second view keeps the first date"
@@ -166,3 +174,35 @@ def _differences(connection: sa.Connection) -> list[object]:
 async def test_the_migration_makes_the_models_table(storage: Storage) -> None:
     async with storage.engine.connect() as connection:
         assert await connection.run_sync(_differences) == []
+
+
+async def test_a_printed_poster_publishes_its_quarter_in_the_pack(
+    full_report_settings: Settings,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configured = full_report_settings.model_copy(update={"telegram_bot_username": "SkmBot"})
+    links = ["poster", "--unit", "dukcapil-mpp", "--links", "--as-of", "2026-04-15"]
+    assert await run(links, configured) == 0
+    storage = Storage(db.create_engine(configured.database_url))
+    try:
+        async with storage.reading() as tx:
+            assert await first_published(tx) == {}, "listing links publishes nothing"
+    finally:
+        await storage.dispose()
+    printed = ["poster", "--unit", "dukcapil-mpp", "--output", str(tmp_path / "posters"),
+               "--as-of", "2026-04-15"]  # fmt: skip
+    assert await run(printed, configured) == 0
+    today = datetime.now(UTC).astimezone(configured.zone).date().isoformat()
+    pack = ["pekppp", "pack", "--year", "2026", "--opd", "disdukcapil", "--output", str(tmp_path)]
+    assert await run(pack, configured) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == str(tmp_path / "pekppp-2026-disdukcapil.zip")
+    with zipfile.ZipFile(tmp_path / "pekppp-2026-disdukcapil.zip") as archive:
+        rows = csv_rows(archive.read("publikasi.csv"))
+        names = archive.namelist()
+    dates = {(r["unit"], r["periode"]): r["pertama_dipublikasikan"] for r in rows}
+    assert dates[("dukcapil-mpp", "2026-Q1")] == today
+    assert dates[("dukcapil-kantor", "2026-Q1")] == today, "a period is published regency-wide"
+    assert dates[("dukcapil-mpp", "2026-Q2")] == "belum tercatat"
+    assert {r["halaman_publik"] for r in rows} == {"belum dikonfigurasi (PUBLIC_BASE_URL)"}
+    assert not any("rsud" in name for name in names)
