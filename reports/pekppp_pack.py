@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -112,7 +112,8 @@ async def write_pack(
             name = f"rekap-pengaduan-{year.label}.{fmt}"
             write_recap(folder / name, fmt, complaints, options.now, options.zone, year.label)
             names.append(name)
-        (folder / "README.txt").write_text(readme(options.year, opd_code, names), "utf-8")
+        made = options.now.astimezone(options.zone).date()
+        (folder / "README.txt").write_text(readme(options.year, opd_code, names, made), "utf-8")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in ["README.txt", *names]:
                 archive.write(folder / name, name)
@@ -156,12 +157,13 @@ def _rtl_csv(items: Sequence[StoredRtlRow], zone: ZoneInfo) -> str:
     return _csv(RTL_COLUMNS, rows)
 
 
-def readme(year: int, opd_code: str, names: Sequence[str]) -> str:
+def readme(year: int, opd_code: str, names: Sequence[str], made: date) -> str:
     """The pack's README (Indonesian): what each file is and which aspect it answers."""
     reports_ = [n for n in names if n.startswith(("skm-report-", "laporan-skm-"))]
     recap = [n for n in names if n.startswith("rekap-pengaduan-")]
     lines = [
         f"Paket bukti PEKPPP {year}: {opd_code}",
+        f"Dibuat {made.isoformat()}; periode yang belum berakhir memuat data sampai tanggal ini.",
         "",
         "Evaluasi Kinerja Penyelenggaraan Pelayanan Publik (PermenPANRB Nomor 29 Tahun 2022).",
         "Berkas di paket ini dibuat oleh skm-bot dari data survei, rencana tindak lanjut dan",
