@@ -21,10 +21,14 @@ from alembic.migration import MigrationContext
 from bot.cli import _dispatch, build_parser
 from bot.settings import Settings
 from handlers.web import build_console, public
+from handlers.web.core import SESSION_COOKIE
+from reports.period import latest_complete_quarter
 from storage import Storage, db
 from storage.models import Base
 from storage.publications import first_published, record_publication
-from tests.conftest import load_small_directory
+from storage.web import ensure_admin, start_session
+from survey_flows.web_access import new_token, sign, token_digest
+from tests.conftest import T0, load_small_directory
 from tests.test_full_report import pages_text
 from tests.test_full_report import settings as full_report_settings  # noqa: F401 (fixture)
 from tests.test_rtl_published import DONE_ACTION, EVIDENCE, RESPONSIBLE, follow_up
@@ -206,3 +210,24 @@ async def test_a_printed_poster_publishes_its_quarter_in_the_pack(
     assert dates[("dukcapil-mpp", "2026-Q2")] == "belum tercatat"
     assert {r["halaman_publik"] for r in rows} == {"belum dikonfigurasi (PUBLIC_BASE_URL)"}
     assert not any("rsud" in name for name in names)
+
+
+async def test_the_consoles_poster_download_publishes_its_quarter(sqlite_storage: Storage) -> None:
+    await load_small_directory(sqlite_storage)
+    async with sqlite_storage.transaction() as tx:
+        admin, _ = await ensure_admin(tx, "Admin Organisasi", T0)
+        token = new_token()
+        await start_session(tx, token_digest(token), "admin", admin, T0)
+    config = replace(CONFIG, telegram_bot_username="SkmBot")
+    app = web.Application()
+    app.add_subapp(config.prefix, build_console(sqlite_storage, config))
+    async with TestClient(TestServer(app)) as client:
+        cookies = {SESSION_COOKIE: sign(config.secret, token)}
+        response = await client.get(f"{config.prefix}/unduh/poster/dukcapil-mpp", cookies=cookies)
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/pdf"
+    public._recorded.clear()
+    async with sqlite_storage.reading() as tx:
+        recorded = await first_published(tx)
+    quarter = latest_complete_quarter(T0.astimezone(config.zone).date())
+    assert recorded == {quarter.label: T0}

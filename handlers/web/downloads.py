@@ -13,7 +13,7 @@ from aiohttp import web
 
 from handlers.web.core import Area, PageContext, Refused
 from handlers.web.figures import chosen_period, picker, reports, today
-from handlers.web.public import public_results_base
+from handlers.web.public import public_results_base, record_first_publication
 from reports.complaints_recap import report_recap
 from reports.full_report import report_rtl
 from reports.model import ReportRequest
@@ -141,6 +141,7 @@ async def download_poster(request: web.Request, ctx: PageContext) -> web.StreamR
     if unit is None:
         raise web.HTTPNotFound()
     ctx.require(Action.DOWNLOAD_POSTER, unit.opd_code, target=f"poster {code}")
+    quarter = latest_complete_quarter(today(ctx))
     try:
         [content] = await posters_for(
             ctx.storage,
@@ -149,12 +150,13 @@ async def download_poster(request: web.Request, ctx: PageContext) -> web.StreamR
             organisation=ctx.config.organisation,
             telegram_bot_username=ctx.config.telegram_bot_username,
             whatsapp_number=ctx.config.whatsapp_number,
-            quarter=latest_complete_quarter(today(ctx)),
+            quarter=quarter,
             min_respondents=ctx.config.min_respondents,
             public_base=public_results_base(ctx),
         )
     except PosterError:
         raise Refused("poster_unavailable", 409, "no channel configured for posters") from None
+    await record_first_publication(ctx, quarter)  # a poster to print publishes the quarter
     body = await asyncio.to_thread(poster_pdf, content)
     name = f"poster-{code}.pdf"
     await ctx.audit(target=name)

@@ -75,14 +75,15 @@ async def _quarter_reports(ctx: PageContext) -> tuple[list[Period], list[Regency
     cache = reports(ctx)
     version = await cache.version()
     built = [await cache.report(ReportRequest(q, suggestion_limit=0), version) for q in quarters]
-    await _record_publication(ctx, latest)
+    await record_first_publication(ctx, latest)
     return quarters, built
 
 
-async def _record_publication(ctx: PageContext, quarter: Period) -> None:
+async def record_first_publication(ctx: PageContext, quarter: Period) -> None:
     """The quarter is being served publicly: keep its first date for the PEKPPP evidence pack
-    (``skm-bot pekppp pack``). The row is insert-if-absent (later views keep the first date);
-    this process writes it once per quarter, not on every view."""
+    (``skm-bot pekppp pack``); the console's poster download records its quarter too. The row
+    is insert-if-absent (later views keep the first date); this process writes it once per
+    quarter, not on every view."""
     seen = _recorded.setdefault(ctx.storage, set())
     if quarter.label in seen:
         return
