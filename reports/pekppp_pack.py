@@ -15,8 +15,10 @@ Suggestions and complaint texts are masked as in every report (phone numbers, NI
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
@@ -27,14 +29,14 @@ from zoneinfo import ZoneInfo
 
 from reports.build import build_report
 from reports.cells import safe_value
-from reports.complaints_recap import report_recap, write_recap
-from reports.full_report import report_rtl
-from reports.model import ReportRequest
+from reports.complaints_recap import RecapLine, report_recap, write_recap
+from reports.full_report import RtlRow, report_rtl
+from reports.model import RegencyReport, ReportRequest
 from reports.outputs import full_report_filename, report_filename, write_full_report, write_report
 from reports.period import Period, parse_period
 from reports.progress import Progress, no_progress
 from storage import Storage
-from storage.complaints import complaints_between
+from storage.complaints import ComplaintRow, complaints_between
 from storage.publications import first_published
 from storage.rtl import RtlRow as StoredRtlRow
 from storage.rtl import rtl_rows
@@ -64,6 +66,44 @@ def periods_of(year: int) -> list[Period]:
     return [parse_period(f"{year}-Q{q}") for q in range(1, 5)] + [parse_period(str(year))]
 
 
+@dataclass(frozen=True)
+class PackData:
+    """Everything an OPD's pack holds, read from the database (then written without it)."""
+
+    opd_code: str
+    reports: list[tuple[ReportRequest, RegencyReport]]  # the quarters, then the year
+    recap: list[RecapLine]  # the year's, for the full report
+    full_rtl: list[RtlRow]  # the year's, for the full report
+    published: dict[str, datetime]
+    items: list[StoredRtlRow]
+    complaints: list[ComplaintRow]
+
+
+async def gather_pack(storage: Storage, opd_code: str, options: PackOptions) -> PackData:
+    """Read what the OPD's pack holds (the reports built, nothing written yet)."""
+    reports = []
+    for period in periods_of(options.year):
+        request = ReportRequest(period, opd_codes=(opd_code,), suggestion_limit=None)
+        report = await build_report(storage, request, organisation=options.organisation)
+        reports.append((request, report))
+    year = reports[-1][1]
+    start, end = year.period.bounds(options.zone)
+    async with storage.reading() as tx:
+        published = await first_published(tx)
+        items = [r for r in await rtl_rows(tx, opd_code)
+                 if r.period.startswith(f"{options.year}-")]  # fmt: skip
+        complaints = await complaints_between(tx, start, end, opd_code)
+    return PackData(
+        opd_code=opd_code,
+        reports=reports,
+        recap=await report_recap(storage, year, options.zone, options.now),
+        full_rtl=await report_rtl(storage, year),
+        published=published,
+        items=items,
+        complaints=complaints,
+    )
+
+
 async def write_pack(
     storage: Storage,
     opd_code: str,
@@ -71,53 +111,53 @@ async def write_pack(
     options: PackOptions,
     progress: Progress = no_progress,
 ) -> Path:
-    """Write the OPD's ZIP into the directory ``output``; its path."""
+    """Write the OPD's ZIP into the directory ``output`` (the files in a thread); its path."""
+    data = await gather_pack(storage, opd_code, options)
     path = output / pack_filename(options.year, opd_code)
-    periods = periods_of(options.year)
+    await asyncio.to_thread(write_pack_zip, data, options, path, progress)
+    return path
+
+
+def write_pack_zip(
+    data: PackData, options: PackOptions, path: Path, progress: Progress = no_progress
+) -> None:
+    """Write the pack's ZIP to ``path`` (whole or not at all: a failure leaves no ZIP)."""
+    opd_code = data.opd_code
+    year_request, year = data.reports[-1]
     with tempfile.TemporaryDirectory(prefix="skm-pack-") as scratch:
         folder = Path(scratch)
         names: list[str] = []
-        units: list[tuple[str, str]] = []
-        for index, period in enumerate(periods, start=1):
-            request = ReportRequest(period, opd_codes=(opd_code,), suggestion_limit=None)
-            report = await build_report(storage, request, organisation=options.organisation)
+        for index, (request, report) in enumerate(data.reports, start=1):
             for fmt in ("pdf", "xlsx"):
                 name = report_filename(request, fmt, opd_code)
                 write_report(report, fmt, folder / name)
                 names.append(name)
-            if period is periods[-1]:
-                recap = await report_recap(storage, report, options.zone, options.now)
-                rtl = await report_rtl(storage, report)
-                name = full_report_filename(request, opd_code)
-                write_full_report(report, folder / name, recap, rtl=rtl)
-                names.append(name)
-                units = [(u.code, u.name) for u in report.units]
-            progress(f"pekppp {opd_code}: reports", index, len(periods))
-        async with storage.reading() as tx:
-            published = await first_published(tx)
-            items = [r for r in await rtl_rows(tx, opd_code)
-                     if r.period.startswith(f"{options.year}-")]  # fmt: skip
-        year = periods[-1]
-        start, end = year.bounds(options.zone)
-        async with storage.reading() as tx:
-            complaints = await complaints_between(tx, start, end, opd_code)
+            progress(f"pekppp {opd_code}: reports", index, len(data.reports) + 1)
+        name = full_report_filename(year_request, opd_code)
+        write_full_report(year, folder / name, data.recap, rtl=data.full_rtl)
+        names.append(name)
+        progress(f"pekppp {opd_code}: reports", len(data.reports) + 1, len(data.reports) + 1)
+        units = [(u.code, u.name) for u in year.units]
+        periods = [request.period for request, _ in data.reports]
         files = {
-            "publikasi.csv": _publication_csv(units, periods, published, options),
-            "rtl.csv": _rtl_csv(items, options.zone),
+            "publikasi.csv": _publication_csv(units, periods, data.published, options),
+            "rtl.csv": _rtl_csv(data.items, options.zone),
         }
         for name, text in files.items():
             (folder / name).write_text(text, encoding="utf-8")
             names.append(name)
+        label = year.period.label
         for fmt in ("csv", "xlsx"):
-            name = f"rekap-pengaduan-{year.label}.{fmt}"
-            write_recap(folder / name, fmt, complaints, options.now, options.zone, year.label)
+            name = f"rekap-pengaduan-{label}.{fmt}"
+            write_recap(folder / name, fmt, data.complaints, options.now, options.zone, label)
             names.append(name)
         made = options.now.astimezone(options.zone).date()
         (folder / "README.txt").write_text(readme(options.year, opd_code, names, made), "utf-8")
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        partial = folder / "pack.zip"
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in ["README.txt", *names]:
                 archive.write(folder / name, name)
-    return path
+        shutil.move(partial, path)
 
 
 def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
