@@ -231,3 +231,41 @@ async def test_the_consoles_poster_download_publishes_its_quarter(sqlite_storage
         recorded = await first_published(tx)
     quarter = latest_complete_quarter(T0.astimezone(config.zone).date())
     assert recorded == {quarter.label: T0}
+
+
+async def test_the_console_downloads_an_opds_pack_within_its_scope(
+    sqlite_storage: Storage,
+) -> None:
+    await load_small_directory(sqlite_storage)
+    async with sqlite_storage.transaction() as tx:
+        admin, _ = await ensure_admin(tx, "Admin Organisasi", T0)
+        found = sa.text("SELECT id FROM recipients WHERE address = '100000001'")
+        head = (await tx.session.execute(found)).scalar_one()
+        tokens = {"admin": new_token(), "head": new_token()}
+        await start_session(tx, token_digest(tokens["admin"]), "admin", admin, T0)
+        await start_session(tx, token_digest(tokens["head"]), "recipient", head, T0)
+    app = web.Application()
+    app.add_subapp(CONFIG.prefix, build_console(sqlite_storage, CONFIG))
+    year = T0.astimezone(CONFIG.zone).year
+    async with TestClient(TestServer(app)) as client:
+
+        async def get(who: str, path: str) -> tuple[int, bytes]:
+            cookies = {SESSION_COOKIE: sign(CONFIG.secret, tokens[who])}
+            response = await client.get(f"{CONFIG.prefix}{path}", cookies=cookies)
+            return response.status, await response.read()
+
+        status, page = await get("head", "/unduh")
+        assert status == 200 and f"/unduh/pekppp/disdukcapil?tahun={year}".encode() in page
+        assert b"/unduh/pekppp/rsud" not in page, "a head sees their OPD's pack only"
+        title = page.split(b"</title>")[0]
+        assert b"pekppp" not in title.lower(), "the pack's links are in the page, not its title"
+        status, body = await get("head", f"/unduh/pekppp/disdukcapil?tahun={year}")
+        assert status == 200
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            names = archive.namelist()
+        assert "README.txt" in names and f"laporan-skm-{year}-disdukcapil.pdf" in names
+        assert (await get("head", f"/unduh/pekppp/rsud?tahun={year}"))[0] == 403
+        assert (await get("admin", f"/unduh/pekppp/rsud?tahun={year}"))[0] == 200
+        for bad in (f"/unduh/pekppp/nope?tahun={year}", "/unduh/pekppp/rsud?tahun=1999",
+                    "/unduh/pekppp/rsud?tahun=x"):  # fmt: skip
+            assert (await get("admin", bad))[0] == 404, bad
