@@ -13,7 +13,15 @@ from pathlib import Path
 
 from telegram.error import InvalidToken
 
-from bot import cli_complaints, cli_digest, cli_reports, cli_rtl, cli_web, cli_whatsapp
+from bot import (
+    cli_complaints,
+    cli_digest,
+    cli_pekppp,
+    cli_reports,
+    cli_rtl,
+    cli_web,
+    cli_whatsapp,
+)
 from bot.app import (
     ConsoleOptions,
     import_directory,
@@ -114,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_whatsapp.register(commands)
     cli_web.register(commands)
     cli_rtl.register(commands)
+    cli_pekppp.register(commands)
 
     telegram = commands.add_parser("telegram", help="the Telegram bot's registration")
     tg_commands = telegram.add_subparsers(dest="telegram_command", required=True, metavar="ACTION")
@@ -183,6 +192,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         handled = await cli_web.dispatch(args, settings)
     if handled is None:
         handled = await cli_rtl.dispatch(args, settings)
+    if handled is None:
+        handled = await cli_pekppp.dispatch(args, settings)
     if handled is not None:
         return handled
     if args.command == "run":

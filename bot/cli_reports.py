@@ -38,9 +38,10 @@ from reports.period import (
 )
 from reports.poster import PosterError, poster_links, posters_for, write_poster
 from reports.progress import StderrProgress
+from storage.publications import record_publication
 from storage.reports import CHANNELS, PROFILE_FIELDS, ReportStore
 
-__all__ = ["FORMATS", "dispatch", "register"]
+__all__ = ["FORMATS", "dispatch", "public_base", "register"]
 
 _COMMANDS = frozenset({"report", "responses", "poster"})
 
@@ -302,6 +303,14 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
 # --- posters -------------------------------------------------------------------------------
 
 
+def public_base(settings: Settings) -> str | None:
+    """``PUBLIC_BASE_URL`` and the console's prefix, under which the public results pages are
+    (``None`` when unset or the console is off: nothing prints a local address)."""
+    if not settings.public_base_url or not settings.web_console:
+        return None
+    return f"{settings.public_base_url.rstrip('/')}{settings.web_path_prefix}"
+
+
 async def _poster(args: argparse.Namespace, settings: Settings) -> int:
     telegram = (settings.telegram_bot_username or "").strip().lstrip("@") or None
     whatsapp = (settings.whatsapp_number or "").strip() or None
@@ -331,12 +340,12 @@ async def _poster(args: argparse.Namespace, settings: Settings) -> int:
             whatsapp_number=whatsapp,
             quarter=quarter,
             min_respondents=minimum,
-            public_base=(
-                f"{settings.public_base_url.rstrip('/')}{settings.web_path_prefix}"
-                if settings.public_base_url and settings.web_console
-                else None
-            ),
+            public_base=public_base(settings),
         )
+        if not args.links:
+            # A printed poster publishes the quarter's figures (PEKPPP evidence pack).
+            async with storage.transaction() as tx:
+                await record_publication(tx, quarter.label, datetime.now(UTC))
     progress = StderrProgress()
     for index, content in enumerate(contents, start=1):
         if args.links:

@@ -15,6 +15,7 @@ from storage.contacts import ContactsStorage, ContactsTx
 from storage.conversations import ConversationsTx
 from storage.directory import DirectoryStorage
 from storage.outbox import OutboxStorage, OutboxTx
+from storage.publications import Publication  # noqa: F401  (registers the publications table)
 from storage.responses import ResponsesStorage, ResponsesTx
 from storage.rtl_models import RtlItem  # noqa: F401  (registers the follow-up plan table)
 from storage.statements import hot_path_statements

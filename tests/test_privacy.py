@@ -117,6 +117,7 @@ NOT_PERSONAL = {
               "position", "updated_at"},
     "unit_populations": {"unit_id", "period", "population"},
     "holidays": {"day", "name"},
+    "publications": {"period", "first_published_at"},  # when a period's figures went public
     "job_claims": {"id", "kind", "target", "period", "claimed_at", "status", "note"},
     "whatsapp_flows": {"language", "flow_id", "json_sha256", "status", "updated_at"},
 }  # fmt: skip

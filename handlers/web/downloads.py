@@ -7,13 +7,15 @@ The files are the ones ``skm-bot report`` and ``skm-bot poster`` write (``report
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
 from handlers.web.core import Area, PageContext, Refused
 from handlers.web.figures import chosen_period, picker, reports, today
-from handlers.web.public import public_results_base
+from handlers.web.public import public_results_base, record_first_publication
 from reports.complaints_recap import report_recap
 from reports.full_report import report_rtl
 from reports.model import ReportRequest
@@ -24,8 +26,9 @@ from reports.outputs import (
     report_bytes,
     report_filename,
 )
+from reports.pekppp_pack import PackOptions, write_pack
 from reports.period import Period, latest_complete_quarter, quarter_of
-from reports.poster import PosterError, poster_pdf, posters_for
+from reports.poster import PosterError, poster_pdf, posters_for, results_link
 from survey_flows.web_access import Action
 
 area = Area("downloads")
@@ -67,9 +70,15 @@ async def _form_page(ctx: PageContext, form: DownloadForm, status: int = 200) ->
                       formats=[*((f, FORMAT_LABELS[f]) for f in FORMATS),
                                (FULL, ctx.t("web.downloads.full"))],
                       periods=picker(ctx, _shown_period(ctx)),
-                      regency_wide=principal.regency_wide,
+                      regency_wide=principal.regency_wide, pack_years=_pack_years(ctx),
                       posters=bool(ctx.config.telegram_bot_username
                                    or ctx.config.whatsapp_number))  # fmt: skip
+
+
+def _pack_years(ctx: PageContext) -> list[int]:
+    """The years whose PEKPPP pack is offered: this one and the last."""
+    year = today(ctx).year
+    return [year, year - 1]
 
 
 def _shown_period(ctx: PageContext) -> Period:
@@ -141,6 +150,7 @@ async def download_poster(request: web.Request, ctx: PageContext) -> web.StreamR
     if unit is None:
         raise web.HTTPNotFound()
     ctx.require(Action.DOWNLOAD_POSTER, unit.opd_code, target=f"poster {code}")
+    quarter = latest_complete_quarter(today(ctx))
     try:
         [content] = await posters_for(
             ctx.storage,
@@ -149,13 +159,45 @@ async def download_poster(request: web.Request, ctx: PageContext) -> web.StreamR
             organisation=ctx.config.organisation,
             telegram_bot_username=ctx.config.telegram_bot_username,
             whatsapp_number=ctx.config.whatsapp_number,
-            quarter=latest_complete_quarter(today(ctx)),
+            quarter=quarter,
             min_respondents=ctx.config.min_respondents,
             public_base=public_results_base(ctx),
         )
     except PosterError:
         raise Refused("poster_unavailable", 409, "no channel configured for posters") from None
+    await record_first_publication(ctx, quarter)  # a poster to print publishes the quarter
     body = await asyncio.to_thread(poster_pdf, content)
     name = f"poster-{code}.pdf"
     await ctx.audit(target=name)
     return _attachment(body, name, MEDIA_TYPES["pdf"])
+
+
+@area.page(
+    "/unduh/pekppp/{opd}",
+    action=Action.DOWNLOAD_REPORT,
+    scope_in_handler=True,
+    name="downloads.pekppp",
+)
+async def download_pekppp(request: web.Request, ctx: PageContext) -> web.StreamResponse:
+    """The OPD's PEKPPP evidence pack (as ``skm-bot pekppp pack`` writes it) for ``?tahun=``
+    (this year or the last; another is the console's 404)."""
+    code = request.match_info["opd"]
+    directory = await ctx.storage.directory()
+    year_text = request.query.get("tahun", "")[:8]
+    years = _pack_years(ctx)
+    if directory.opd(code) is None or not year_text.isdigit() or int(year_text) not in years:
+        raise web.HTTPNotFound()
+    ctx.require(Action.DOWNLOAD_REPORT, code, target=f"pekppp {code} {year_text}")
+    base = public_results_base(ctx)
+    options = PackOptions(
+        year=int(year_text),
+        organisation=ctx.config.organisation,
+        zone=ctx.config.zone,
+        now=ctx.now,
+        public_url=lambda unit: results_link(base, unit) if base else None,
+    )
+    with tempfile.TemporaryDirectory(prefix="skm-pack-") as folder:
+        path = await write_pack(ctx.storage, code, Path(folder), options)
+        body = await asyncio.to_thread(path.read_bytes)
+    await ctx.audit(target=path.name)
+    return _attachment(body, path.name, "application/zip")

@@ -15,6 +15,7 @@ language).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,6 +26,8 @@ from handlers.web.figures import reports, today
 from reports.model import ELEMENT_NAMES, RegencyReport, ReportRequest, UnitReport
 from reports.period import Period, latest_complete_quarter, quarters_up_to
 from reports.poster import RESULTS_PATH
+from storage import Storage
+from storage.publications import record_publication
 from storage.rtl import done_items
 from survey_flows.dates import date_words
 
@@ -33,6 +36,8 @@ area = Area("public")
 PUBLIC_PATH = RESULTS_PATH
 TREND_QUARTERS = 4
 CACHE_CONTROL = "public, max-age=300"
+# The quarters whose first publication this process has recorded, per database.
+_recorded: weakref.WeakKeyDictionary[Storage, set[str]] = weakref.WeakKeyDictionary()
 
 
 def unit_path(code: str) -> str:
@@ -70,7 +75,21 @@ async def _quarter_reports(ctx: PageContext) -> tuple[list[Period], list[Regency
     cache = reports(ctx)
     version = await cache.version()
     built = [await cache.report(ReportRequest(q, suggestion_limit=0), version) for q in quarters]
+    await record_first_publication(ctx, latest)
     return quarters, built
+
+
+async def record_first_publication(ctx: PageContext, quarter: Period) -> None:
+    """The quarter is being served publicly: keep its first date for the PEKPPP evidence pack
+    (``skm-bot pekppp pack``); the console's poster download records its quarter too. The row
+    is insert-if-absent (later views keep the first date); this process writes it once per
+    quarter, not on every view."""
+    seen = _recorded.setdefault(ctx.storage, set())
+    if quarter.label in seen:
+        return
+    async with ctx.storage.transaction() as tx:
+        await record_publication(tx, quarter.label, ctx.now)
+    seen.add(quarter.label)
 
 
 def _period_name(ctx: PageContext, period: Period) -> str:
