@@ -147,6 +147,18 @@ async def overdue_count(tx: TxBase, opd_code: str, today: date) -> int:
     return int(count or 0)
 
 
+async def overdue_by_opd(tx: TxBase, today: date) -> dict[str, int]:
+    """Overdue items per OPD code (only OPDs that have some), in one query: the overview."""
+    rows = await tx.session.execute(
+        select(Opd.code, func.count(RtlItem.id))
+        .join(Unit, Unit.id == RtlItem.unit_id)
+        .join(Opd, Opd.id == Unit.opd_id)
+        .where(_overdue(today))
+        .group_by(Opd.code)
+    )
+    return {code: int(count) for code, count in rows.all()}
+
+
 async def done_items(tx: TxBase, unit_code: str, limit: int = 20) -> list[DoneItem]:
     """A unit's finished follow-ups, newest first: the public page's "you said, we did"
     block (issue 17 item 1). Only the action, the element, the quarter, the day and the

@@ -8,18 +8,23 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest_asyncio
+import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.settings import Settings
 from handlers.web import build_console
+from handlers.web.core import SESSION_COOKIE
 from storage import Storage, db
-from storage.rtl import RtlRow, apply_change, propose, rtl_rows
+from storage.rtl import RtlRow, apply_change, overdue_by_opd, propose, rtl_rows
+from storage.web import start_session
 from survey_flows.rtl import Proposal, step
+from survey_flows.web_access import new_token, sign, token_digest
 from tests.conftest import T0, load_small_directory
 from tests.test_full_report import pages_text
 from tests.test_full_report import settings as full_report_settings  # noqa: F401 (fixture)
 from tests.test_reports_outputs import run
+from tests.test_web_pages import CONFIG as PAGES_CONFIG
 from tests.test_web_public import CONFIG, Client, add_responses
 
 TODAY = date(2026, 11, 25)
@@ -103,3 +108,31 @@ async def test_the_full_report_lists_the_periods_rtl_items(
     assert DONE_ACTION in whole and "selesai" in whole
     assert PLANNED_ACTION not in whole, "another quarter's item belongs to its own report"
     assert "Belum ada rencana tindak lanjut" not in whole
+
+
+async def test_the_opd_overview_flags_overdue_follow_ups(sqlite_storage: Storage) -> None:
+    """An item past its due date and not closed is flagged on the OPD's overview, with a link
+    to its RTL list; an OPD without one shows no flag."""
+    await load_small_directory(sqlite_storage)
+    async with sqlite_storage.transaction() as tx:
+        await propose(tx, "2026-Q3", [Proposal("dukcapil-mpp", "U3", None)], T0)
+        [row] = await rtl_rows(tx)
+        planned_on = date(2026, 10, 1)  # due 20 November: overdue on the console's 25 November
+        form = {"op": "plan", "action": PLANNED_ACTION, "responsible": RESPONSIBLE,
+                "due_date": "2026-11-20"}  # fmt: skip
+        change, errors = step(row.state, "officer", form, planned_on)
+        assert change is not None, errors
+        await apply_change(tx, row.id, change, "Petugas", T0 - timedelta(days=50))
+        head_id = (await tx.session.execute(sa.text("SELECT id FROM recipients"))).scalar_one()
+        token = new_token()
+        await start_session(tx, token_digest(token), "recipient", head_id, T0)
+    app = web.Application()
+    app.add_subapp(PAGES_CONFIG.prefix, build_console(sqlite_storage, PAGES_CONFIG))
+    async with TestClient(TestServer(app)) as head:
+        head.session.cookie_jar.update_cookies({SESSION_COOKIE: sign(PAGES_CONFIG.secret, token)})
+        page = await (await head.get(f"{PAGES_CONFIG.prefix}/opd/disdukcapil")).text()
+        assert "RTL lewat tenggat: 1 butir" in page
+        assert f"{PAGES_CONFIG.prefix}/opd/disdukcapil/rtl" in page
+    async with sqlite_storage.reading() as tx:
+        assert await overdue_by_opd(tx, date(2026, 11, 25)) == {"disdukcapil": 1}
+        assert await overdue_by_opd(tx, date(2026, 11, 20)) == {}  # due that day: not yet late

@@ -22,6 +22,7 @@ from reports.period import Period, PeriodError, month_of, parse_period, quarter_
 from reports.period import recent_periods as picker_periods
 from storage.complaints import complaints_between
 from storage.reports import ReportStore
+from storage.rtl import overdue_by_opd
 from survey_flows.personal_data import mask_personal_data
 from survey_flows.web_access import Action
 
@@ -36,6 +37,12 @@ SUGGESTIONS_SHOWN = 20
 
 def reports(ctx: PageContext) -> ReportCache:
     return ctx.request.app[REPORTS_KEY]
+
+
+async def rtl_overdue(ctx: PageContext) -> dict[str, int]:
+    """Follow-up (RTL) items past their due date, per OPD: flagged on the overview."""
+    async with ctx.storage.reading() as tx:
+        return await overdue_by_opd(tx, today(ctx))
 
 
 def today(ctx: PageContext) -> date:
@@ -131,7 +138,8 @@ async def overview(request: web.Request, ctx: PageContext) -> web.StreamResponse
                       quarters=view.quarters, blocks=view.blocks, periods=picker(ctx, period),
                       complaints=await complaint_lines(ctx, period, None),
                       unit_names={u.code: u.name for u in view.report.units},
-                      title=ctx.t("web.overview.title"), chart=None)  # fmt: skip
+                      title=ctx.t("web.overview.title"), chart=None,
+                      rtl_overdue=await rtl_overdue(ctx))  # fmt: skip
 
 
 @area.page("/opd/{opd}", action=Action.VIEW_OPD, scope="opd", name="figures.opd")
@@ -147,6 +155,7 @@ async def opd_page(request: web.Request, ctx: PageContext) -> web.StreamResponse
     return ctx.render("overview.html", report=view.report, period=period,
                       quarters=view.quarters, blocks=view.blocks, periods=picker(ctx, period),
                       complaints=await complaint_lines(ctx, period, opd_code),
+                      rtl_overdue=await rtl_overdue(ctx),
                       unit_names={u.code: u.name for u in view.report.units}, title=opd.name,
                       chart=chart)  # fmt: skip
 
