@@ -1056,9 +1056,8 @@ class _Turn(ComplaintSteps):
                 service_type=answers.get("service"),
                 scores=scores,
                 profile=stored_profile(answers),
-                # Stored masked: a phone number, NIK or e-mail address has no place in a
-                # pseudonymous answer (docs/privacy.md); the complaint form is for contact.
-                suggestion=mask_optional(answers.get("suggestion")),
+                # Masked when it was accepted (chat or Flow): docs/privacy.md.
+                suggestion=answers.get("suggestion"),
                 language=self.language,
                 started_at=started,
                 submitted_at=self.ctx.now,

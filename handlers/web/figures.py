@@ -23,7 +23,6 @@ from reports.period import recent_periods as picker_periods
 from storage.complaints import complaints_between
 from storage.reports import ReportStore
 from storage.rtl import overdue_by_opd
-from survey_flows.personal_data import mask_personal_data
 from survey_flows.web_access import Action
 
 area = Area("figures")
@@ -210,7 +209,8 @@ async def unit_page(request: web.Request, ctx: PageContext) -> web.StreamRespons
         for q in quarters
     ]
     [unit] = report.units
-    suggestions = [(s.local_date, mask_personal_data(s.text)) for s in unit.suggestions]
+    # Masked by the report builder (reports/build.py), like every report's suggestions.
+    suggestions = [(s.local_date, s.text) for s in unit.suggestions]
     lines = [line for line in await complaint_lines(ctx, period, unit_info.opd_code)
              if line.unit == code]  # fmt: skip
     return ctx.render("unit.html", unit=unit, period=period, periods=picker(ctx, period),
