@@ -1,19 +1,20 @@
 """The follow-up plan's reads and writes (issue 17): proposals after a quarter closes, an
-OPD's items, one item (locked for a change), the change itself, overdue counts for the
-digest, and a unit's done items for the public page (``done_items``)."""
+OPD's items, one item (locked for a change), the change itself, its evidence files, overdue
+counts for the digest, and a unit's done items for the public page (``done_items``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from storage.base import TxBase
 from storage.models import Contact, Opd, Unit
-from storage.rtl_models import FollowUpOptIn, RtlItem
-from survey_flows.rtl import FINAL, Proposal, RtlChange, RtlState, RtlStatus
+from storage.rtl_models import FollowUpOptIn, RtlEvidence, RtlItem
+from survey_flows.rtl import FINAL, Evidence, Proposal, RtlChange, RtlState, RtlStatus
 
 OPEN_STATUSES = tuple(s.value for s in RtlStatus if s not in FINAL)
 
@@ -172,6 +173,90 @@ async def done_items(tx: TxBase, unit_code: str, limit: int = 20) -> list[DoneIt
         .limit(limit)
     )  # fmt: skip
     return [DoneItem(p, e, a or "", d, link) for p, e, a, d, link in rows.all() if d is not None]
+
+
+# --- evidence files ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRow:
+    """An evidence file without its bytes (listings, the pack's names)."""
+
+    id: int
+    item_id: int
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+    uploaded_by: str
+
+    @property
+    def image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+_EVIDENCE_COLUMNS = (RtlEvidence.id, RtlEvidence.item_id, RtlEvidence.name,
+                     RtlEvidence.content_type, RtlEvidence.size, RtlEvidence.sha256,
+                     RtlEvidence.uploaded_at, RtlEvidence.uploaded_by)  # fmt: skip
+
+
+async def evidence_rows(tx: TxBase, item_ids: Sequence[int]) -> dict[int, list[EvidenceRow]]:
+    """The files of each item (without their bytes), oldest first; an item without files is
+    not in the answer."""
+    if not item_ids:
+        return {}
+    rows = await tx.session.execute(
+        select(*_EVIDENCE_COLUMNS)
+        .where(RtlEvidence.item_id.in_(item_ids))
+        .order_by(RtlEvidence.item_id, RtlEvidence.id)
+    )
+    found: dict[int, list[EvidenceRow]] = {}
+    for row in rows.all():
+        found.setdefault(row.item_id, []).append(EvidenceRow(*row))
+    return found
+
+
+async def add_evidence(
+    tx: TxBase, item_id: int, files: Sequence[Evidence], by: str, now: datetime
+) -> list[int]:
+    """Store files the rules accepted (the caller audits them in the same transaction)."""
+    added = [
+        RtlEvidence(
+            item_id=item_id,
+            content_type=f.type.content_type,
+            size=len(f.data),
+            sha256=f.sha256,
+            name=f.name,
+            uploaded_at=now,
+            uploaded_by=by[:120],
+            data=f.data,
+        )  # fmt: skip
+        for f in files
+    ]
+    tx.session.add_all(added)
+    await tx.session.flush()
+    return [row.id for row in added]
+
+
+async def remove_evidence(tx: TxBase, item_id: int, evidence_id: int) -> bool:
+    """Remove one file of the item; False when the item holds no such file."""
+    result = await tx.session.execute(
+        delete(RtlEvidence).where(RtlEvidence.id == evidence_id, RtlEvidence.item_id == item_id)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def evidence_data(
+    tx: TxBase, item_id: int, evidence_id: int
+) -> tuple[EvidenceRow, bytes] | None:
+    """One file of the item with its bytes (to serve it), or None."""
+    found = (await tx.session.execute(
+        select(*_EVIDENCE_COLUMNS, RtlEvidence.data)
+        .where(RtlEvidence.id == evidence_id, RtlEvidence.item_id == item_id))).first()  # fmt: skip
+    if found is None:
+        return None
+    return EvidenceRow(*found[:-1]), bytes(found[-1])
 
 
 # --- "you said, we did" (issue 17 item 3) --------------------------------------------------------

@@ -2,7 +2,8 @@
 unit in a closed quarter, from its proposal to done (or not done, with the reason).
 
 No citizen's data: the plan, its person responsible (an officer's name), its evidence (a link
-or a note written by staff). Every change is also a line in ``web_audit``."""
+or a note written by staff, and files: ``rtl_evidence``). Every change is also a line in
+``web_audit``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -52,6 +54,33 @@ class RtlItem(Base):
         CheckConstraint(RTL_STATUSES, name="status"),
         UniqueConstraint("unit_id", "period", "element_code", name="uq_rtl_items_unit_period"),
         Index("ix_rtl_items_period", "period"),
+    )
+
+
+class RtlEvidence(Base):
+    """An evidence file of an RTL item (a photo or a PDF uploaded in the console), its bytes
+    in the database: every process behind the load balancer serves it, backups hold it, and
+    the upload commits with its audit line; nothing is ever written under a web root.
+
+    ``data`` is loaded only when the file is served (``deferred``); the listing reads the
+    other columns. Kept with its item (staff material; a photo may show people: see
+    docs/privacy.md)."""
+
+    __tablename__ = "rtl_evidence"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(BigId, ForeignKey("rtl_items.id", ondelete="CASCADE"))
+    content_type: Mapped[str] = mapped_column(String(40))  # from the bytes, never the browser
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))  # the uploaded name, made safe
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by: Mapped[str] = mapped_column(String(120))
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "sha256", name="uq_rtl_evidence_item_sha256"),
+        Index("ix_rtl_evidence_item", "item_id"),
     )
 
 

@@ -6,11 +6,12 @@ An item is proposed for each of a unit's three weakest elements once a quarter c
   (editing the plan again withdraws an approval: the head approves what is planned);
 - the head approves the plan;
 - an officer or the head reports progress: ``berjalan`` (under way), ``selesai`` (done, with
-  evidence: a link or a note, at least one) or ``tidak_dilaksanakan`` (not carried out, with
-  the reason). ``selesai`` and ``tidak_dilaksanakan`` are final.
+  evidence: a link, a note or an uploaded file, at least one) or ``tidak_dilaksanakan`` (not
+  carried out, with the reason). ``selesai`` and ``tidak_dilaksanakan`` are final.
 
-Evidence is a link (to a photo, a document or a news item kept where the OPD keeps its files)
-and/or a note: the console stores no uploaded files (nothing to scan, serve or execute).
+Evidence files (photos and PDFs) are accepted by their leading bytes, never by their name or
+the browser's content type (:func:`evidence_type`, :func:`attach`): a file is stored only as
+one of four types the console can name, and served as that type (handlers/web/rtl.py).
 Admins read every OPD's plan; only the OPD's own staff change it. Each function answers the
 change to make or the errors by the form's field (field -> ``web.rtl.error.*`` key); the
 handler audits every change in the same transaction.
@@ -18,13 +19,17 @@ handler audits every change in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 from survey_flows.catalog import text
+from survey_flows.web_desk import photo_type
 
 WEAKEST_PROPOSED = 3
 ACTION_MAX = 1000
@@ -138,9 +143,10 @@ def approve(state: RtlState, role: str) -> tuple[RtlChange | None, Errors]:
 
 
 def progress(
-    state: RtlState, role: str, form: Mapping[str, str]
+    state: RtlState, role: str, form: Mapping[str, str], files: int = 0
 ) -> tuple[RtlChange | None, Errors]:
-    """A new status with its evidence or reason, by an officer or the head."""
+    """A new status with its evidence or reason, by an officer or the head. ``files``: how
+    many evidence files the item holds with this change's (one is evidence enough)."""
     if role not in STAFF_ROLES:
         return None, {"op": "web.rtl.error.not_staff"}
     try:
@@ -161,7 +167,7 @@ def progress(
             errors["evidence_link"] = "web.rtl.error.link"
         if len(note) > NOTE_MAX:
             errors["evidence_note"] = "web.rtl.error.note_long"
-        if not link and not note:
+        if not link and not note and not files:
             errors["evidence_link"] = "web.rtl.error.evidence"
         after = replace(after, evidence_link=link or None, evidence_note=note or None)
     elif wanted is RtlStatus.TIDAK_DILAKSANAKAN:
@@ -177,16 +183,17 @@ def progress(
 
 
 def step(
-    state: RtlState, role: str, form: Mapping[str, str], today: date
+    state: RtlState, role: str, form: Mapping[str, str], today: date, files: int = 0
 ) -> tuple[RtlChange | None, Errors]:
-    """The console form's ``op`` (plan, approve, progress) applied to ``state``."""
+    """The console form's ``op`` (plan, approve, progress) applied to ``state``; ``files``:
+    the evidence files the item holds with the form's (see :func:`progress`)."""
     op = form.get("op", "")
     if op == "plan":
         return plan(state, role, form, today)
     if op == "approve":
         return approve(state, role)
     if op == "progress":
-        return progress(state, role, form)
+        return progress(state, role, form, files)
     return None, {"op": "web.rtl.error.op"}
 
 
@@ -235,8 +242,142 @@ def available(state: RtlState, role: str) -> tuple[str, ...]:
         if role == "head" and state.planned and not state.approved:
             ops.append("approve")
     if state.approved and state.status not in FINAL:
-        ops.append("progress")
+        ops += ["progress", "evidence"]  # evidence: add or remove files
     return tuple(ops)
+
+
+# --- evidence files ------------------------------------------------------------------------------
+
+EVIDENCE_MAX_BYTES = 5 * 1024 * 1024  # RTL_EVIDENCE_MAX_BYTES's default
+EVIDENCE_MAX_FILES = 5  # per item; RTL_EVIDENCE_MAX_FILES's default
+EVIDENCE_NAME_MAX = 80
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceType:
+    content_type: str
+    extension: str
+
+    @property
+    def image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+PDF = EvidenceType("application/pdf", ".pdf")
+EVIDENCE_TYPES = {
+    t.content_type: t
+    for t in (EvidenceType("image/jpeg", ".jpg"), EvidenceType("image/png", ".png"),
+              EvidenceType("image/webp", ".webp"), PDF)
+}  # fmt: skip
+
+
+def evidence_type(data: bytes) -> EvidenceType | None:
+    """The file's type by its leading bytes (its signature): JPEG, PNG, WebP or PDF; None
+    for anything else (SVG, HTML, GIF, office documents, an empty file), whatever its name."""
+    if data.startswith(b"%PDF-"):
+        return PDF
+    return EVIDENCE_TYPES.get(photo_type(data) or "")  # photo_type's GIF is not one of them
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceLimits:
+    max_bytes: int = EVIDENCE_MAX_BYTES
+    max_files: int = EVIDENCE_MAX_FILES
+
+    def words(self) -> dict[str, object]:
+        """The limits as the error texts name them (``{max_mb}``, ``{max_files}``)."""
+        return {"max_mb": f"{self.max_bytes / 1024 / 1024:g}", "max_files": self.max_files}
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file as the browser sent it: the name it gave (never trusted) and its bytes (read up
+    to one byte past the limit, so that a larger file is told apart)."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """An accepted evidence file, as stored: a safe name, the type its bytes are."""
+
+    name: str
+    type: EvidenceType
+    data: bytes
+    sha256: str
+
+
+def safe_name(name: str, kind: EvidenceType) -> str:
+    """The file's name as stored and offered for download: its last path part, ASCII
+    letters, digits, ``-`` and ``_``, at most 80 characters, with the extension of the type
+    its bytes are (``../../etc/x.svg.png`` of a JPEG: ``x-svg.jpg``)."""
+    last = re.split(r"[\\/]", name)[-1]
+    stem = last.rsplit(".", 1)[0] if "." in last else last
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", plain).strip("-_")[:EVIDENCE_NAME_MAX].strip("-_")
+    return (cleaned or "bukti") + kind.extension
+
+
+def _evidence_refused(state: RtlState, role: str) -> str | None:
+    """Why files may not be added to or removed from the item now (a catalogue key)."""
+    if role not in STAFF_ROLES:
+        return "web.rtl.error.not_staff"
+    if state.status in FINAL:
+        return "web.rtl.error.evidence_closed"
+    if not state.approved:
+        return "web.rtl.error.not_approved"
+    return None
+
+
+def attach(
+    state: RtlState,
+    role: str,
+    uploads: Sequence[Upload],
+    stored: Sequence[str],
+    limits: EvidenceLimits,
+    *,
+    required: bool = False,
+) -> tuple[list[Evidence], Errors]:
+    """The files of a form, checked for the item (``stored``: the sha256 of the files it
+    holds): by the item's staff once the plan is approved and until the item is closed;
+    each file a JPEG, PNG, WebP or PDF by its bytes, not empty, within the size, not
+    already attached; the item's files within their number. ``required``: the form is for
+    files only, so none is an error. All or nothing: one bad file refuses the form."""
+    if not uploads and not required:
+        return [], {}
+    refused = _evidence_refused(state, role)
+    if refused is not None:
+        return [], {"op": refused}
+    if not uploads:
+        return [], {"evidence_file": "web.rtl.error.file_none"}
+    accepted: list[Evidence] = []
+    seen = set(stored)
+    for upload in uploads:
+        kind = evidence_type(upload.data)
+        digest = hashlib.sha256(upload.data).hexdigest()
+        if not upload.data:
+            error = "web.rtl.error.file_empty"
+        elif len(upload.data) > limits.max_bytes:
+            error = "web.rtl.error.file_large"
+        elif kind is None:
+            error = "web.rtl.error.file_type"
+        elif digest in seen:
+            error = "web.rtl.error.file_twice"
+        else:
+            seen.add(digest)
+            accepted.append(Evidence(safe_name(upload.name, kind), kind, upload.data, digest))
+            continue
+        return [], {"evidence_file": error}
+    if len(stored) + len(accepted) > limits.max_files:
+        return [], {"evidence_file": "web.rtl.error.file_many"}
+    return accepted, {}
+
+
+def detach(state: RtlState, role: str) -> Errors:
+    """Whether a file may be removed (a wrong upload): as :func:`attach`, until closed."""
+    refused = _evidence_refused(state, role)
+    return {"op": refused} if refused is not None else {}
 
 
 NEWS_ACTION_MAX = 300

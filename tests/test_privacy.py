@@ -83,6 +83,9 @@ STAFF = {
     "web_audit": {"actor", "actor_name", "role", "opd_code", "target", "detail"},
     # The follow-up plan's people: an officer named responsible, the head who approved.
     "rtl_items": {"responsible", "approved_by"},
+    # Evidence files: who uploaded one, its name, its bytes. A photo of a counter may show
+    # people: staff material, kept with its item, only in the console (docs/privacy.md).
+    "rtl_evidence": {"uploaded_by", "name", "data"},
 }  # fmt: skip
 # Not personal: keys, links, codes, states, timestamps of a complaint's handling.
 NOT_PERSONAL = {
@@ -111,6 +114,7 @@ NOT_PERSONAL = {
     "rtl_items": {"id", "unit_id", "period", "element_code", "nrr", "status", "action",
                   "due_date", "approved_at", "evidence_link", "evidence_note", "reason",
                   "created_at", "updated_at", "done_at"},
+    "rtl_evidence": {"id", "item_id", "content_type", "size", "sha256", "uploaded_at"},
     "opds": {"id", "code", "name", "short_name", "active", "position", "updated_at",
              "contact"},  # a public office or number, not a citizen's
     "units": {"id", "code", "opd_id", "name", "short_name", "service_types", "active",

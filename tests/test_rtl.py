@@ -4,6 +4,8 @@ the proposals of a quarter's weakest elements (the job claims them once)."""
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -24,24 +26,34 @@ from storage import Storage
 from storage.models import Base, Contact, OutboxMessage
 from storage.privacy import erase_followups
 from storage.rtl import (
+    add_evidence,
     apply_change,
     done_items,
+    evidence_data,
+    evidence_rows,
     followup_readers,
     opt_in,
     overdue_count,
     propose,
+    remove_evidence,
     rtl_row,
     rtl_rows,
 )
 from survey_flows.rtl import (
+    EvidenceLimits,
     Proposal,
     RtlState,
     RtlStatus,
+    Upload,
     approve,
+    attach,
+    detach,
+    evidence_type,
     is_overdue,
     plan,
     progress,
     proposals,
+    safe_name,
     step,
 )
 from tests.conftest import T0, load_small_directory
@@ -133,6 +145,96 @@ def test_proposals_take_each_units_three_weakest() -> None:
         ("a", "U3"), ("a", "U1"), ("a", "U9"), ("b", "U5")]  # fmt: skip
 
 
+# --- evidence files: the pure rules --------------------------------------------------------------
+
+
+def png(width: int = 64, height: int = 40, rgb: tuple[int, int, int] = (30, 110, 60)) -> bytes:
+    """A real PNG of one colour (browsers draw it: the thumbnails in the screenshots)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))  # fmt: skip
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 40
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+)
+HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+LIMITS = EvidenceLimits(max_bytes=1000, max_files=3)
+
+
+def test_evidence_is_typed_by_its_bytes_never_its_name() -> None:
+    assert [evidence_type(d).content_type for d in (JPEG, png(), WEBP, PDF)  # type: ignore[union-attr]
+            ] == ["image/jpeg", "image/png", "image/webp", "application/pdf"]  # fmt: skip
+    for refused in (SVG, HTML, b"GIF89a" + b"\x00" * 20, b"PK\x03\x04docx", b"", b" %PDF-1.4"):
+        assert evidence_type(refused) is None, refused[:12]
+    state = approved()
+    for name, data in (("foto.png", SVG), ("foto.jpg", HTML), ("bukti.pdf", b"\x00" * 10)):
+        assert attach(state, "officer", [Upload(name, data)], [], LIMITS) == (
+            [], {"evidence_file": "web.rtl.error.file_type"})  # fmt: skip
+    [jpeg], errors = attach(state, "officer", [Upload("laporan.pdf", JPEG)], [], LIMITS)
+    assert not errors and jpeg.type.content_type == "image/jpeg" and jpeg.name == "laporan.jpg"
+
+
+def test_evidence_names_are_made_safe() -> None:
+    kind = evidence_type(JPEG)
+    assert kind is not None
+    assert safe_name("../../etc/passwd.svg.png", kind) == "passwd-svg.jpg"
+    assert safe_name("C:\\Users\\Budi\\Foto Loket (1).JPG", kind) == "Foto-Loket-1.jpg"
+    assert safe_name('Perbaikan "loket" <b>é.jpg', kind) == "Perbaikan-loket-b-e.jpg"
+    assert safe_name(".htaccess", kind) == "bukti.jpg"
+    assert safe_name("x" * 300 + ".jpg", kind) == "x" * 80 + ".jpg"
+
+
+def test_evidence_files_are_checked_for_size_number_and_repeats() -> None:
+    state = approved()
+    _, errors = attach(state, "officer", [Upload("a.jpg", b"")], [], LIMITS)
+    assert errors == {"evidence_file": "web.rtl.error.file_empty"}
+    big = JPEG + b"\x00" * (LIMITS.max_bytes - len(JPEG) + 1)
+    _, errors = attach(state, "officer", [Upload("a.jpg", big)], [], LIMITS)
+    assert errors == {"evidence_file": "web.rtl.error.file_large"}
+    at_limit, errors = attach(state, "officer", [Upload("a.jpg", big[:-1])], [], LIMITS)
+    assert not errors and len(at_limit[0].data) == LIMITS.max_bytes
+    three = [Upload("a.jpg", JPEG), Upload("b.pdf", PDF), Upload("c.png", png())]
+    files, errors = attach(state, "officer", three, [], LIMITS)
+    assert not errors and [f.name for f in files] == ["a.jpg", "b.pdf", "c.png"]
+    stored = [files[0].sha256]
+    _, errors = attach(state, "officer", three[1:] + [Upload("d.webp", WEBP)], stored, LIMITS)
+    assert errors == {"evidence_file": "web.rtl.error.file_many"}, "one past the item's three"
+    _, errors = attach(state, "officer", [Upload("again.jpg", JPEG)], stored, LIMITS)
+    assert errors == {"evidence_file": "web.rtl.error.file_twice"}
+    _, errors = attach(state, "officer", [Upload("a.pdf", PDF), Upload("b.pdf", PDF)], [], LIMITS)
+    assert errors == {"evidence_file": "web.rtl.error.file_twice"}
+    _, errors = attach(state, "officer", [Upload("a.jpg", JPEG), Upload("x.svg", SVG)], [], LIMITS)
+    assert errors == {"evidence_file": "web.rtl.error.file_type"}, "one bad file refuses all"
+    assert attach(state, "officer", [], [], LIMITS) == ([], {})
+    assert attach(state, "officer", [], [], LIMITS, required=True) == (
+        [], {"evidence_file": "web.rtl.error.file_none"})  # fmt: skip
+
+
+def test_evidence_changes_only_by_staff_between_approval_and_closing() -> None:
+    one = [Upload("a.jpg", JPEG)]
+    assert attach(planned(), "officer", one, [], LIMITS) == (
+        [], {"op": "web.rtl.error.not_approved"})  # fmt: skip
+    assert attach(approved(), "admin", one, [], LIMITS) == ([], {"op": "web.rtl.error.not_staff"})
+    done, _ = progress(approved(), "head", {"status": "selesai"}, files=1)
+    assert done is not None and done.done_now, "a file is evidence enough"
+    assert attach(done.after, "head", one, [], LIMITS) == (
+        [], {"op": "web.rtl.error.evidence_closed"})  # fmt: skip
+    assert detach(done.after, "head") == {"op": "web.rtl.error.evidence_closed"}
+    assert detach(approved(), "officer") == {}
+    assert progress(approved(), "head", {"status": "selesai"}, files=0) == (
+        None, {"evidence_link": "web.rtl.error.evidence"})  # fmt: skip
+
+
 # --- storage, both databases -----------------------------------------------------------------
 
 
@@ -169,6 +271,35 @@ async def test_items_are_proposed_once_changed_and_listed_per_opd(storage: Stora
             ("U3", "Tambah dua loket antrean", "https://mimikakab.go.id/berita/loket")]  # fmt: skip
         assert await done_items(tx, "rsud-igd") == []
         assert await overdue_count(tx, "disdukcapil", date(2027, 5, 1)) == 0  # done
+
+
+async def test_evidence_files_are_stored_listed_served_and_removed(storage: Storage) -> None:
+    await load_small_directory(storage)
+    async with storage.transaction() as tx:
+        await propose(tx, "2026-Q4", [Proposal("dukcapil-mpp", "U3", None),
+                                      Proposal("rsud-igd", "U5", None)], T0)  # fmt: skip
+        mine, other = [r.id for r in await rtl_rows(tx)]
+    files, _ = attach(approved(), "officer", [Upload("Loket baru.png", png()),
+                                              Upload("surat.pdf", PDF)], [], LIMITS)  # fmt: skip
+    async with storage.transaction() as tx:
+        ids = await add_evidence(tx, mine, files, "Petugas Dukcapil", T0)
+    async with storage.reading() as tx:
+        listed = await evidence_rows(tx, [mine, other])
+        assert list(listed) == [mine]
+        assert [(e.id, e.name, e.content_type, e.size, e.image) for e in listed[mine]] == [
+            (ids[0], "Loket-baru.png", "image/png", len(png()), True),
+            (ids[1], "surat.pdf", "application/pdf", len(PDF), False)]  # fmt: skip
+        assert listed[mine][0].uploaded_by == "Petugas Dukcapil"
+        assert listed[mine][0].uploaded_at == T0
+        found = await evidence_data(tx, mine, ids[1])
+        assert found is not None and found[1] == PDF and found[0].sha256 == files[1].sha256
+        assert await evidence_data(tx, other, ids[1]) is None, "another item's file"
+    async with storage.transaction() as tx:
+        assert not await remove_evidence(tx, other, ids[0])
+        assert await remove_evidence(tx, mine, ids[0])
+        assert not await remove_evidence(tx, mine, ids[0])
+    async with storage.reading() as tx:
+        assert [e.id for e in (await evidence_rows(tx, [mine]))[mine]] == [ids[1]]
 
 
 async def test_overdue_items_are_counted_per_opd(storage: Storage) -> None:
@@ -212,7 +343,8 @@ async def test_a_closed_quarter_proposes_the_reports_weakest_elements_once(
 
 def _differences(connection: sa.Connection) -> list[object]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return [d for d in compare_metadata(context, Base.metadata) if "rtl_items" in repr(d)]
+    return [d for d in compare_metadata(context, Base.metadata)
+            if "rtl_items" in repr(d) or "rtl_evidence" in repr(d)]  # fmt: skip
 
 
 async def test_the_migration_makes_the_models_table(storage: Storage) -> None:
