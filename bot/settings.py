@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     web_idle_minutes: int = Field(default=30, ge=5, le=12 * 60)
     # Secure cookies (sent over HTTPS only): on when PUBLIC_BASE_URL starts with https://.
     web_cookie_secure: bool | None = None
+    # RTL evidence files uploaded in the console (docs/rtl.md): the size of one file, and how
+    # many an item holds. They are kept in the database, with their item.
+    rtl_evidence_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024, le=50 * 1024 * 1024)
+    rtl_evidence_max_files: int = Field(default=5, ge=1, le=20)
 
     @field_validator(
         "pseudonym_secret",

@@ -69,6 +69,8 @@ def console_config(settings: Settings, *, console_mode: bool = False) -> Console
         whatsapp_number=(settings.whatsapp_number or "").strip() or None,
         public_base_url=settings.public_base_url or None,
         followup_template=settings.whatsapp_followup_template_name,
+        evidence_max_bytes=settings.rtl_evidence_max_bytes,
+        evidence_max_files=settings.rtl_evidence_max_files,
     )
 
 

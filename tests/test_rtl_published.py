@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,14 +17,15 @@ from bot.settings import Settings
 from handlers.web import build_console
 from handlers.web.core import SESSION_COOKIE
 from storage import Storage, db
-from storage.rtl import RtlRow, apply_change, overdue_by_opd, propose, rtl_rows
+from storage.rtl import RtlRow, add_evidence, apply_change, overdue_by_opd, propose, rtl_rows
 from storage.web import start_session
-from survey_flows.rtl import Proposal, step
+from survey_flows.rtl import EvidenceLimits, Proposal, RtlStatus, Upload, attach, step
 from survey_flows.web_access import new_token, sign, token_digest
 from tests.conftest import T0, load_small_directory
 from tests.test_full_report import pages_text
 from tests.test_full_report import settings as full_report_settings  # noqa: F401 (fixture)
 from tests.test_reports_outputs import run
+from tests.test_rtl import png
 from tests.test_web_pages import CONFIG as PAGES_CONFIG
 from tests.test_web_public import CONFIG, Client, add_responses
 
@@ -70,6 +72,12 @@ async def client(
                     done=True)  # fmt: skip
     await follow_up(sqlite_storage, "2026-Q3", "dukcapil-mpp", "U5", action=PLANNED_ACTION,
                     done=False)  # fmt: skip
+    # A photo of the done item: it may show people, so it is never published.
+    [done] = [r for r in await _rows(sqlite_storage) if r.element_code == "U3"]
+    photo, _ = attach(replace(done.state, status=RtlStatus.BERJALAN), "officer",
+                      [Upload("antrean-warga.png", png())], [], EvidenceLimits())  # fmt: skip
+    async with sqlite_storage.transaction() as tx:
+        await add_evidence(tx, done.id, photo, "Petugas", T0)
     app = web.Application()
     app.add_subapp(CONFIG.prefix, build_console(sqlite_storage, CONFIG))
     async with TestClient(TestServer(app)) as client:
@@ -86,6 +94,7 @@ async def test_the_public_unit_page_shows_finished_follow_ups_only_and_no_names(
     assert DONE_ACTION in page and EVIDENCE in page
     assert PLANNED_ACTION not in page, "only finished items are published"
     assert "Budi Santoso" not in page and "Kepala (contoh)" not in page, "no staff names"
+    assert "antrean-warga" not in page and "/bukti/" not in page, "no uploaded file"
     other = await (await client.get(f"{CONFIG.prefix}/hasil/unit/rsud-igd")).text()
     assert "tindak lanjut kami" not in other and DONE_ACTION not in other
 

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from storage import Storage
 from storage.web import record_audit
+from survey_flows.rtl import EVIDENCE_MAX_BYTES, EVIDENCE_MAX_FILES
 from survey_flows.web_access import ALLOWED, Action, Principal, csrf_token, csrf_valid, may
 from survey_flows.web_catalog import DEFAULT_LANGUAGE, LANGUAGES, web_text
 
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "skm_sesi"
 LANGUAGE_COOKIE = "skm_bahasa"
 CSRF_FIELD = "_csrf"
+# Beyond the files of an upload: the form's other fields and the multipart framing.
+UPLOAD_FORM_SLACK = 256 * 1024
 
 
 def utc_now() -> datetime:
@@ -63,7 +66,15 @@ class ConsoleConfig:
     public_base_url: str | None = None
     # The approved WhatsApp template for "you said, we did" news (None: WhatsApp gets none).
     followup_template: str | None = None
+    # RTL evidence files (RTL_EVIDENCE_MAX_BYTES, RTL_EVIDENCE_MAX_FILES).
+    evidence_max_bytes: int = EVIDENCE_MAX_BYTES
+    evidence_max_files: int = EVIDENCE_MAX_FILES
     clock: Callable[[], datetime] = utc_now
+
+    @property
+    def upload_body_max(self) -> int:
+        """The largest body a page taking files reads: an item's files and the form."""
+        return self.evidence_max_bytes * self.evidence_max_files + UPLOAD_FORM_SLACK
 
     def link(self, path: str) -> str:
         """An absolute URL of a console page (for links sent in chats or printed)."""
@@ -215,6 +226,7 @@ class Area:
         method: str = "GET",
         scope: str | None = None,
         scope_in_handler: bool = False,
+        uploads: bool = False,
         name: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a page. ``action=None``: open to anyone (sign-in, public pages).
@@ -224,12 +236,19 @@ class Area:
         on every OPD, the admin, passes). ``scope_in_handler``: a page about one OPD's thing
         (a unit, a complaint) known only after a read: the role is checked here, and the
         handler must call ``ctx.require(action, opd_code)``; a handler that returns without
-        having done so is refused, so a forgotten check can never show another OPD's data."""
+        having done so is refused, so a forgotten check can never show another OPD's data.
+
+        ``uploads``: the page takes files (multipart/form-data); its body may be as large as
+        ``ConsoleConfig.upload_body_max`` instead of the server's small default. A body over
+        the limit is refused (413) before anything is changed."""
 
         def register(handler: Handler) -> Handler:
             audit_name = name or f"{self.name}.{handler.__name__}"
 
             async def serve(request: web.Request) -> web.StreamResponse:
+                if uploads:
+                    config = request.app[CONFIG_KEY]
+                    request = request.clone(client_max_size=config.upload_body_max)
                 ctx = PageContext(request, audit_name, request.get(PRINCIPAL),
                                   request.get(LANGUAGE, DEFAULT_LANGUAGE))  # fmt: skip
                 try:
@@ -240,7 +259,10 @@ class Area:
                     elif action is not None:
                         ctx.require(action, None, target=request.path)
                     if method == "POST" and action is not None:
-                        form = await request.post()
+                        try:
+                            form = await request.post()
+                        except web.HTTPRequestEntityTooLarge:
+                            raise Refused("too_large", 413, "body over the limit") from None
                         given = form.get(CSRF_FIELD)
                         if not csrf_valid(ctx.config.secret, ctx.session_digest or "anonymous",
                                           given if isinstance(given, str) else None):  # fmt: skip
