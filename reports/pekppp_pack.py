@@ -6,7 +6,8 @@ Inside, each file answers one evaluation aspect (README.txt says which, in Indon
 - the SKM report of every quarter and of the year (PDF and XLSX) and the year's full Laporan
   SKM; the public page of each unit and the date each period was first published
   (``publikasi.csv``): the SKM results and their publication;
-- the follow-up plan with its evidence (``rtl.csv``): the follow-up of the SKM results;
+- the follow-up plan with its evidence (``rtl.csv``, and the files uploaded in the console
+  under ``bukti-rtl/``): the follow-up of the SKM results;
 - the complaint recap (``rekap-pengaduan.csv`` / ``.xlsx``, as ``skm-bot complaints export``
   writes it): complaint management.
 
@@ -21,7 +22,7 @@ import io
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -38,14 +39,15 @@ from reports.progress import Progress, no_progress
 from storage import Storage
 from storage.complaints import ComplaintRow, complaints_between
 from storage.publications import first_published
+from storage.rtl import EvidenceRow, evidence_data, evidence_rows, rtl_rows
 from storage.rtl import RtlRow as StoredRtlRow
-from storage.rtl import rtl_rows
 from survey_flows.personal_data import mask_personal_data
 
 NOT_CONFIGURED = "belum dikonfigurasi (PUBLIC_BASE_URL)"
 NOT_RECORDED = "belum tercatat"
 RTL_COLUMNS = ["unit", "unsur", "rencana_tindakan", "penanggung_jawab", "tenggat", "status",
-               "bukti_tautan", "bukti_catatan", "tanggal_selesai"]  # fmt: skip
+               "bukti_tautan", "bukti_catatan", "bukti_berkas", "tanggal_selesai"]  # fmt: skip
+EVIDENCE_FOLDER = "bukti-rtl"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,19 @@ class PackData:
     full_rtl: list[RtlRow]  # the year's, for the full report
     published: dict[str, datetime]
     items: list[StoredRtlRow]
+    evidence: dict[int, list[EvidenceRow]]  # per item id, without their bytes
     complaints: list[ComplaintRow]
+
+    def evidence_files(self) -> dict[str, tuple[int, int]]:
+        """Each evidence file's name in the ZIP -> (item id, file id)."""
+        return {evidence_path(item, e): (item.id, e.id)
+                for item in self.items for e in self.evidence.get(item.id, [])}  # fmt: skip
+
+
+def evidence_path(item: StoredRtlRow, evidence: EvidenceRow) -> str:
+    """An evidence file's name in the pack: which quarter, unit and element it proves."""
+    return (f"{EVIDENCE_FOLDER}/{item.period}_{item.unit_code}_{item.element_code}_"
+            f"{evidence.id}_{evidence.name}")  # fmt: skip
 
 
 async def gather_pack(storage: Storage, opd_code: str, options: PackOptions) -> PackData:
@@ -93,6 +107,7 @@ async def gather_pack(storage: Storage, opd_code: str, options: PackOptions) -> 
         items = [r for r in await rtl_rows(tx, opd_code)
                  if r.period.startswith(f"{options.year}-")]  # fmt: skip
         complaints = await complaints_between(tx, start, end, opd_code)
+        evidence = await evidence_rows(tx, [item.id for item in items])
     return PackData(
         opd_code=opd_code,
         reports=reports,
@@ -100,6 +115,7 @@ async def gather_pack(storage: Storage, opd_code: str, options: PackOptions) -> 
         full_rtl=await report_rtl(storage, year),
         published=published,
         items=items,
+        evidence=evidence,
         complaints=complaints,
     )
 
@@ -114,14 +130,31 @@ async def write_pack(
     """Write the OPD's ZIP into the directory ``output`` (the files in a thread); its path."""
     data = await gather_pack(storage, opd_code, options)
     path = output / pack_filename(options.year, opd_code)
-    await asyncio.to_thread(write_pack_zip, data, options, path, progress)
+    with tempfile.TemporaryDirectory(prefix="skm-pack-evidence-") as scratch:
+        # One file at a time from the database to disk: an OPD's year of photos need not
+        # fit in memory.
+        files: dict[str, Path] = {}
+        for index, (name, (item_id, evidence_id)) in enumerate(data.evidence_files().items()):
+            async with storage.reading() as tx:
+                found = await evidence_data(tx, item_id, evidence_id)
+            if found is None:
+                continue  # removed since the listing
+            files[name] = Path(scratch) / str(index)
+            await asyncio.to_thread(files[name].write_bytes, found[1])
+        await asyncio.to_thread(write_pack_zip, data, options, path, progress, files)
     return path
 
 
 def write_pack_zip(
-    data: PackData, options: PackOptions, path: Path, progress: Progress = no_progress
+    data: PackData,
+    options: PackOptions,
+    path: Path,
+    progress: Progress = no_progress,
+    evidence: Mapping[str, Path] | None = None,
 ) -> None:
-    """Write the pack's ZIP to ``path`` (whole or not at all: a failure leaves no ZIP)."""
+    """Write the pack's ZIP to ``path`` (whole or not at all: a failure leaves no ZIP);
+    ``evidence``: the RTL's files, their name in the ZIP -> where their bytes are."""
+    evidence = evidence or {}
     opd_code = data.opd_code
     year_request, year = data.reports[-1]
     with tempfile.TemporaryDirectory(prefix="skm-pack-") as scratch:
@@ -141,7 +174,7 @@ def write_pack_zip(
         periods = [request.period for request, _ in data.reports]
         files = {
             "publikasi.csv": _publication_csv(units, periods, data.published, options),
-            "rtl.csv": _rtl_csv(data.items, options.zone),
+            "rtl.csv": _rtl_csv(data.items, data.evidence, set(evidence), options.zone),
         }
         for name, text in files.items():
             (folder / name).write_text(text, encoding="utf-8")
@@ -152,11 +185,15 @@ def write_pack_zip(
             write_recap(folder / name, fmt, data.complaints, options.now, options.zone, label)
             names.append(name)
         made = options.now.astimezone(options.zone).date()
-        (folder / "README.txt").write_text(readme(options.year, opd_code, names, made), "utf-8")
+        text = readme(options.year, opd_code, [*names, *evidence], made)
+        (folder / "README.txt").write_text(text, "utf-8")
         partial = folder / "pack.zip"
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             for name in ["README.txt", *names]:
                 archive.write(folder / name, name)
+            for name, source in evidence.items():
+                # Photos and PDFs are compressed already: stored as they are.
+                archive.write(source, name, compress_type=zipfile.ZIP_STORED)
         shutil.move(partial, path)
 
 
@@ -184,14 +221,21 @@ def _publication_csv(
     return _csv(["unit", "nama_unit", "halaman_publik", "periode", "pertama_dipublikasikan"], rows)
 
 
-def _rtl_csv(items: Sequence[StoredRtlRow], zone: ZoneInfo) -> str:
+def _rtl_csv(
+    items: Sequence[StoredRtlRow],
+    evidence: Mapping[int, Sequence[EvidenceRow]],
+    packed: set[str],
+    zone: ZoneInfo,
+) -> str:
     rows = []
     for item in items:
         state = item.state
+        files = [n for e in evidence.get(item.id, []) if (n := evidence_path(item, e)) in packed]
         rows.append([
             item.unit_code, item.element_code, state.action or "", state.responsible or "",
             state.due_date.isoformat() if state.due_date else "", state.status.value,
             state.evidence_link or "", mask_personal_data(state.evidence_note or ""),
+            "; ".join(files),
             item.done_at.astimezone(zone).date().isoformat() if item.done_at else "",
         ])  # fmt: skip
     return _csv(RTL_COLUMNS, rows)
@@ -201,6 +245,7 @@ def readme(year: int, opd_code: str, names: Sequence[str], made: date) -> str:
     """The pack's README (Indonesian): what each file is and which aspect it answers."""
     reports_ = [n for n in names if n.startswith(("skm-report-", "laporan-skm-"))]
     recap = [n for n in names if n.startswith("rekap-pengaduan-")]
+    evidence = [n for n in names if n.startswith(f"{EVIDENCE_FOLDER}/")]
     lines = [
         f"Paket bukti PEKPPP {year}: {opd_code}",
         f"Dibuat {made.isoformat()}; periode yang belum berakhir memuat data sampai tanggal ini.",
@@ -219,7 +264,13 @@ def readme(year: int, opd_code: str, names: Sequence[str], made: date) -> str:
         "",
         "2. Aspek tindak lanjut hasil SKM:",
         "   - rtl.csv: rencana tindak lanjut (unsur, tindakan, penanggung jawab, tenggat,",
-        "     status) beserta bukti pelaksanaannya (tautan atau catatan) dan tanggal selesai.",
+        "     status) beserta bukti pelaksanaannya (tautan, catatan, atau berkas) dan tanggal",
+        "     selesai.",
+        f"   - {EVIDENCE_FOLDER}/: berkas bukti (foto atau PDF) yang diunggah di Konsol SKM,",
+        "     bernama <periode>_<unit>_<unsur>_<nomor>_<nama berkas>; kolom bukti_berkas di",
+        "     rtl.csv menyebut berkas setiap butir."
+        + ("" if evidence else " Belum ada berkas yang diunggah."),
+        *(f"     - {n}" for n in evidence),
         "",
         "3. Aspek pengelolaan pengaduan (Perpres Nomor 76 Tahun 2013):",
         *(f"   - {n}" for n in recap),

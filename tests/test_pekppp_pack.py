@@ -26,11 +26,14 @@ from reports.period import latest_complete_quarter
 from storage import Storage, db
 from storage.models import Base
 from storage.publications import first_published, record_publication
+from storage.rtl import add_evidence, rtl_rows
 from storage.web import ensure_admin, start_session
+from survey_flows.rtl import EvidenceLimits, RtlStatus, Upload, attach
 from survey_flows.web_access import new_token, sign, token_digest
 from tests.conftest import T0, load_small_directory
 from tests.test_full_report import pages_text
 from tests.test_full_report import settings as full_report_settings  # noqa: F401 (fixture)
+from tests.test_rtl import PDF, png
 from tests.test_rtl_published import DONE_ACTION, EVIDENCE, RESPONSIBLE, follow_up
 from tests.test_web_public import CONFIG, add_responses
 
@@ -58,6 +61,13 @@ async def test_the_pack_holds_each_opds_evidence(
     storage = Storage(db.create_engine(full_report_settings.database_url))
     try:
         await follow_up(storage, "2026-Q1", "dukcapil-mpp", "U3", action=DONE_ACTION, done=True)
+        async with storage.transaction() as tx:
+            [item] = await rtl_rows(tx, "disdukcapil")
+            photo, pdf = png(), PDF
+            files, _ = attach(replace(item.state, status=RtlStatus.BERJALAN), "officer",
+                              [Upload("loket baru.png", photo), Upload("sk.pdf", pdf)], [],
+                              EvidenceLimits())  # fmt: skip
+            ids = await add_evidence(tx, item.id, files, "Petugas", T0)
         directory = await storage.directory()
     finally:
         await storage.dispose()
@@ -74,9 +84,13 @@ async def test_the_pack_holds_each_opds_evidence(
         files = members(archive)
     periods = ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4", "2026")
     reports = [f"skm-report-{p}-disdukcapil.{fmt}" for p in periods for fmt in ("pdf", "xlsx")]
+    evidence = [f"bukti-rtl/2026-Q1_dukcapil-mpp_U3_{ids[0]}_loket-baru.png",
+                f"bukti-rtl/2026-Q1_dukcapil-mpp_U3_{ids[1]}_sk.pdf"]  # fmt: skip
     expected = {"README.txt", *reports, "laporan-skm-2026-disdukcapil.pdf", "publikasi.csv",
-                "rtl.csv", "rekap-pengaduan-2026.csv", "rekap-pengaduan-2026.xlsx"}  # fmt: skip
+                "rtl.csv", "rekap-pengaduan-2026.csv", "rekap-pengaduan-2026.xlsx",
+                *evidence}  # fmt: skip
     assert set(files) == expected
+    assert (files[evidence[0]], files[evidence[1]]) == (photo, pdf), "the files as uploaded"
     readme = files["README.txt"].decode("utf-8")
     for aspect in ("Aspek hasil Survei Kepuasan Masyarakat", "Aspek tindak lanjut hasil SKM",
                    "Aspek pengelolaan pengaduan"):  # fmt: skip
@@ -97,6 +111,7 @@ async def test_the_pack_holds_each_opds_evidence(
         "dukcapil-mpp", "U3", DONE_ACTION)  # fmt: skip
     assert item["penanggung_jawab"] == RESPONSIBLE and item["bukti_tautan"] == EVIDENCE
     assert item["status"] == "selesai" and item["tanggal_selesai"].startswith("2026-")
+    assert item["bukti_berkas"] == "; ".join(evidence)
 
     # The recap equals `skm-bot complaints export`'s for the same year and OPD.
     exported = tmp_path / "export.csv"
@@ -109,6 +124,8 @@ async def test_the_pack_holds_each_opds_evidence(
 
     # Suggestions with a phone number are masked in every file.
     for name, data in files.items():
+        if name.startswith("bukti-rtl/"):
+            continue  # the officers' own files, as uploaded
         if name.endswith(".pdf"):
             (tmp_path / name).write_bytes(data)
             assert PHONE not in "\n".join(pages_text(tmp_path / name)), name
@@ -122,6 +139,8 @@ async def test_the_pack_holds_each_opds_evidence(
     other = next(c for c in opds if c != "disdukcapil")
     with zipfile.ZipFile(output / f"pekppp-2026-{other}.zip") as archive:
         assert csv_rows(archive.read("rtl.csv")) == []
+        assert not any(n.startswith("bukti-rtl/") for n in archive.namelist())
+        assert "Belum ada berkas yang diunggah." in archive.read("README.txt").decode()
 
 
 async def test_unknown_opd_is_refused(
