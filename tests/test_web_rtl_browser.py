@@ -1,6 +1,7 @@
 """The follow-up plan in Chromium at phone and desktop widths: an officer plans (a bad date
-named by its field), the head approves, the officer closes it with evidence; the list flags
-nothing overdue and the admin reads it."""
+named by its field), the head approves, the officer closes it with evidence (an SVG dressed
+as a PNG refused, then a real photo uploaded, shown as a thumbnail and served as an image);
+the list flags nothing overdue and the admin reads it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from handlers.dispatcher import utc_now
 from storage.rtl import propose, rtl_rows
 from survey_flows.rtl import Proposal
 from tests.browser import HEAD_CHAT, OFFICER_CHAT, WIDTHS, Console, no_horizontal_scroll, shoot
+from tests.test_rtl import SVG, png
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -64,13 +66,32 @@ async def test_an_item_from_proposal_to_done_with_evidence(
     await officer.get_by_label("Status baru").select_option("selesai")
     await officer.get_by_role("button", name="Simpan kemajuan").click()
     assert await officer.locator("#e-evidence_link").inner_text() == (
-        "Untuk status Selesai, isi tautan bukti atau catatan bukti."
+        "Untuk status Selesai, isi tautan bukti atau catatan bukti, atau unggah berkas bukti."
     )
-    await officer.get_by_label("Status baru").select_option("selesai")
+    files = officer.get_by_label("Berkas bukti (foto atau PDF)", exact=True)
+    await files.set_input_files({"name": "foto-loket.png", "mimeType": "image/png", "buffer": SVG})
+    await officer.get_by_role("button", name="Simpan kemajuan").click()
+    assert (await officer.locator("#e-evidence_file").inner_text()).startswith(
+        "Hanya foto (JPEG, PNG, WebP) atau dokumen PDF yang dapat diunggah."
+    )
+    assert await officer.get_by_label("Status baru").input_value() == "selesai"
+    assert await no_horizontal_scroll(officer)
+    await shoot(officer, "rtl-item-file-refused")
     await officer.get_by_label("Tautan bukti").fill("https://mimikakab.go.id/berita/loket-baru")
     await officer.get_by_label("Catatan bukti").fill("Loket 5 dan 6 dibuka sejak 2 Maret.")
+    photo = png(480, 320, (40, 120, 180))
+    await files.set_input_files({"name": "Loket 5 dan 6.png", "mimeType": "image/png",
+                                 "buffer": photo})  # fmt: skip
     await officer.get_by_role("button", name="Simpan kemajuan").click()
     assert await officer.locator("h1 .status").inner_text() == "Selesai"
+    thumbnail = officer.locator("#bukti img.photo")
+    assert await thumbnail.get_attribute("alt") == "Loket-5-dan-6.png"
+    assert await thumbnail.evaluate("img => img.complete && img.naturalWidth") == 480
+    served = await officer.request.get(await thumbnail.evaluate("img => img.src"))
+    assert served.ok and await served.body() == photo
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert served.headers["content-security-policy"] == "default-src 'none'; sandbox"
     assert await no_horizontal_scroll(officer)
     await shoot(officer, "rtl-item-done")
     async with console.storage.reading() as tx:

@@ -153,8 +153,9 @@ async def rtl_change(request: web.Request, ctx: PageContext) -> web.StreamRespon
                 attach, row.state, role, uploads, [f.sha256 for f in stored], limits,
                 required=op == "evidence")  # fmt: skip
             if op != "evidence":
+                # Files sent are evidence for Selesai (a bad one is refused by attach()).
                 change, step_errors = step(row.state, role, form, _today(ctx),
-                                           files=len(stored) + len(files))  # fmt: skip
+                                           files=len(stored) + len(uploads))  # fmt: skip
                 errors = step_errors | errors
             what = [] if errors else [change.what] if change is not None else []
             if not errors and files:
