@@ -4,6 +4,8 @@ equal to ``--format json``'s; suggestions grouped and masked; the RTL hook."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -12,16 +14,23 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from pypdf import PdfReader
 
 from bot.settings import Settings
+from handlers.web import ConsoleConfig, build_console
+from handlers.web.core import SESSION_COOKIE
+from handlers.web.downloads import RENDERER_KEY
 from reports.build import build_report
 from reports.full_report import SECTIONS, RtlRow, group_suggestions, write_full_pdf
 from reports.model import ReportRequest
 from reports.period import parse_period
 from storage import Storage, db
 from storage.complaints import apply_desk_effects
+from storage.web import ensure_admin, start_session
 from survey_flows.desk import InsertComplaint
+from survey_flows.web_access import new_token, sign, token_digest
 from tests.conftest import load_small_directory
 from tests.test_complaint_storage_contract import filed
 from tests.test_reports_build import PAPER_CSV
@@ -132,3 +141,37 @@ async def test_rtl_rows_fill_their_table(sqlite_storage: Storage, tmp_path: Path
     whole = "\n".join(pages_text(path))
     assert "Tambah loket perekaman $x$" in whole and "2026-06-30" in whole
     assert "Belum ada rencana tindak lanjut" not in whole
+
+
+async def test_the_console_answers_while_it_draws_the_full_report_elsewhere(
+    settings: Settings,
+) -> None:
+    """The console's full report is drawn in a worker process (handlers.web.downloads.
+    Renderer): the download arrives whole, and a page asked for meanwhile is answered before
+    it. (How long the event loop stalls either way is measured, not tested:
+    bench/console_full_report.py.)"""
+    storage = Storage(db.create_engine(settings.database_url))
+    config = ConsoleConfig(secret=b"s" * 32, clock=lambda: datetime(2026, 4, 2, 1, tzinfo=UTC))
+    token = new_token()
+    async with storage.transaction() as tx:
+        admin, _ = await ensure_admin(tx, "Admin", config.clock())
+        await start_session(tx, token_digest(token), "admin", admin, config.clock())
+    app = web.Application()
+    console = build_console(storage, config)
+    app.add_subapp(config.prefix, console)
+    cookies = {SESSION_COOKIE: sign(config.secret, token)}
+    try:
+        async with TestClient(TestServer(app)) as client:
+            url = "/konsol/unduh/laporan?periode=2026-Q1&format=lengkap"
+            full = asyncio.create_task(client.get(url, cookies=cookies))
+            renderer = console[RENDERER_KEY]
+            while renderer._pool is None:  # until the drawing is handed to the worker
+                await asyncio.sleep(0.01)
+            meanwhile = await client.get("/konsol/unduh", cookies=cookies)
+            assert meanwhile.status == 200 and not full.done()
+            response = await full
+            body = await response.read()
+            assert response.status == 200 and body.startswith(b"%PDF-")
+            assert "DAFTAR ISI" in PdfReader(io.BytesIO(body)).pages[1].extract_text()
+    finally:
+        await storage.dispose()

@@ -148,6 +148,7 @@ def build_console(
         config.organisation,
         today=lambda: config.clock().astimezone(config.zone).date(),
     )
+    downloads.setup_renderer(app)
     chosen = list(areas if areas is not None else DEFAULT_AREAS)
     app[AREAS_KEY] = chosen
     env = aiohttp_jinja2.setup(

@@ -2,14 +2,25 @@
 
 The files are the ones ``skm-bot report`` and ``skm-bot poster`` write (``reports.outputs``,
 ``reports.poster``); every download is audited. A head gets their OPD's only.
+
+The full Laporan SKM is drawn in a process of its own (:class:`Renderer`): matplotlib holds
+the interpreter's lock for up to two seconds at a time while drawing its pages, so in a
+thread it would stall every other page of the console for that long, again and again over
+the ~50 s of a regency-wide report (bench/console_full_report.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -33,6 +44,48 @@ from survey_flows.web_access import Action
 
 area = Area("downloads")
 area.menu("web.downloads.menu", "/unduh", Action.DOWNLOAD_REPORT)
+
+R = TypeVar("R")
+
+
+class Renderer:
+    """Runs a long drawing in one worker process (started on demand, a fresh one for each
+    drawing so that its memory goes back when it is done), off the event loop and off its
+    interpreter lock, at a lower priority than the processes answering pages and chats. One
+    at a time: a second full report waits for the first (two cores)."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def run(self, function: Callable[..., R], *args: Any) -> R:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                max_tasks_per_child=1, initializer=os.nice, initargs=(10,))  # fmt: skip
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+        except BrokenProcessPool:
+            self._pool = None  # the worker died (killed, out of memory): a new one next time
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+RENDERER_KEY = web.AppKey("web_console_renderer", Renderer)
+
+
+def setup_renderer(app: web.Application) -> None:
+    """Give the console its :class:`Renderer`, stopped with the application."""
+    renderer = app[RENDERER_KEY] = Renderer()
+
+    async def stop(_: web.Application) -> None:
+        renderer.close()
+
+    app.on_cleanup.append(stop)
+
 
 FORMAT_LABELS = {"xlsx": "Excel (XLSX)", "pdf": "PDF", "csv": "CSV", "json": "JSON"}
 # The full Laporan SKM (``skm-bot report --format pdf --full``), offered beside the formats.
@@ -126,7 +179,8 @@ async def download_report(request: web.Request, ctx: PageContext) -> web.StreamR
     if form.format == FULL:
         complaints = await report_recap(ctx.storage, report, ctx.config.zone, ctx.now)
         rtl = await report_rtl(ctx.storage, report)
-        body = await asyncio.to_thread(report_bytes, report, "pdf", complaints, rtl)
+        renderer = ctx.request.app[RENDERER_KEY]
+        body = await renderer.run(report_bytes, report, "pdf", complaints, rtl)
         name = full_report_filename(request_, form.unit or form.opd)
         media_type = MEDIA_TYPES["pdf"]
     else:
