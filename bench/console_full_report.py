@@ -21,7 +21,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,30 +28,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(ROOT)]
 
 import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
 from report_bench import generate  # noqa: E402
+from web_pages import CONFIG, serve, timed  # noqa: E402
 
-from handlers.web import ConsoleConfig, build_console, mount  # noqa: E402
-from handlers.web.core import SESSION_COOKIE  # noqa: E402
+from handlers.web import build_console  # noqa: E402
 from handlers.web.downloads import RENDERER_KEY, Renderer  # noqa: E402
 from storage import Storage, db  # noqa: E402
-from storage.web import ensure_admin, start_session  # noqa: E402
-from survey_flows.web_access import new_token, sign, token_digest  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/skm_console_full_report_bench"
-NOW = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)
-SECRET = b"bench-web-console-secret"
 PAGE = "/konsol/unit/unit-1"
 FULL = "/konsol/unduh/laporan?periode=2026&format=lengkap"
 R = TypeVar("R")
-
-
-async def timed(session: aiohttp.ClientSession, url: str) -> float:
-    started = time.perf_counter()
-    async with session.get(url) as response:
-        await response.read()
-        assert response.status == 200, (url, response.status)
-    return (time.perf_counter() - started) * 1000
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -80,23 +66,11 @@ class ThreadRenderer(Renderer):
 
 async def run(url: str, in_thread: bool) -> None:
     storage = Storage(db.create_engine(url))
-    config = ConsoleConfig(secret=SECRET, clock=lambda: NOW, idle=timedelta(days=1))
-    app = web.Application()
-    console = build_console(storage, config)
+    console = build_console(storage, CONFIG)
     if in_thread:
         console[RENDERER_KEY] = ThreadRenderer()
-    mount(app, console, config.prefix)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    token = new_token()
-    async with storage.transaction() as tx:
-        admin, _ = await ensure_admin(tx, "Bench", NOW)
-        await start_session(tx, token_digest(token), "admin", admin, NOW)
+    runner, base, cookies = await serve(storage, console)
     try:
-        cookies = {SESSION_COOKIE: sign(SECRET, token)}
         timeout = aiohttp.ClientTimeout(total=600)
         async with aiohttp.ClientSession(cookies=cookies, timeout=timeout) as session:
             await timed(session, base + PAGE)  # warm: the page's reports are cached

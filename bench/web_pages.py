@@ -55,27 +55,36 @@ async def timed(session: aiohttp.ClientSession, url: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-async def run(url: str, repeat: int) -> None:
-    storage = Storage(db.create_engine(url))
-    config = ConsoleConfig(secret=SECRET, clock=lambda: NOW, idle=timedelta(days=1))
-    console = build_console(storage, config)
+CONFIG = ConsoleConfig(secret=SECRET, clock=lambda: NOW, idle=timedelta(days=1))
+
+
+async def serve(
+    storage: Storage, console: web.Application
+) -> tuple[web.AppRunner, str, dict[str, str]]:
+    """Serve ``console`` (built with :data:`CONFIG`) on a free port of 127.0.0.1 and sign an
+    administrator in: the runner (to clean up), the base URL, the session's cookie."""
     app = web.Application()
-    mount(app, console, config.prefix)
+    mount(app, console, CONFIG.prefix)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
     token = new_token()
     async with storage.transaction() as tx:
         admin, _ = await ensure_admin(tx, "Bench", NOW)
         await start_session(tx, token_digest(token), "admin", admin, NOW)
-    cookies = {SESSION_COOKIE: sign(SECRET, token)}
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    return runner, base, {SESSION_COOKIE: sign(SECRET, token)}
+
+
+async def run(url: str, repeat: int) -> None:
+    storage = Storage(db.create_engine(url))
+    console = build_console(storage, CONFIG)
+    runner, base, cookies = await serve(storage, console)
     cache = console[REPORTS_KEY]
     try:
         async with aiohttp.ClientSession(cookies=cookies) as session:
             for name, path in PAGES.items():
-                page = f"http://127.0.0.1:{port}{path}"
+                page = f"{base}{path}"
                 await timed(session, page)  # the database's own caches warm up
                 cold, warm = [], []
                 for _ in range(repeat):
