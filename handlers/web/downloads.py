@@ -12,6 +12,7 @@ the ~50 s of a regency-wide report (bench/console_full_report.py).
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import tempfile
@@ -42,6 +43,7 @@ from reports.period import Period, latest_complete_quarter, quarter_of
 from reports.poster import PosterError, poster_pdf, posters_for, results_link
 from survey_flows.web_access import Action
 
+log = logging.getLogger(__name__)
 area = Area("downloads")
 area.menu("web.downloads.menu", "/unduh", Action.DOWNLOAD_REPORT)
 
@@ -59,9 +61,15 @@ class Renderer:
 
     async def run(self, function: Callable[..., R], *args: Any) -> R:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                max_tasks_per_child=1, initializer=os.nice, initargs=(10,))  # fmt: skip
+            try:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                    max_tasks_per_child=1, initializer=os.nice, initargs=(10,))  # fmt: skip
+            except (OSError, ImportError, NotImplementedError) as exc:
+                # A host without working semaphores (no /dev/shm): slower pages, not none.
+                log.warning("no worker process for drawing; drawing in a thread",
+                            extra={"error": type(exc).__name__})  # fmt: skip
+                return await asyncio.to_thread(function, *args)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
         except BrokenProcessPool:
