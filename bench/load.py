@@ -329,8 +329,8 @@ def arguments(statement: Compiled, values: dict[str, Any]) -> list[Any]:
 
 
 # The statements one survey tap costs on PostgreSQL, compiled from the very objects
-# storage executes: the dispatcher's transaction (begin_event, the conversation
-# lock, enqueue-and-save), then "mark sent" in autocommit.
+# storage executes: the dispatcher's transaction (begin_event, which also locks the
+# conversation, enqueue-and-save), then "mark sent" in autocommit.
 HOT = hot_path_statements()
 BEGIN_EVENT = compiled(HOT["begin_event"])
 LOCK = compiled(HOT["lock_conversation"])
@@ -379,12 +379,14 @@ async def postgres_floor(url: str, workers: int, seconds: float) -> float:
                         BEGIN_EVENT.sql, *arguments(BEGIN_EVENT, values)
                     )
                     values.update(contact_id=contact["id"], key_contact_id=contact["id"])
-                    if await connection.fetchrow(LOCK.sql, *arguments(LOCK, values)) is None:
+                    # begin_event locked the conversation; a new contact's is created first.
+                    if not contact["locked"]:
                         await connection.execute(
                             "INSERT INTO conversations (contact_id, updated_at) VALUES ($1, $2)",
                             contact["id"],
                             now,
                         )
+                        await connection.fetchrow(LOCK.sql, *arguments(LOCK, values))
                     values.update(
                         recipient_id=None,
                         priority=0,

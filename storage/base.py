@@ -19,7 +19,7 @@ import hmac
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
@@ -67,6 +67,9 @@ class TxBase:
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self._phone_owners = phone_owners if phone_owners is not None else OrderedDict()
+        # Conversations this transaction already holds locked, by contact id, with the state
+        # read as they were locked (``begin_event`` locks the contact's on PostgreSQL).
+        self._locked: dict[int, Any] = {}
 
     @property
     def session(self) -> AsyncSession:

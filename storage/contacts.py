@@ -189,6 +189,8 @@ class ContactsTx(TxBase):
         settled = await self._settle(contact, phone, parent, pseudonym)
         await self._link_event(row, settled.id)
         if settled is contact:
+            if row.locked:  # lock_conversation then reads it from here (no round trip)
+                self._locked[contact.id] = row.state
             return contact, frozenset(row.recent or ())
         recent = frozenset[str]()
         if answered_since is not None and settled.respondent_key is not None:
@@ -288,6 +290,7 @@ class ContactsTx(TxBase):
         caller sets the one it wants).
         """
         connection = self.connection
+        self._locked.clear()  # conversations move or go below: lock them again if needed
         columns = (
             Contact.id,
             Contact.address,
@@ -399,6 +402,7 @@ class ContactsTx(TxBase):
         a complaint still open, the contact stays until none is open (the purge erases it
         then): only what the open complaints need is kept."""
         now = now or datetime.now(UTC)
+        self._locked.pop(contact_id, None)
         if respondent_key is not None:
             await unlink_responses(self, respondent_key)
         await erase_followups(self, contact_id)  # no open complaint needs them

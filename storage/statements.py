@@ -117,7 +117,7 @@ class HotStatements:
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OUTBOX.c.id, OUTBOX.c.dedupe_key)
         )
-        self.begin_event = _begin_event(inbound, contacts, units, responses)
+        self.begin_event = _begin_event(inbound, contacts, units, responses, conversations)
         recipients: Any = Recipient.__table__
         # Runs on every WhatsApp message (a head's reply opens their window for a digest).
         # The head is found by the address they are registered with (a phone number), or by
@@ -156,9 +156,19 @@ class HotStatements:
         self.wake_staff_messages = wake
 
 
-def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Select[Any]:
-    """PostgreSQL: record the event, upsert its contact and read the units the respondent
-    answered recently, in one round trip. No row when the event was seen before."""
+def _begin_event(
+    inbound: Any, contacts: Any, units: Any, responses: Any, conversations: Any
+) -> Select[Any]:
+    """PostgreSQL: record the event, upsert its contact, read the units the respondent
+    answered recently and lock the contact's conversation, in one round trip. No row when the
+    event was seen before.
+
+    The conversation is locked (``FOR UPDATE``) as ``lock_conversation`` locks it, and
+    ``locked`` says whether it was there to lock (a new contact has none yet: the
+    conversation is then created and locked by statements of its own). The lock returns the
+    row's latest committed state even after waiting for another event of the contact (READ
+    COMMITTED re-reads a row it waited for), so each event still sees the state the
+    previous one committed."""
     event = (
         postgresql.insert(inbound)
         .values(
@@ -200,11 +210,19 @@ def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Sel
         )
         .scalar_subquery()
     )
+    conversation = (
+        select(conversations.c.contact_id, conversations.c.state)
+        .where(conversations.c.contact_id == contact.c.id)
+        .with_for_update(of=conversations)
+        .cte("conversation")
+    )
     return select(
         *contact.c,
         event.c.id.label("event_row"),
         event.c.contact_id.label("event_contact"),
         recent.label("recent"),
+        exists(select(conversation.c.contact_id)).label("locked"),
+        select(conversation.c.state).scalar_subquery().label("state"),
     ).select_from(contact.join(event, true()))  # one row each: no cartesian warning
 
 
