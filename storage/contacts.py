@@ -168,23 +168,23 @@ class ContactsTx(TxBase):
             if answered_since is not None and contact.respondent_key is not None:
                 recent = await units_answered_since(self, contact.respondent_key, answered_since)
             return contact, recent
-        row = (
-            await self.connection.execute(
-                self.hot.begin_event,
-                {
-                    "channel": channel,
-                    "event_id": event_key(event_id),
-                    "received_at": now,
-                    "address": address,
-                    "language": language,
-                    "respondent_key": respondent_key,
-                    # No window: a date no response can be on or after.
-                    "since": answered_since or date.max,
-                },
-            )
-        ).one_or_none()
-        if row is None:
+        assert self.hot.driver is not None
+        rows = await self.driver_fetch(
+            self.hot.driver.begin_event,
+            {
+                "channel": channel,
+                "event_id": event_key(event_id),
+                "received_at": now,
+                "address": address,
+                "language": language,
+                "respondent_key": respondent_key,
+                # No window: a date no response can be on or after.
+                "since": answered_since or date.max,
+            },
+        )
+        if not rows:
             return None
+        row = rows[0]
         contact = _contact_record(row, channel, address)
         settled = await self._settle(contact, phone, parent, pseudonym)
         await self._link_event(row, settled.id)

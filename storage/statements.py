@@ -7,6 +7,7 @@ They are kept together because one survey tap runs them all, and the load bench'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from storage.driver import DriverStatement, driver_statement
 from storage.models import (
     Contact,
     Conversation,
@@ -154,6 +156,11 @@ class HotStatements:
         if dialect == "postgresql":  # both in one round trip
             wake = wake.add_cte(self.remember_staff_bsuid.returning(recipients.c.id).cte("learnt"))
         self.wake_staff_messages = wake
+        self.driver = (
+            DriverStatements(driver_statement(self.begin_event), driver_statement(PG_ENQUEUE))
+            if dialect == "postgresql"
+            else None
+        )
 
 
 def _begin_event(
@@ -304,6 +311,17 @@ PG_ENQUEUE_SCALARS = (
     "attempts",
     "lease_until",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatements:
+    """PostgreSQL: the statements every inbound event runs, compiled for asyncpg itself
+    (``storage.driver``): recording the event (and locking its conversation), and queueing
+    the replies with the new state."""
+
+    begin_event: DriverStatement
+    enqueue: DriverStatement
+
 
 _HOT: dict[str, HotStatements] = {}
 

@@ -14,11 +14,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from storage import Storage, Tx
+from storage import Storage, Tx, db
 from storage.conversations import SavedConversation
+from storage.errors import ConstraintViolation, StorageUnavailable
 from storage.models import Contact, Conversation, InboundEvent, OutboxMessage
 from storage.outbox import ClaimFor
 from tests.conftest import T0
@@ -45,6 +46,19 @@ async def first_event(storage: Storage, state: dict[str, Any]) -> int:
         assert await tx.lock_conversation(contact.id, T0) is None
         await tx.save_conversation(contact.id, state, None, T0)
     return int(contact.id)
+
+
+async def reply_and_save(tx: Tx, contact_id: int, event: str, state: dict[str, Any]) -> None:
+    """What a step writes last: its reply (claimed for sending) and the new state."""
+    await tx.enqueue(
+        channel="console",
+        messages=[("message", {"text": "Pertanyaan berikutnya"})],
+        dedupe_prefix=event,
+        now=T0,
+        contact_id=contact_id,
+        claim=ClaimFor(address="citizen-1"),
+        save=SavedConversation(contact_id, state, None),
+    )
 
 
 async def locked_elsewhere(url: str, contact_id: int) -> bool:
@@ -93,14 +107,7 @@ async def test_a_double_tap_waits_and_sees_the_state_the_first_tap_committed(
             # The second tap must not get past begin_event while this one is open.
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(second_begun.wait(), timeout=0.5)
-            await tx.enqueue(
-                channel="console",
-                messages=[("message", {"text": "U2?"})],
-                dedupe_prefix="tap-1",
-                now=T0,
-                contact_id=contact.id,
-                save=SavedConversation(contact.id, {"step": "q:U2"}, None),
-            )
+            await reply_and_save(tx, contact.id, "tap-1", {"step": "q:U2"})
 
     async def second_tap() -> dict[str, Any] | None:
         await first_locked.wait()
@@ -120,15 +127,7 @@ async def test_a_transaction_failing_midway_leaves_nothing_behind(storage: Stora
         async with storage.transaction() as tx:
             contact = await begin(tx, "e-fails")
             assert await tx.lock_conversation(contact.id, T0) == {"step": "q:U1"}
-            await tx.enqueue(
-                channel="console",
-                messages=[("message", {"text": "never"})],
-                dedupe_prefix="e-fails",
-                now=T0,
-                contact_id=contact.id,
-                claim=ClaimFor(address="citizen-1"),
-                save=SavedConversation(contact.id, {"step": "q:U2"}, None),
-            )
+            await reply_and_save(tx, contact.id, "e-fails", {"step": "q:U2"})
             raise RuntimeError("step failed")
     async with storage.sessions() as session:
         events = await session.scalar(select(func.count()).select_from(InboundEvent))
@@ -153,3 +152,47 @@ async def test_a_new_contact_gets_its_conversation_created_and_locked(storage: S
     async with storage.transaction() as tx:
         contact = await begin(tx, "n2", address="someone-new")
         assert await tx.lock_conversation(contact.id, T0) == {"step": "consent"}
+
+
+async def test_a_broken_constraint_on_the_fast_path_is_a_constraint_violation(
+    storage: Storage,
+) -> None:
+    """Replies queued for a contact that does not exist: the foreign key refuses them (on
+    PostgreSQL through the driver's own error, translated as SQLAlchemy's would be)."""
+    with pytest.raises(ConstraintViolation):
+        async with storage.transaction() as tx:
+            await begin(tx, "e-orphan")
+            await tx.enqueue(
+                channel="console",
+                messages=[("message", {"text": "to nobody"})],
+                dedupe_prefix="e-orphan",
+                now=T0,
+                contact_id=999_999,
+            )
+    async with storage.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundEvent)) == 0
+
+
+@pytest.mark.postgres
+async def test_a_connection_dropped_under_the_fast_path_is_unavailable_then_replaced(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 3600.0)  # no ping: the statement meets it
+    storage = Storage(db.create_engine(pg_url, pool_size=1))
+    try:
+        async with storage.engine.connect() as connection:
+            first = int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        dsn = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        admin = await asyncpg.connect(dsn)
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", first)
+        finally:
+            await admin.close()
+        with pytest.raises(StorageUnavailable):
+            async with storage.transaction() as tx:
+                await begin(tx, "e-dropped", address="dropped")
+        async with storage.transaction() as tx:  # the pool replaced the connection
+            contact = await begin(tx, "e-dropped", address="dropped")
+            assert await tx.lock_conversation(contact.id, T0) is None
+    finally:
+        await storage.dispose()
