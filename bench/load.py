@@ -47,9 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pg import fresh_database  # noqa: E402
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect  # noqa: E402
 
 from storage import hot_path_statements  # noqa: E402
+from storage.driver import driver_statement  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 from tests.processes import wait_ready  # noqa: E402
 
@@ -307,45 +307,22 @@ async def api_floor(api: FakeTelegramApi, calls: int = 400) -> tuple[float, floa
     return statistics.median(sequential), concurrent_rate
 
 
-@dataclass(frozen=True)
-class Compiled:
-    """A storage statement as asyncpg receives it."""
-
-    sql: str
-    names: list[str]  # the positional parameters' names, in order
-    fixed: dict[str, Any]  # values the statement carries itself (e.g. ``blocked_at = NULL``)
-
-    def args(self, values: dict[str, Any]) -> list[Any]:
-        return [values[n] if n in values else self.fixed[n] for n in self.names]
-
-
-def compiled(statement: Any) -> Compiled:
-    sql = statement.compile(dialect=asyncpg_dialect())
-    return Compiled(str(sql), list(sql.positiontup or ()), dict(sql.params))
-
-
-def arguments(statement: Compiled, values: dict[str, Any]) -> list[Any]:
-    return statement.args(values)
-
-
 # The statements one survey tap costs on PostgreSQL, compiled from the very objects
-# storage executes: the dispatcher's transaction (begin_event, the conversation
-# lock, enqueue-and-save), then "mark sent" in autocommit.
+# storage executes: the dispatcher's transaction (begin_event, which also locks the
+# conversation, enqueue-and-save), then "mark sent" in autocommit.
 HOT = hot_path_statements()
-BEGIN_EVENT = compiled(HOT["begin_event"])
-LOCK = compiled(HOT["lock_conversation"])
-ENQUEUE = compiled(HOT["enqueue"])
-MARK_SENT = compiled(HOT["mark_sent"])
-STATE = json.dumps({"flow": "skm", "step": "q", "answers": {f"U{n}": 3 for n in range(1, 10)}})
-MESSAGES = json.dumps(
-    [
-        {"kind": "answered", "payload": {"question": "Pertanyaan 2", "answer": "Baik"}},
-        {
-            "kind": "message",
-            "payload": {"text": "Pertanyaan 3 dari 9 " + "x" * 200, "choices": [["1", "a"]]},
-        },
-    ]
-)
+BEGIN_EVENT = driver_statement(HOT["begin_event"])
+LOCK = driver_statement(HOT["lock_conversation"])
+ENQUEUE = driver_statement(HOT["enqueue"])
+MARK_SENT = driver_statement(HOT["mark_sent"])
+STATE = {"flow": "skm", "step": "q", "answers": {f"U{n}": 3 for n in range(1, 10)}}
+MESSAGES = [
+    {"kind": "answered", "payload": {"question": "Pertanyaan 2", "answer": "Baik"}},
+    {
+        "kind": "message",
+        "payload": {"text": "Pertanyaan 3 dari 9 " + "x" * 200, "choices": [["1", "a"]]},
+    },
+]
 
 
 async def postgres_floor(url: str, workers: int, seconds: float) -> float:
@@ -376,15 +353,17 @@ async def postgres_floor(url: str, workers: int, seconds: float) -> float:
                 }
                 async with connection.transaction():
                     contact = await connection.fetchrow(
-                        BEGIN_EVENT.sql, *arguments(BEGIN_EVENT, values)
+                        BEGIN_EVENT.sql, *BEGIN_EVENT.arguments(values)
                     )
                     values.update(contact_id=contact["id"], key_contact_id=contact["id"])
-                    if await connection.fetchrow(LOCK.sql, *arguments(LOCK, values)) is None:
+                    # begin_event locked the conversation; a new contact's is created first.
+                    if not contact["locked"]:
                         await connection.execute(
                             "INSERT INTO conversations (contact_id, updated_at) VALUES ($1, $2)",
                             contact["id"],
                             now,
                         )
+                        await connection.fetchrow(LOCK.sql, *LOCK.arguments(values))
                     values.update(
                         recipient_id=None,
                         priority=0,
@@ -398,13 +377,12 @@ async def postgres_floor(url: str, workers: int, seconds: float) -> float:
                         state=STATE,
                         expires_at=now + timedelta(minutes=30),
                     )
-                    rows = await connection.fetch(ENQUEUE.sql, *arguments(ENQUEUE, values))
+                    rows = await connection.fetch(ENQUEUE.sql, *ENQUEUE.arguments(values))
                 await connection.executemany(
                     MARK_SENT.sql,
                     [
-                        arguments(
-                            MARK_SENT,
-                            {"message_id": row["id"], "platform_id": str(sequence), "sent_at": now},
+                        MARK_SENT.arguments(
+                            {"message_id": row["id"], "platform_id": str(sequence), "sent_at": now}
                         )
                         for row in rows
                     ],

@@ -17,14 +17,16 @@ import fcntl
 import hashlib
 import hmac
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from storage.driver import DriverStatement, Row, driver_connection, fetch
 from storage.errors import translated
 from storage.statements import hot
 
@@ -67,6 +69,19 @@ class TxBase:
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self._phone_owners = phone_owners if phone_owners is not None else OrderedDict()
+        # Conversations this transaction already holds locked, by contact id, with the state
+        # read as they were locked (``begin_event`` locks the contact's on PostgreSQL).
+        self._locked: dict[int, Any] = {}
+        self._driver: asyncpg.Connection | None = None
+
+    async def driver_fetch(
+        self, statement: DriverStatement, values: Mapping[str, Any]
+    ) -> list[Row]:
+        """PostgreSQL: run a hot statement on the asyncpg connection of this transaction,
+        without SQLAlchemy's execution context (``storage.driver``)."""
+        if self._driver is None:
+            self._driver = await driver_connection(self.connection, begin=True)
+        return await fetch(self.connection, self._driver, statement, values)
 
     @property
     def session(self) -> AsyncSession:

@@ -168,27 +168,29 @@ class ContactsTx(TxBase):
             if answered_since is not None and contact.respondent_key is not None:
                 recent = await units_answered_since(self, contact.respondent_key, answered_since)
             return contact, recent
-        row = (
-            await self.connection.execute(
-                self.hot.begin_event,
-                {
-                    "channel": channel,
-                    "event_id": event_key(event_id),
-                    "received_at": now,
-                    "address": address,
-                    "language": language,
-                    "respondent_key": respondent_key,
-                    # No window: a date no response can be on or after.
-                    "since": answered_since or date.max,
-                },
-            )
-        ).one_or_none()
-        if row is None:
+        assert self.hot.driver is not None
+        rows = await self.driver_fetch(
+            self.hot.driver.begin_event,
+            {
+                "channel": channel,
+                "event_id": event_key(event_id),
+                "received_at": now,
+                "address": address,
+                "language": language,
+                "respondent_key": respondent_key,
+                # No window: a date no response can be on or after.
+                "since": answered_since or date.max,
+            },
+        )
+        if not rows:
             return None
+        row = rows[0]
         contact = _contact_record(row, channel, address)
         settled = await self._settle(contact, phone, parent, pseudonym)
         await self._link_event(row, settled.id)
         if settled is contact:
+            if row.locked:  # lock_conversation then reads it from here (no round trip)
+                self._locked[contact.id] = row.state
             return contact, frozenset(row.recent or ())
         recent = frozenset[str]()
         if answered_since is not None and settled.respondent_key is not None:
@@ -288,6 +290,7 @@ class ContactsTx(TxBase):
         caller sets the one it wants).
         """
         connection = self.connection
+        self._locked.clear()  # conversations move or go below: lock them again if needed
         columns = (
             Contact.id,
             Contact.address,
@@ -399,6 +402,7 @@ class ContactsTx(TxBase):
         a complaint still open, the contact stays until none is open (the purge erases it
         then): only what the open complaints need is kept."""
         now = now or datetime.now(UTC)
+        self._locked.pop(contact_id, None)
         if respondent_key is not None:
             await unlink_responses(self, respondent_key)
         await erase_followups(self, contact_id)  # no open complaint needs them

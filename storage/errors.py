@@ -54,6 +54,19 @@ def translate(exc: BaseException) -> StorageError | None:
     return None
 
 
+def translate_driver(exc: BaseException) -> StorageError:
+    """The storage error for an asyncpg (or network) exception raised outside SQLAlchemy, on
+    the hot statements ``storage.driver`` runs: the same answers as :func:`translate`."""
+    state = getattr(exc, "sqlstate", None)
+    if not isinstance(state, str):  # not the server's answer: the connection is gone or broken
+        return StorageUnavailable(str(exc))
+    if state.startswith("23"):  # integrity constraint violation
+        return ConstraintViolation(str(exc))
+    if state.startswith(_UNAVAILABLE_STATES):
+        return StorageUnavailable(str(exc))
+    return StorageError(str(exc))
+
+
 @asynccontextmanager
 async def translated() -> AsyncIterator[None]:
     """Re-raise driver and network errors raised inside as :class:`StorageError`."""

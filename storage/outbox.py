@@ -17,7 +17,7 @@ from storage.base import StorageBase, TxBase
 from storage.conversations import SavedConversation, save_conversation
 from storage.errors import StorageUnavailable
 from storage.models import Contact, DeliveryStatus, OutboxMessage, OutboxStatus, Recipient
-from storage.statements import MARK_SENT, PG_ENQUEUE, PG_ENQUEUE_SCALARS
+from storage.statements import MARK_SENT, PG_ENQUEUE_SCALARS
 
 # Outbox kinds never sent twice: after a crash mid-send they are marked failed, not resent.
 AT_MOST_ONCE_KINDS = ("digest", "digest_photo")
@@ -146,8 +146,9 @@ class OutboxTx(TxBase):
         if self.dialect == "postgresql":
             # One statement: the messages as one JSON array, the conversation saved alongside.
             first = rows[0]
-            result = await self.connection.execute(
-                PG_ENQUEUE,
+            assert self.hot.driver is not None
+            found = await self.driver_fetch(
+                self.hot.driver.enqueue,
                 {
                     **{k: first[k] for k in PG_ENQUEUE_SCALARS},
                     "now": now,
@@ -158,12 +159,13 @@ class OutboxTx(TxBase):
                     "expires_at": save.expires_at if save else None,
                 },
             )
+            inserted = {row.dedupe_key: row.id for row in found}
         else:
             # Parameters as a list, not .values(rows): the statement then compiles once and
             # is cached (SQLAlchemy's "insertmanyvalues" still sends one INSERT ... RETURNING);
             # a multi-row .values() is compiled anew on every call.
             result = await self.connection.execute(self.hot.enqueue, rows)
-        inserted = {key: row_id for row_id, key in result.all()}
+            inserted = {key: row_id for row_id, key in result.all()}
         return [
             PendingMessage(
                 id=inserted[row["dedupe_key"]],

@@ -7,6 +7,7 @@ They are kept together because one survey tap runs them all, and the load bench'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from storage.driver import DriverStatement, driver_statement
 from storage.models import (
     Contact,
     Conversation,
@@ -117,7 +119,7 @@ class HotStatements:
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(OUTBOX.c.id, OUTBOX.c.dedupe_key)
         )
-        self.begin_event = _begin_event(inbound, contacts, units, responses)
+        self.begin_event = _begin_event(inbound, contacts, units, responses, conversations)
         recipients: Any = Recipient.__table__
         # Runs on every WhatsApp message (a head's reply opens their window for a digest).
         # The head is found by the address they are registered with (a phone number), or by
@@ -154,11 +156,26 @@ class HotStatements:
         if dialect == "postgresql":  # both in one round trip
             wake = wake.add_cte(self.remember_staff_bsuid.returning(recipients.c.id).cte("learnt"))
         self.wake_staff_messages = wake
+        self.driver = (
+            DriverStatements(driver_statement(self.begin_event), driver_statement(PG_ENQUEUE))
+            if dialect == "postgresql"
+            else None
+        )
 
 
-def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Select[Any]:
-    """PostgreSQL: record the event, upsert its contact and read the units the respondent
-    answered recently, in one round trip. No row when the event was seen before."""
+def _begin_event(
+    inbound: Any, contacts: Any, units: Any, responses: Any, conversations: Any
+) -> Select[Any]:
+    """PostgreSQL: record the event, upsert its contact, read the units the respondent
+    answered recently and lock the contact's conversation, in one round trip. No row when the
+    event was seen before.
+
+    The conversation is locked (``FOR UPDATE``) as ``lock_conversation`` locks it, and
+    ``locked`` says whether it was there to lock (a new contact has none yet: the
+    conversation is then created and locked by statements of its own). The lock returns the
+    row's latest committed state even after waiting for another event of the contact (READ
+    COMMITTED re-reads a row it waited for), so each event still sees the state the
+    previous one committed."""
     event = (
         postgresql.insert(inbound)
         .values(
@@ -200,11 +217,19 @@ def _begin_event(inbound: Any, contacts: Any, units: Any, responses: Any) -> Sel
         )
         .scalar_subquery()
     )
+    conversation = (
+        select(conversations.c.contact_id, conversations.c.state)
+        .where(conversations.c.contact_id == contact.c.id)
+        .with_for_update(of=conversations)
+        .cte("conversation")
+    )
     return select(
         *contact.c,
         event.c.id.label("event_row"),
         event.c.contact_id.label("event_contact"),
         recent.label("recent"),
+        exists(select(conversation.c.contact_id)).label("locked"),
+        select(conversation.c.state).scalar_subquery().label("state"),
     ).select_from(contact.join(event, true()))  # one row each: no cartesian warning
 
 
@@ -286,6 +311,17 @@ PG_ENQUEUE_SCALARS = (
     "attempts",
     "lease_until",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatements:
+    """PostgreSQL: the statements every inbound event runs, compiled for asyncpg itself
+    (``storage.driver``): recording the event (and locking its conversation), and queueing
+    the replies with the new state."""
+
+    begin_event: DriverStatement
+    enqueue: DriverStatement
+
 
 _HOT: dict[str, HotStatements] = {}
 
