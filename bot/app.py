@@ -27,6 +27,7 @@ from bot.web import build_web_app
 from bot.web_console import attach_console, base_url, console_port, serve_console_alone
 from bot.whatsapp_flows import flows_in_use
 from bot.workers import WorkerRole
+from handlers import json_codec
 from handlers.console import ConsoleChannel, ConsoleKeys, ConsoleSender
 from handlers.dispatcher import Dispatcher, utc_now
 from handlers.outbox import OutboxWorker, Sender
@@ -226,7 +227,8 @@ async def run_service(
             photos[Channel.TELEGRAM.value] = photo_fetcher(telegram_bot)
         form_languages: frozenset[str] = frozenset()
         if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
-            http = aiohttp.ClientSession()
+            # One session for every Graph call: its pooled connections are kept alive.
+            http = aiohttp.ClientSession(json_serialize=json_codec.dumps_str)
             stack.push_async_callback(http.close)
             graph = GraphClient(
                 http,

@@ -21,6 +21,7 @@ from bot import (
     cli_rtl,
     cli_web,
     cli_whatsapp,
+    event_loop,
 )
 from bot.app import (
     ConsoleOptions,
@@ -150,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The supervisor only starts and watches: the workers do the serving.
             asyncio.run(_prepare_for_workers(settings))
             return supervise(args.workers or settings.http_workers)
+        if args.command == "run" and _is_service(args, settings):
+            return event_loop.run(_dispatch(args, settings), settings.event_loop)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"skm-bot: configuration error: {exc}", file=sys.stderr)
@@ -169,9 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _is_service(args: argparse.Namespace, settings: Settings) -> bool:
+    """`skm-bot run` serving the platforms (not the terminal chat)."""
+    return not args.console and settings.has_platform_channel
+
+
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
     """JSON lines for the service, text for people; the console chat logs warnings only."""
-    service = args.command == "run" and not args.console and settings.has_platform_channel
+    service = args.command == "run" and _is_service(args, settings)
     console = args.command == "run" and not service
     log_format = settings.log_format or ("json" if service else "text")
     level = logging.WARNING if console else settings.log_level
