@@ -210,8 +210,9 @@ async def run_service(
             async def blocked(address: str) -> None:
                 await storage.mark_blocked(Channel.TELEGRAM.value, address, utc_now())
 
+            # The platform's limit is the bot's, not each process's: --workers split it.
             limiter = RateLimiter(
-                overall_per_s=settings.telegram_overall_per_s,
+                overall_per_s=role.share(settings.telegram_overall_per_s),
                 per_chat_interval_s=settings.telegram_per_chat_interval_s,
                 per_chat_burst=settings.telegram_per_chat_burst,
                 overall_burst=settings.telegram_overall_burst,
@@ -250,7 +251,7 @@ async def run_service(
                 if settings.whatsapp_digest_template_name
                 else None
             )
-            whatsapp_pace = whatsapp_limiter(settings.whatsapp_messages_per_s)
+            whatsapp_pace = whatsapp_limiter(role.share(settings.whatsapp_messages_per_s))
             flows = await flows_in_use(settings, storage)
             for language in flows.stale:
                 log.warning(
