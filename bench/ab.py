@@ -8,7 +8,7 @@ both see the same background load. Printed: each side's bot CPU per update (all 
 together, and the median of the rounds) and B's CPU as a share of A's, round by round.
 
     python bench/ab.py --a /path/to/main/checkout --b .              # two trees
-    python bench/ab.py --a . --b . --a-env EVENT_LOOP=asyncio        # one setting
+    python bench/ab.py --a . --b . --a-env LOG_LEVEL=INFO             # one setting
     python bench/ab.py --a ../main --b . --polling                   # the polling path
 
 Each tree runs `python -m bot` from its own directory with this interpreter (its
@@ -104,26 +104,25 @@ async def main(args: argparse.Namespace) -> None:
             print("polling: each side's bot is started for its own bursts", file=sys.stderr)
         ratios: list[float] = []
         per_round: dict[str, list[float]] = {"A": [], "B": []}
+
+        async def burst(side: Side, citizens: int) -> float:
+            if args.polling:
+                await side.bot.start()
+            try:
+                return await side.burst(api, replies, citizens, args.concurrency)
+            finally:
+                if args.polling:
+                    await side.bot.stop()
+
         try:
             if not args.polling:
                 await asyncio.gather(a.bot.start(), b.bot.start())
-            await a.burst(api, replies, args.concurrency, args.concurrency)  # warm-up, not counted
-            await b.burst(api, replies, args.concurrency, args.concurrency)
-            a.cpu_s = b.cpu_s = 0.0
-            a.updates = b.updates = 0
+            for side in (a, b):  # warm-up, not counted
+                await burst(side, args.concurrency)
+                side.cpu_s, side.updates = 0.0, 0
             for round_number in range(args.rounds):
                 order = (a, b) if round_number % 2 == 0 else (b, a)
-                figures = {}
-                for side in order:
-                    if args.polling:
-                        await side.bot.start()
-                    try:
-                        figures[side.name] = await side.burst(
-                            api, replies, args.citizens, args.concurrency
-                        )
-                    finally:
-                        if args.polling:
-                            await side.bot.stop()
+                figures = {side.name: await burst(side, args.citizens) for side in order}
                 per_round["A"].append(figures["A"])
                 per_round["B"].append(figures["B"])
                 ratios.append(figures["B"] / figures["A"])

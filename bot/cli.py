@@ -21,7 +21,6 @@ from bot import (
     cli_rtl,
     cli_web,
     cli_whatsapp,
-    event_loop,
 )
 from bot.app import (
     ConsoleOptions,
@@ -151,8 +150,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The supervisor only starts and watches: the workers do the serving.
             asyncio.run(_prepare_for_workers(settings))
             return supervise(args.workers or settings.http_workers)
-        if args.command == "run" and _is_service(args, settings):
-            return event_loop.run(_dispatch(args, settings), settings.event_loop)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"skm-bot: configuration error: {exc}", file=sys.stderr)

@@ -125,9 +125,6 @@ class Settings(BaseSettings):
     digest_enabled: bool = True
     digest_min_respondents: int = Field(default=10, ge=1, le=1000)
     directory_seed_file: Path | None = None
-    # The event loop of `skm-bot run` as a service (and of its workers): uvloop, or the
-    # standard asyncio loop.
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     log_level: str = "INFO"
     # json: one JSON object per line (the default for `skm-bot run` as a service); text: for
     # people (the default for the console and the other commands).
