@@ -7,9 +7,12 @@ One run, on this machine, against a fresh PostgreSQL database:
    runs the same SQL on as many connections as the bot's pool).
 2. **Capacity.** `python -m bot run` in webhook mode; ``--citizens`` citizens, at most
    ``--concurrency`` at once, each completes the survey (18 updates: /start and 17 taps). Each
-   tap is answered with answerCallbackQuery, editMessageText and sendMessage. The fake API's flood
-   limits are off here and the bot's own limiter raised, so this measures the bot: updates/s
-   sustained, update-to-reply latency, CPU per 1,000 updates, peak resident memory.
+   tap is answered with editMessageText and sendMessage, and its callback query in the
+   webhook's answer (the fake API makes that call, as Telegram does; ``--polling``: the bot
+   polls getUpdates and calls answerCallbackQuery itself). The fake API's flood limits are off
+   here and the bot's own limiter raised, so this measures the bot: updates/s sustained,
+   update-to-reply latency, CPU per 1,000 updates, peak resident memory. ``--workers 1,2``
+   runs this phase and the next once per process count.
 3. **Paced.** New citizens, updates issued at ``--paced-rate`` per second (open loop): the
    latency at a realistic rate.
 4. **Platform limit.** The fake API enforces Telegram's limits (30 messages/s overall, 1/s per
@@ -75,8 +78,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 class BotProcess:
     """`python -m bot run` as a subprocess; CPU and memory read from /proc."""
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 1) -> None:
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 1, root: Path = ROOT) -> None:
         self.env = env
+        self.root = root  # the source tree whose bot runs (bench/ab.py compares two)
         self.port = int(env["HTTP_PORT"])
         self.log = log
         self.workers = workers
@@ -86,7 +90,7 @@ class BotProcess:
         with self.log.open("ab") as sink:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run", "--workers", str(self.workers),
-                env=self.env, stdout=sink, stderr=sink, cwd=ROOT,
+                env=self.env, stdout=sink, stderr=sink, cwd=self.root,
             )  # fmt: skip
         await wait_ready(self.port, self.process, lambda: f"the bot exited; see {self.log}")
 
@@ -142,10 +146,10 @@ def bot_env(database_url: str, api: FakeTelegramApi, port: int, **extra: str) ->
     return env
 
 
-async def import_directory(env: dict[str, str]) -> None:
+async def import_directory(env: dict[str, str], root: Path = ROOT) -> None:
     importer = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "units", "import", "examples/mimika.yaml",
-        env={**env, "LOG_FORMAT": "text"}, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL,
+        env={**env, "LOG_FORMAT": "text"}, cwd=root, stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     if await importer.wait() != 0:
         raise RuntimeError("units import failed")
@@ -213,6 +217,7 @@ class Driver:
     api: FakeTelegramApi
     replies: Replies
     port: int
+    polling: bool = False
     latencies_ms: list[float] = field(default_factory=list)
     updates: int = 0
     failures: int = 0
@@ -226,18 +231,27 @@ class Driver:
     async def send(self, chat: int, update: dict[str, Any], timeout_s: float = 120) -> None:
         before = self.replies.count[chat]
         started = time.monotonic()
+        if self.polling:
+            self.api.push_update(update)  # the bot's long poll takes it
+        else:
+            await self.post(update)
+        self.updates += 1
+        replied = await self.replies.next_reply(chat, before, timeout_s)
+        self.latencies_ms.append((replied - started) * 1000)
+
+    async def post(self, update: dict[str, Any]) -> None:
+        """Deliver to the webhook as Telegram does: again until a 2xx, then make the call its
+        answer names (answerCallbackQuery)."""
         body = json.dumps(update).encode()
         headers = {**self.headers, "Content-Type": "application/json"}
         while True:
             async with self.session.post(self.url, data=body, headers=headers) as response:
-                await response.read()
+                answer = await response.read()
                 if response.status == 200:
-                    break
+                    await self.api.run_webhook_reply(answer, response.content_type)
+                    return
             self.failures += 1  # Telegram redelivers until 2xx
             await asyncio.sleep(0.1)
-        self.updates += 1
-        replied = await self.replies.next_reply(chat, before, timeout_s)
-        self.latencies_ms.append((replied - started) * 1000)
 
     def steps(self, chat: int) -> list[Callable[[], dict[str, Any]]]:
         """The updates of one survey, each built when it is due (taps need the last message)."""
@@ -263,6 +277,55 @@ class Driver:
 
     async def close(self) -> None:
         await self.session.close()
+
+
+def postgres_cpu(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving ``database`` (from /proc: the
+    server's shared processes, the WAL writer and the checkpointer, are not counted)."""
+    marker = f" {database} ".encode()
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            if not command.startswith(b"postgres: ") or marker not in command:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return found
+
+
+class PostgresCpu:
+    """The CPU of ``database``'s backends over a phase. Sampled every 0.1 s, as the bot's pool
+    opens and closes overflow connections all along: a backend that ends between two samples
+    is counted up to its last sample (a short one not at all), so the figure is a floor."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.before = postgres_cpu(database)
+        self.latest = dict(self.before)
+        self.opened = 0
+        self._task = asyncio.create_task(self._sample())
+
+    async def _sample(self) -> None:
+        while True:
+            await asyncio.sleep(0.1)
+            for pid, used in postgres_cpu(self.database).items():
+                if pid not in self.latest:
+                    self.opened += 1
+                self.latest[pid] = used
+
+    async def stop(self) -> float:
+        """CPU seconds used in the phase."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        for pid, used in postgres_cpu(self.database).items():
+            self.latest[pid] = used
+        return sum(used - self.before.get(pid, 0.0) for pid, used in self.latest.items())
 
 
 def machine_busy() -> tuple[float, float]:
@@ -428,11 +491,13 @@ async def closed_loop(
         async with gate:
             await survey(n)
 
+    postgres = PostgresCpu(str(make_url(bot.env["DATABASE_URL"]).database))
     cpu_before, started, own_before = bot.cpu_s(), time.monotonic(), time.process_time()
     busy_before, total_before = machine_busy()
     await asyncio.gather(*(one(n) for n in range(citizens)))
     elapsed = time.monotonic() - started
     cpu = bot.cpu_s() - cpu_before
+    pg_cpu = await postgres.stop()
     own = time.process_time() - own_before
     busy_after, total_after = machine_busy()
     await driver.close()
@@ -444,6 +509,8 @@ async def closed_loop(
         "p95": percentile(driver.latencies_ms, 0.95),
         "p99": percentile(driver.latencies_ms, 0.99),
         "cpu_s_per_1000": cpu / driver.updates * 1000,
+        "pg_cpu_s_per_1000": pg_cpu / driver.updates * 1000,
+        "pg_connections_opened": postgres.opened,
         "rss_mb": bot.peak_rss_mb(),
         "bot_cpu_share": cpu / elapsed,
         "bench_cpu_share": own / elapsed,
@@ -499,25 +566,46 @@ async def open_loop(
     }
 
 
+# Chat ids per run of the capacity and paced phases (one run per --workers count): each run's
+# citizens are new, so none of them meets the one-response-per-day rule.
+RUN_CHATS = 40_000_000
+
+
 async def capacity(
-    api: FakeTelegramApi, replies: Replies, bot: BotProcess, citizens: int, concurrency: int
+    api: FakeTelegramApi,
+    replies: Replies,
+    bot: BotProcess,
+    citizens: int,
+    concurrency: int,
+    *,
+    run: int = 0,
+    polling: bool = False,
 ) -> dict[str, float]:
-    driver = Driver(api, replies, bot.port)
+    driver = Driver(api, replies, bot.port, polling=polling)
+    first = 700_000_000 + run * RUN_CHATS
     figures = await closed_loop(
-        bot, driver, lambda n: driver.citizen(700_000_000 + n), citizens, concurrency
+        bot, driver, lambda n: driver.citizen(first + n), citizens, concurrency
     )
     return {**figures, "redelivered": driver.failures}
 
 
 async def paced(
-    api: FakeTelegramApi, replies: Replies, bot: BotProcess, rate: float, seconds: float
+    api: FakeTelegramApi,
+    replies: Replies,
+    bot: BotProcess,
+    rate: float,
+    seconds: float,
+    *,
+    run: int = 0,
+    polling: bool = False,
 ) -> dict[str, float]:
-    driver = Driver(api, replies, bot.port)
+    driver = Driver(api, replies, bot.port, polling=polling)
 
     async def send(chat: int, build: Callable[[], dict[str, Any]]) -> None:
         await driver.send(chat, build())
 
-    chats = iter(range(710_000_000, 720_000_000))
+    first = 710_000_000 + run * RUN_CHATS
+    chats = iter(range(first, first + 10_000_000))
     return await open_loop(driver, chats, driver.steps, send, rate, seconds)
 
 
@@ -589,8 +677,12 @@ def figure_rows(
         (f"at {paced_rate:.0f} updates/s: p50 / p95 / p99 ms",
          f"{pace['p50']:.1f} / {pace['p95']:.1f} / {pace['p99']:.1f}", "p99 <= 20",
          verdict(pace["p99"] <= 20)),
-        ("bot CPU s per 1,000 updates", f"{cap['cpu_s_per_1000']:.1f}", "<= 1.0",
+        ("bot CPU s per 1,000 updates", f"{cap['cpu_s_per_1000']:.2f}", "<= 1.0",
          verdict(cap["cpu_s_per_1000"] <= 1.0)),
+        ("PostgreSQL backends' CPU s per 1,000 updates", f"{cap['pg_cpu_s_per_1000']:.2f}",
+         "", ""),
+        ("  PostgreSQL connections opened in the phase", f"{cap['pg_connections_opened']:.0f}",
+         "", ""),
         ("peak resident memory MB", f"{cap['rss_mb']:.0f}", "<= 200",
          verdict(cap["rss_mb"] <= 200)),
         *limit_rows,
@@ -626,18 +718,34 @@ async def main(args: argparse.Namespace) -> None:
         print("floor: PostgreSQL ...", file=sys.stderr)
         pg_rate = await postgres_floor(args.database_url, args.pg_workers, args.pg_seconds)
 
-        bot = BotProcess(env, logs / "bot-capacity.log", workers=args.workers)
-        await bot.start()
-        if args.profile:
-            print(f"profile: py-spy record -p {bot.pid} (the capacity bot)", file=sys.stderr)
-            await asyncio.sleep(args.profile)
-        try:
-            print(f"capacity: {args.citizens} citizens ...", file=sys.stderr)
-            cap = await capacity(api, replies, bot, args.citizens, args.concurrency)
-            print(f"paced: {args.paced_rate}/s for {args.paced_seconds} s ...", file=sys.stderr)
-            pace = await paced(api, replies, bot, args.paced_rate, args.paced_seconds)
-        finally:
-            await bot.stop()
+        if args.polling:
+            env.pop("TELEGRAM_WEBHOOK_URL")
+            env.pop("TELEGRAM_WEBHOOK_SECRET")
+        runs: list[tuple[int, dict[str, float], dict[str, float]]] = []
+        for run, workers in enumerate(args.workers):
+            bot = BotProcess(env, logs / f"bot-capacity-{workers}.log", workers=workers)
+            await bot.start()
+            if args.profile:
+                print(f"profile: py-spy record -p {bot.pid} (the capacity bot)", file=sys.stderr)
+                await asyncio.sleep(args.profile)
+            try:
+                print(f"capacity ({workers} process{'es' if workers > 1 else ''}): "
+                      f"{args.citizens} citizens ...", file=sys.stderr)  # fmt: skip
+                cap = await capacity(
+                    api, replies, bot, args.citizens, args.concurrency,
+                    run=run, polling=args.polling,
+                )  # fmt: skip
+                print(f"paced: {args.paced_rate}/s for {args.paced_seconds} s ...", file=sys.stderr)
+                pace = await paced(
+                    api, replies, bot, args.paced_rate, args.paced_seconds,
+                    run=run, polling=args.polling,
+                )  # fmt: skip
+            finally:
+                await bot.stop()
+            runs.append((workers, cap, pace))
+        if args.polling:  # the platform phase is the webhook's
+            env["TELEGRAM_WEBHOOK_URL"] = "https://load.invalid/telegram/webhook"
+            env["TELEGRAM_WEBHOOK_SECRET"] = SECRET
 
         api.rate_limits = True  # Telegram's flood limits from now on
         limited_env = {
@@ -658,7 +766,6 @@ async def main(args: argparse.Namespace) -> None:
             await bot.stop()
 
     share = limit["per_s"] / PLATFORM_LIMIT_PER_S
-    pg_ratio = cap["rate"] / pg_rate
     limit_rows: list[Row] = [
         ("messages/s under the platform limit", f"{limit['per_s']:.1f} ({share:.0%} of 30)",
          ">= 95%", verdict(share >= 0.95)),
@@ -666,23 +773,32 @@ async def main(args: argparse.Namespace) -> None:
          f"{limit['rejected_429']} ({limit['rejected_429_later']})", "0 after the first",
          verdict(limit["rejected_429_later"] == 0)),
     ]  # fmt: skip
-    print()
-    print(f"citizens {args.citizens} (at most {args.concurrency} at once), "
-          f"{cap['updates']} updates in {cap['seconds']:.1f} s; "
-          f"paced {pace['updates']} updates; platform phase {limit['messages']} messages, "
-          f"{limit['updates_per_s']:.1f} updates/s")  # fmt: skip
-    print(f"CPU during the capacity phase: bot ({args.workers} process"
-          f"{'es' if args.workers > 1 else ''}) {cap['bot_cpu_share']:.0%} of a core, this "
-          f"process (fake API and citizens) {cap['bench_cpu_share']:.0%}; machine "
-          f"{cap['machine_busy']:.0%} busy over {os.cpu_count()} cores; "
-          f"redelivered updates {cap['redelivered']}")  # fmt: skip
+    mode = "polling (getUpdates)" if args.polling else "webhook"
     print(f"floors: fake Bot API round trip p50 {api_rtt_ms:.2f} ms, {api_rate:.0f} calls/s "
           f"with 64 in flight; PostgreSQL {pg_rate:.0f} taps/s on {args.pg_workers} connections "
           f"(the dispatcher's statements)")  # fmt: skip
-    print(f"ratios: reply p50 / API round trip = {cap['p50'] / api_rtt_ms:.1f}x; "
-          f"updates/s / (API calls/s / 3 calls per update) = {cap['rate'] / (api_rate / 3):.0%}; "
-          f"updates/s / PostgreSQL taps/s = {pg_ratio:.0%}")  # fmt: skip
-    print_figures(figure_rows(cap, pace, args.paced_rate, pg_rate, limit_rows))
+    print(f"platform phase {limit['messages']} messages, {limit['updates_per_s']:.1f} updates/s")
+    for workers, cap, pace in runs:
+        print()
+        print(f"=== {workers} bot process{'es' if workers > 1 else ''}, {mode} ===")
+        print(f"citizens {args.citizens} (at most {args.concurrency} at once), "
+              f"{cap['updates']} updates in {cap['seconds']:.1f} s; "
+              f"paced {pace['updates']} updates")  # fmt: skip
+        print(f"CPU during the capacity phase: bot {cap['bot_cpu_share']:.0%} of a core, this "
+              f"process (fake API and citizens) {cap['bench_cpu_share']:.0%}; machine "
+              f"{cap['machine_busy']:.0%} busy over {os.cpu_count()} cores; "
+              f"redelivered updates {cap['redelivered']}")  # fmt: skip
+        print(f"ratios: reply p50 / API round trip = {cap['p50'] / api_rtt_ms:.1f}x; "
+              f"updates/s / PostgreSQL taps/s = {cap['rate'] / pg_rate:.0%}")  # fmt: skip
+        print_figures(figure_rows(cap, pace, args.paced_rate, pg_rate, limit_rows))
+
+
+def worker_counts(text: str) -> list[int]:
+    """``--workers``: one count (``2``) or several, run one after the other (``1,2``)."""
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError("process counts of 1 or more, e.g. 1,2")
+    return counts
 
 
 def bench_arguments(
@@ -697,8 +813,9 @@ def bench_arguments(
     parser.add_argument("--limit-citizens", type=int, default=200)
     parser.add_argument("--limit-seconds", type=float, default=30.0)
     parser.add_argument(
-        "--workers", type=int, default=1,
-        help="bot processes in the capacity and paced phases (skm-bot run --workers)",
+        "--workers", type=worker_counts, default=[1], metavar="N[,N...]",
+        help="bot processes in the capacity and paced phases (skm-bot run --workers); "
+        "several counts (1,2) run those phases once for each",
     )  # fmt: skip
     parser.add_argument("--pg-workers", type=int, default=10)
     parser.add_argument("--pg-seconds", type=float, default=5.0)
@@ -719,4 +836,11 @@ if __name__ == "__main__":
         __doc__.splitlines()[0], citizens=500, port=18091, database="skm_bench_load"
     )
     parser.add_argument("--bot-overall-per-s", type=float, default=29.0)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--polling", action="store_true",
+        help="the capacity and paced phases by getUpdates long polling instead of the webhook",
+    )  # fmt: skip
+    options = parser.parse_args()
+    if options.polling and options.workers != [1]:
+        parser.error("--polling runs one process (one poller per bot token)")
+    asyncio.run(main(options))

@@ -390,7 +390,7 @@ async def main(args: argparse.Namespace) -> None:
         pg_rate = await postgres_floor(args.database_url, args.pg_workers, args.pg_seconds)
         replies = Replies(api)
 
-        bot = BotProcess(env, logs / "bot-whatsapp-capacity.log", workers=args.workers)
+        bot = BotProcess(env, logs / "bot-whatsapp-capacity.log", workers=args.workers[0])
         await bot.start()
         if args.profile:
             print(f"profile: py-spy record -p {bot.pid} (the capacity bot)", file=sys.stderr)
@@ -453,8 +453,8 @@ async def main(args: argparse.Namespace) -> None:
           f", after the warm-up "
           f"{limit['in_per_s']:.1f} webhooks/s; {limit['updates_per_s']:.1f} updates/s "
           f"overall")  # fmt: skip
-    print(f"CPU during the capacity phase: bot ({args.workers} process"
-          f"{'es' if args.workers > 1 else ''}) {cap['bot_cpu_share']:.0%} of a core, this "
+    print(f"CPU during the capacity phase: bot ({args.workers[0]} process"
+          f"{'es' if args.workers[0] > 1 else ''}) {cap['bot_cpu_share']:.0%} of a core, this "
           f"process (fake API and citizens) {cap['bench_cpu_share']:.0%}; machine "
           f"{cap['machine_busy']:.0%} busy over {os.cpu_count()} cores; "
           f"redelivered webhooks {cap['redelivered']}; fake API errors {fake_errors}")  # fmt: skip
@@ -479,4 +479,7 @@ if __name__ == "__main__":
         "--limit-sends-only", action="store_true",
         help="count only the bot's sends against the limit (Meta counts the webhooks too)",
     )  # fmt: skip
-    asyncio.run(main(parser.parse_args()))
+    options = parser.parse_args()
+    if len(options.workers) > 1:
+        parser.error("one process count here (bench/load.py runs several)")
+    asyncio.run(main(options))

@@ -27,6 +27,7 @@ from bot.web import build_web_app
 from bot.web_console import attach_console, base_url, console_port, serve_console_alone
 from bot.whatsapp_flows import flows_in_use
 from bot.workers import WorkerRole
+from handlers import json_codec
 from handlers.console import ConsoleChannel, ConsoleKeys, ConsoleSender
 from handlers.dispatcher import Dispatcher, utc_now
 from handlers.outbox import OutboxWorker, Sender
@@ -199,7 +200,9 @@ async def run_service(
         telegram_bot = None
         if settings.telegram_bot_token:
             telegram_bot = make_bot(
-                settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url
+                settings.telegram_bot_token.get_secret_value(),
+                settings.telegram_api_base_url,
+                read_timeout_s=settings.telegram_read_timeout_s,
             )
             await telegram_bot.initialize()  # getMe: fails fast on a wrong token
             stack.push_async_callback(telegram_bot.shutdown)
@@ -207,8 +210,9 @@ async def run_service(
             async def blocked(address: str) -> None:
                 await storage.mark_blocked(Channel.TELEGRAM.value, address, utc_now())
 
+            # The platform's limit is the bot's, not each process's: --workers split it.
             limiter = RateLimiter(
-                overall_per_s=settings.telegram_overall_per_s,
+                overall_per_s=role.share(settings.telegram_overall_per_s),
                 per_chat_interval_s=settings.telegram_per_chat_interval_s,
                 per_chat_burst=settings.telegram_per_chat_burst,
                 overall_burst=settings.telegram_overall_burst,
@@ -224,7 +228,8 @@ async def run_service(
             photos[Channel.TELEGRAM.value] = photo_fetcher(telegram_bot)
         form_languages: frozenset[str] = frozenset()
         if settings.whatsapp_access_token and settings.whatsapp_phone_number_id:
-            http = aiohttp.ClientSession()
+            # One session for every Graph call: its pooled connections are kept alive.
+            http = aiohttp.ClientSession(json_serialize=json_codec.dumps_str)
             stack.push_async_callback(http.close)
             graph = GraphClient(
                 http,
@@ -246,7 +251,7 @@ async def run_service(
                 if settings.whatsapp_digest_template_name
                 else None
             )
-            whatsapp_pace = whatsapp_limiter(settings.whatsapp_messages_per_s)
+            whatsapp_pace = whatsapp_limiter(role.share(settings.whatsapp_messages_per_s))
             flows = await flows_in_use(settings, storage)
             for language in flows.stale:
                 log.warning(
@@ -270,6 +275,8 @@ async def run_service(
             utc_now,
             lease=timedelta(seconds=settings.outbox_lease_s),
             observer=metrics.observe_delivery,
+            backoff_cap=timedelta(seconds=settings.outbox_backoff_cap_s),
+            outage_min=timedelta(seconds=settings.outbox_outage_min_s),
         )
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
         dispatcher.observer = metrics.observe_dispatch

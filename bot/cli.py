@@ -169,9 +169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _is_service(args: argparse.Namespace, settings: Settings) -> bool:
+    """`skm-bot run` serving the platforms (not the terminal chat)."""
+    return not args.console and settings.has_platform_channel
+
+
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
     """JSON lines for the service, text for people; the console chat logs warnings only."""
-    service = args.command == "run" and not args.console and settings.has_platform_channel
+    service = args.command == "run" and _is_service(args, settings)
     console = args.command == "run" and not service
     log_format = settings.log_format or ("json" if service else "text")
     level = logging.WARNING if console else settings.log_level
@@ -291,7 +296,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN: required for `skm-bot telegram`")
-    bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+    bot = make_bot(
+        settings.telegram_bot_token.get_secret_value(),
+        settings.telegram_api_base_url,
+        read_timeout_s=settings.telegram_read_timeout_s,
+    )
     async with bot:
         if args.telegram_command == "set-webhook":
             if not settings.telegram_webhook_url or not settings.telegram_webhook_secret:

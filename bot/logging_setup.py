@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import secrets
 import sys
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
+
+from handlers import json_codec
 
 LogFormat = Literal["json", "text"]
 
@@ -82,7 +83,7 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = scrub(self.formatException(record.exc_info))
         if record.stack_info:
             entry["stack"] = scrub(self.formatStack(record.stack_info))
-        return json.dumps(entry, ensure_ascii=False)
+        return json_codec.dumps_str(entry)
 
 
 class TextFormatter(logging.Formatter):

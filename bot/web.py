@@ -11,8 +11,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.metrics import CONTENT_TYPE, Metrics
+from handlers import json_codec
 from handlers.dispatcher import utc_now
-from handlers.telegram import MalformedUpdate, TelegramUpdates, secret_matches
+from handlers.telegram import WEBHOOK_OK, MalformedUpdate, TelegramUpdates, secret_matches
 from handlers.whatsapp import (
     SIGNATURE_HEADER,
     WhatsAppUpdates,
@@ -59,10 +60,6 @@ def _storable(value: Any) -> Any:
 MAX_JSON_DEPTH = 32
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN, Infinity, -Infinity: RFC 8259 has none
-
-
 def _too_deep(body: bytes, data: Any) -> bool:
     """True when ``data`` nests deeper than :data:`MAX_JSON_DEPTH` (brackets inside strings,
     which a citizen may type, do not count)."""
@@ -86,10 +83,7 @@ def parse_json_body(body: bytes) -> Any:
     A body in UTF-16 or UTF-32 (JSON allows them) is always cleaned: its escapes do not show
     in the bytes.
     """
-    try:
-        data = json.loads(body, parse_constant=_refuse_constant)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
+    data = json_codec.loads(body)
     if _too_deep(body, data):
         raise ValueError("nested too deeply")
     if _SUSPECT_ESCAPE.search(body) or json.detect_encoding(body) != "utf-8":
@@ -212,19 +206,25 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
         return _refuse(request, channel, "invalid", 400, "not an update")
     try:
-        dispatched = await request.app[TELEGRAM_KEY].process_json(data)
+        processed = await request.app[TELEGRAM_KEY].process_webhook(data)
     except MalformedUpdate as exc:
         # An update we cannot read (a field missing or mistyped, as in Telegram's own webhook
         # guide): answered 200 and ignored, or Telegram would retry it for hours.
         log.info("update not understood", extra={"reason": str(exc)})
         _count(request, channel, "ignored")
-        return web.json_response({"ok": True})
+        return _json_ok(WEBHOOK_OK)
     except StorageUnavailable:
         # Telegram retries non-2xx deliveries: nothing is lost while the database is down.
         return _refuse(request, channel, "unavailable", 503, "unavailable")
-    if not dispatched:  # dispatched events are counted by the dispatcher's observer
+    if not processed.dispatched:  # dispatched events are counted by the dispatcher's observer
         _count(request, channel, "ignored")
-    return web.json_response({"ok": True})
+    # The state and the replies are committed: the 200 may go, with the callback's answer.
+    return _json_ok(processed.reply)
+
+
+def _json_ok(body: bytes) -> web.Response:
+    """A 200 with a JSON body already serialised (the webhooks' hot answer)."""
+    return web.Response(body=body, content_type="application/json")
 
 
 async def whatsapp_verify(request: web.Request) -> web.Response:
@@ -264,4 +264,7 @@ async def whatsapp_webhook(request: web.Request) -> web.Response:
         _count(request, channel, "failed", report.failed)
         if not report.stored:  # nothing of it kept: Meta's retry may fare better
             return web.json_response({"ok": False, "error": "not processed"}, status=500)
-    return web.json_response({"ok": True, "messages": report.messages, "statuses": report.statuses})
+    return web.json_response(
+        {"ok": True, "messages": report.messages, "statuses": report.statuses},
+        dumps=json_codec.dumps_str,
+    )

@@ -37,6 +37,11 @@ class WorkerRole:
     def shares_port(self) -> bool:
         return self.count > 1
 
+    def share(self, rate: float) -> float:
+        """This worker's part of a rate the whole service must keep to (a platform's send
+        limit): the workers of one supervisor split it evenly."""
+        return rate / self.count
+
     @property
     def primary(self) -> bool:
         """Runs the once-per-service duties: the scheduler, registering commands."""

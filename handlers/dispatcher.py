@@ -185,16 +185,17 @@ class Dispatcher:
         async with self.storage.transaction() as tx:
             result = await self._step_in(tx, inbound, prepared)
         step_ms = (time.perf_counter() - started) * 1000
-        log.info(
-            "inbound",
-            extra={
-                "channel": inbound.channel.value,
-                "event_id": inbound.event_id,
-                "kind": inbound.kind.value,
-                "outcome": result.outcome.value,
-                "step_ms": round(step_ms, 2),
-            },
-        )
+        if log.isEnabledFor(logging.INFO):  # no record built for a line that is dropped
+            log.info(
+                "inbound",
+                extra={
+                    "channel": inbound.channel.value,
+                    "event_id": inbound.event_id,
+                    "kind": inbound.kind.value,
+                    "outcome": result.outcome.value,
+                    "step_ms": round(step_ms, 2),
+                },
+            )
         if result.claimed or result.direct or result.wake:
             delivery = self._deliver(inbound.channel.value, result)
             if background:

@@ -33,6 +33,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from handlers import json_codec
 from handlers.outbox import PermanentSendError, SendReceipt, TransientSendError
 from handlers.ratelimit import RateLimiter
 from handlers.telegram_api import AiohttpRequest, BotApi, InlineKeyboard
@@ -470,6 +471,26 @@ async def register_commands(bot: TelegramBot) -> None:
 HandleInbound = Callable[[Inbound], Awaitable[Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """One webhook update done: whether it reached the dispatcher, and the webhook's answer."""
+
+    dispatched: bool
+    # The body of the webhook's 200: a Bot API call Telegram makes for us (answerCallbackQuery).
+    reply: bytes
+
+
+# What the webhook answers when it has no call for Telegram to make.
+WEBHOOK_OK = b'{"ok":true}'
+
+
+def answer_callback_reply(query_id: str) -> bytes:
+    """The webhook answer that answers a callback query: Telegram runs a method named in the
+    response to a webhook ("Making requests when getting updates", Bot API), so the tap costs
+    no call of ours."""
+    return json_codec.dumps({"method": "answerCallbackQuery", "callback_query_id": query_id})
+
+
 class TelegramUpdates:
     """Turns raw updates (from polling or the webhook) into dispatched inbound events."""
 
@@ -480,17 +501,34 @@ class TelegramUpdates:
         self._answering: set[asyncio.Task[None]] = set()
 
     async def process_json(self, data: object) -> bool:
-        """Dispatch one update (the Bot API's JSON); True when it reached the dispatcher.
+        """Dispatch one polled update (the Bot API's JSON); True when it reached the dispatcher.
 
         Raises :class:`MalformedUpdate`, before anything is done, when it is not an update.
         """
         parsed = parse_update(data, self.bot.id, datetime.now(UTC))
         if parsed.callback_query_id is not None:
             # Answered at once, alongside the processing, so the spinner stops; not waited
-            # for: a slow Bot API must not hold up the webhook's answer (:meth:`drain`).
+            # for: a slow Bot API must not hold up the next poll (:meth:`drain`).
             task = asyncio.create_task(self._answer_callback(parsed.callback_query_id))
             self._answering.add(task)
             task.add_done_callback(self._answering.discard)
+        return await self._dispatch(parsed)
+
+    async def process_webhook(self, data: object) -> Processed:
+        """Dispatch one update delivered to the webhook; the webhook's answer with it.
+
+        A callback query is answered in the webhook's answer, after the commit (as the
+        redelivery of a failed update answers it then); the call costs us nothing, and a
+        hanging Bot API cannot hold it up. Raises :class:`MalformedUpdate` like
+        :meth:`process_json`.
+        """
+        parsed = parse_update(data, self.bot.id, datetime.now(UTC))
+        dispatched = await self._dispatch(parsed)
+        if parsed.callback_query_id is None:
+            return Processed(dispatched, WEBHOOK_OK)
+        return Processed(dispatched, answer_callback_reply(parsed.callback_query_id))
+
+    async def _dispatch(self, parsed: ParsedUpdate) -> bool:
         if parsed.inbound is None:
             log.debug("update ignored", extra={"reason": parsed.reason})
             return False
@@ -575,6 +613,7 @@ __all__ = [
     "BotApi",
     "MalformedUpdate",
     "ParsedUpdate",
+    "Processed",
     "RateLimiter",
     "TelegramConflict",
     "TelegramPoller",

@@ -9,7 +9,6 @@ PTB's exception classes, so the callers' error handling stays the same.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -32,6 +31,8 @@ from telegram.error import (
 )
 from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
+
+from handlers import json_codec
 
 # PTB's getUpdates transport in make_bot read for this much longer than the long poll itself.
 LONG_POLL_SLACK_S: Final = 30.0
@@ -183,7 +184,7 @@ class BotApi:
         read_timeout_s: float | None = None,
     ) -> Any:
         """Call ``method``; its ``result``, or the :class:`TelegramError` PTB would raise."""
-        body = json.dumps(params or {}, separators=(",", ":")).encode()
+        body = json_codec.dumps(params or {})
         try:
             status, payload = await self._transport.post_json(
                 self.method_url(method), body, read_timeout_s=read_timeout_s
@@ -279,7 +280,7 @@ def api_error(status: int, payload: bytes) -> TelegramError:
 
 def _json(payload: bytes) -> object:
     try:
-        return json.loads(payload.decode("utf-8", "replace"))
+        return json_codec.loads(payload.decode("utf-8", "replace"))
     except ValueError as exc:
         raise TelegramError("Invalid server response") from exc
 

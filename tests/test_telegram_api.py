@@ -179,6 +179,17 @@ async def test_a_slow_answer_times_out_and_a_missing_server_is_a_network_error(
         await transport.shutdown()
 
 
+async def test_the_bots_read_timeout_applies_to_every_hot_call(api: FakeTelegramApi) -> None:
+    """TELEGRAM_READ_TIMEOUT_S reaches the plain JSON calls through make_bot."""
+    async with make_bot(TOKEN, api.base_url, read_timeout_s=0.1) as made:
+        client = BotApi.of(made)
+        assert client.read_timeout_s == 0.1
+        api.delay_s = 0.4
+        with pytest.raises(TimedOut):
+            await client.send_message(CHAT, "x")
+        api.delay_s = 0.0
+
+
 async def test_a_client_whose_bot_is_shut_down_fails_as_a_network_error(
     api: FakeTelegramApi,
 ) -> None:
@@ -371,6 +382,37 @@ async def test_a_webhook_tap_is_dispatched_and_answered_and_a_malformed_one_touc
     assert len(api.calls) == calls and len(handled) == 1
 
 
+async def test_a_webhook_tap_is_answered_in_the_webhook_s_answer(
+    api: FakeTelegramApi, bot: Bot
+) -> None:
+    """In webhook mode the callback is answered by Telegram from the 200's body: no call of
+    ours, and the answer parses as the Bot API call the fake then makes."""
+    handled: list[Inbound] = []
+
+    async def handle(inbound: Inbound) -> None:
+        handled.append(inbound)
+
+    updates = TelegramUpdates(bot, handle)
+    tap = api.make_callback_update(CHAT, 9, "v1|3|2")
+    processed = await updates.process_webhook(tap)
+    assert processed.dispatched and len(handled) == 1
+    await updates.drain()
+    assert api.calls_to("answerCallbackQuery") == [], "no call of the bot's own"
+    call = await api.run_webhook_reply(processed.reply)
+    query_id = tap["callback_query"]["id"]
+    assert call is not None and call.method == "answerCallbackQuery" and call.via_webhook
+    assert api.answered_callbacks[query_id] == {"callback_query_id": query_id}
+
+    group = api.make_callback_update(-5, 9, "v1|3|2")  # ignored, but its spinner stops too
+    ignored = await updates.process_webhook(group)
+    assert not ignored.dispatched
+    await api.run_webhook_reply(ignored.reply)
+    assert group["callback_query"]["id"] in api.answered_callbacks
+
+    message = await updates.process_webhook(api.make_message_update(CHAT, "halo"))
+    assert message.dispatched and await api.run_webhook_reply(message.reply) is None
+
+
 async def test_polling_skips_a_malformed_update_and_moves_past_it(
     api: FakeTelegramApi, bot: Bot
 ) -> None:
@@ -392,9 +434,11 @@ async def test_polling_skips_a_malformed_update_and_moves_past_it(
         await poller.poll_once()
 
 
-async def test_a_hanging_bot_api_does_not_hold_up_the_webhook_s_answer(
+async def test_a_hanging_bot_api_does_not_hold_up_a_polled_update(
     api: FakeTelegramApi, bot: Bot
 ) -> None:
+    """Polling answers the callback with a call of its own, alongside the processing (the
+    webhook answers it in its 200, with no call at all)."""
     handled: list[Inbound] = []
 
     async def handle(inbound: Inbound) -> None:

@@ -84,13 +84,23 @@ class Service:
         assert self.task is not None
         await asyncio.wait_for(self.task, timeout=15)
 
-    async def post_update(self, update: dict[str, Any], secret: str | None = SECRET) -> int:
+    async def post_update(
+        self,
+        update: dict[str, Any],
+        secret: str | None = SECRET,
+        api: FakeTelegramApi | None = None,
+    ) -> int:
+        """POST an update to the webhook; with ``api``, the fake runs the call the webhook's
+        answer names, as Telegram does."""
         url = f"http://127.0.0.1:{self.settings.http_port}/telegram/webhook"
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
         async with (
             aiohttp.ClientSession() as session,
             session.post(url, json=update, headers=headers) as response,
         ):
+            answer = await response.read()
+            if api is not None and response.status == 200:
+                await api.run_webhook_reply(answer, response.content_type)
             return response.status
 
 
@@ -247,9 +257,14 @@ async def test_webhook_mode_checks_the_secret_and_drops_duplicates(
             before = len(api.calls_to("sendMessage"))
             data = button(message, label, index)
             update = api.make_callback_update(CHAT, message["message_id"], data)
-            assert await service.post_update(update) == 200
+            assert await service.post_update(update, api=api) == 200
             await api.wait_for(lambda b=before: len(api.calls_to("sendMessage")) > b, timeout=10)
         assert await service.post_update({"not": "an update"}) == 400
+        # Every tap's callback query was answered by Telegram from the webhook's answer, none
+        # by a call of the bot's own.
+        answers = api.calls_to("answerCallbackQuery")
+        assert len(answers) == len(SURVEY_TAPS) and all(call.via_webhook for call in answers)
+        assert len(api.answered_callbacks) == len(SURVEY_TAPS)
     [response] = await pg_storage.responses()
     assert response.scores == EXPECTED_SCORES
 

@@ -31,6 +31,13 @@ pytestmark = pytest.mark.slow
 FIRST_CHAT = 888000100
 
 
+def test_the_workers_split_the_platforms_send_limit() -> None:
+    """TELEGRAM_OVERALL_PER_S and WHATSAPP_MESSAGES_PER_S are the bot's: N workers pacing at
+    the whole rate each would send N times what the platform allows."""
+    assert WorkerRole().share(25.0) == 25.0
+    assert [WorkerRole(index, 4).share(80.0) for index in range(4)] == [20.0] * 4
+
+
 def service_env(api: FakeTelegramApi, database_url: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)

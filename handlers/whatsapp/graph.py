@@ -7,13 +7,13 @@ the business-scoped user id (``recipient``) only for a user whose phone Meta nev
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
 
+from handlers import json_codec
 from handlers.whatsapp.parse import dict_items, text_value
 from storage.contacts import is_phone
 
@@ -171,7 +171,7 @@ class GraphClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise GraphUnavailable(f"no answer: {type(exc).__name__} {exc}".strip()) from exc
         try:
-            data = json.loads(raw) if raw else {}
+            data = json_codec.loads(raw) if raw else {}
         except ValueError:
             data = {}
         if status >= 400 or (isinstance(data, dict) and "error" in data):

@@ -18,7 +18,8 @@ What it models (see TECH.md §1a, 1d, 1g):
   with the real API's error strings where they are known.
 * getUpdates long polling with the real server's conflict rule: a *new* long poll terminates the
   one that is still waiting, which then gets 409 "terminated by other getUpdates request".
-* Webhooks (setWebhook / deleteWebhook / getWebhookInfo and :meth:`deliver_webhook`).
+* Webhooks (setWebhook / deleteWebhook / getWebhookInfo and :meth:`deliver_webhook`),
+  including a method call in the webhook's answer (:meth:`run_webhook_reply`).
 * Message limits (text 1..4096, caption <= 1024, callback_data 1..64 bytes) and, with
   ``rate_limits=True``, flood limits (overall N/s and per-chat token bucket) answered with 429.
 * Fault injection (:meth:`fail_next`, :meth:`set_down`, :meth:`set_hanging`, :attr:`delay_s`,
@@ -173,6 +174,8 @@ class Call:
     method: str
     params: JsonDict = field(hash=False)
     at: float
+    # Made by Telegram from the webhook's answer ("Making requests when getting updates").
+    via_webhook: bool = False
 
 
 @dataclass(slots=True)
@@ -757,8 +760,9 @@ class FakeTelegramApi:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as resp:
-                await resp.read()
+                answer = await resp.read()
                 status, reason = resp.status, resp.reason
+                content_type = resp.content_type
         except (aiohttp.ClientError, TimeoutError) as exc:
             webhook.last_error_date = int(time.time())
             webhook.last_error_message = f"Connection failed: {exc!r}"
@@ -767,8 +771,34 @@ class FakeTelegramApi:
             webhook.last_error_date = int(time.time())
             webhook.last_error_message = f"Wrong response from the webhook: {status} {reason}"
         self.webhook_deliveries.append((upd, status))
+        if 200 <= status < 300:
+            await self.run_webhook_reply(answer, content_type)
         self._notify()
         return status
+
+    async def run_webhook_reply(
+        self, answer: bytes, content_type: str = "application/json"
+    ) -> Call | None:
+        """Make the Bot API call a webhook's 2xx answer names in ``method``, as Telegram does
+        (its result goes nowhere); the call, or None when the answer names none."""
+        if content_type != "application/json" or not answer.strip():
+            return None
+        try:
+            data = json.loads(answer)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("method"), str):
+            return None
+        method = self._canonical.get(data["method"].lower(), data["method"])
+        params = {name: _decode_value(name, value) for name, value in data.items()}
+        del params["method"]
+        call = Call(method, params, time.monotonic(), via_webhook=True)
+        self.calls.append(call)
+        self.stats.requests += 1
+        status, _ = await self._dispatch(method, params)
+        self.stats.by_method[method] += 1
+        self.stats.by_status[status] += 1
+        return call
 
     # ---------------------------------------------------------------- HTTP layer
 
