@@ -75,7 +75,9 @@ def migration_secret(settings: Settings) -> bytes | None:
 @asynccontextmanager
 async def open_storage(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Storage]:
     """The database, migrated to the newest schema unless told otherwise; disposed on exit."""
-    storage = Storage(db.create_engine(settings.database_url))
+    storage = Storage(
+        db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    )
     try:
         if migrate:
             await db.upgrade(storage.engine, event_secret=migration_secret(settings))

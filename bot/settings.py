@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL connections kept open per process; a request beyond them waits for one (no
+    # overflow connections: opening and closing them under load cost more than the wait).
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     timezone: str = "Asia/Jayapura"
     organisation_name: str = "Pemerintah Kabupaten Mimika"
     pseudonym_secret: SecretStr | None = None

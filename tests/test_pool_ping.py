@@ -7,6 +7,7 @@ an idle timeout) is replaced without the caller seeing an error.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
@@ -66,3 +67,23 @@ async def test_a_recently_used_connection_is_not_pinged(
         assert await backend_pid(storage) != first
     finally:
         await storage.dispose()
+
+
+async def test_a_burst_waits_for_the_pool_instead_of_opening_connections(pg_url: str) -> None:
+    """Twenty transactions at once on a pool of three: all finish, on three backends only.
+
+    With overflow connections the burst opened extra backends and closed them on return: under
+    load that churn cost more CPU than the wait (docs/performance.md)."""
+    storage = Storage(db.create_engine(pg_url, pool_size=3))
+
+    async def hold() -> int:
+        async with storage.engine.connect() as connection:
+            pid = await connection.execute(text("SELECT pg_backend_pid(), pg_sleep(0.05)"))
+            return int(pid.first()[0])  # type: ignore[index]
+
+    try:
+        pids = await asyncio.gather(*(hold() for _ in range(20)))
+    finally:
+        await storage.dispose()
+    assert len(pids) == 20
+    assert len(set(pids)) == 3
