@@ -199,7 +199,9 @@ async def run_service(
         telegram_bot = None
         if settings.telegram_bot_token:
             telegram_bot = make_bot(
-                settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url
+                settings.telegram_bot_token.get_secret_value(),
+                settings.telegram_api_base_url,
+                read_timeout_s=settings.telegram_read_timeout_s,
             )
             await telegram_bot.initialize()  # getMe: fails fast on a wrong token
             stack.push_async_callback(telegram_bot.shutdown)
@@ -270,6 +272,8 @@ async def run_service(
             utc_now,
             lease=timedelta(seconds=settings.outbox_lease_s),
             observer=metrics.observe_delivery,
+            backoff_cap=timedelta(seconds=settings.outbox_backoff_cap_s),
+            outage_min=timedelta(seconds=settings.outbox_outage_min_s),
         )
         dispatcher = Dispatcher(storage, settings.flow_settings(), settings.pseudonym_key(), outbox)
         dispatcher.observer = metrics.observe_dispatch

@@ -291,7 +291,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 async def _telegram(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram_bot_token:
         raise ConfigError("TELEGRAM_BOT_TOKEN: required for `skm-bot telegram`")
-    bot = make_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base_url)
+    bot = make_bot(
+        settings.telegram_bot_token.get_secret_value(),
+        settings.telegram_api_base_url,
+        read_timeout_s=settings.telegram_read_timeout_s,
+    )
     async with bot:
         if args.telegram_command == "set-webhook":
             if not settings.telegram_webhook_url or not settings.telegram_webhook_secret:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # At most this many sends back to back; beyond, they are spread at TELEGRAM_OVERALL_PER_S
     # (a whole second's allowance at once reaches Telegram with jitter and meets 429s).
     telegram_overall_burst: int = Field(default=2, ge=1, le=100)
+    # How long a Bot API call may wait for its answer before it counts as failed (and its
+    # reply is retried): a hanging API then costs this much per send, not a lease.
+    telegram_read_timeout_s: float = Field(default=10.0, gt=0, le=300)
 
     whatsapp_access_token: SecretStr | None = None
     whatsapp_phone_number_id: str | None = None
@@ -129,6 +132,11 @@ class Settings(BaseSettings):
     # How long a claimed outgoing message belongs to the process sending it; after a crash
     # its replies go out this long later (see handlers/outbox.py).
     outbox_lease_s: float = Field(default=120.0, ge=1.0, le=3600.0)
+    # The longest wait between two tries of a failing send (the backoff doubles from 2 s).
+    outbox_backoff_cap_s: float = Field(default=120.0, ge=0.1, le=3600.0)
+    # Failures for this long with no success between them are an outage: the first success
+    # after one makes every backed-off reply of the channel due at once.
+    outbox_outage_min_s: float = Field(default=5.0, ge=0.1, le=3600.0)
     # When set, /metrics and /readyz answer only a request carrying
     # "Authorization: Bearer <METRICS_TOKEN>"; unset, they stay open as before (/healthz
     # always is: it says nothing but "up").

@@ -23,6 +23,7 @@ from storage.outbox import PendingMessage
 
 log = logging.getLogger(__name__)
 
+# Defaults of OUTBOX_BACKOFF_CAP_S and OUTBOX_OUTAGE_MIN_S.
 MAX_BACKOFF = timedelta(minutes=2)
 # Failures for this long with no success in between are an outage: the success that ends it
 # makes the backed-off messages due at once.
@@ -73,11 +74,11 @@ class Sender(Protocol):
     async def send(self, message: PendingMessage) -> SendReceipt: ...
 
 
-def backoff(attempts: int, retry_after_s: float | None) -> timedelta:
+def backoff(attempts: int, retry_after_s: float | None, cap: timedelta = MAX_BACKOFF) -> timedelta:
     """Exponential backoff (2, 4, 8 ... s, capped), or what the platform asked for."""
     if retry_after_s is not None:
         return timedelta(seconds=max(retry_after_s, 0.0))
-    return min(timedelta(seconds=2 ** min(attempts, 20)), MAX_BACKOFF)
+    return min(timedelta(seconds=2 ** min(attempts, 20)), cap)
 
 
 class OutboxWorker:
@@ -91,15 +92,19 @@ class OutboxWorker:
         *,
         lease: timedelta = DEFAULT_LEASE,
         observer: DeliveryObserver | None = None,
+        backoff_cap: timedelta = MAX_BACKOFF,
+        outage_min: timedelta = OUTAGE_MIN,
     ) -> None:
         self.storage = storage
         self.senders = senders
         self.clock = clock
         self.lease = lease
+        self.backoff_cap = backoff_cap
+        self.outage_min = outage_min
         self.observer = observer
         self._wakeup = asyncio.Event()
         # When each channel's current run of outage-type failures began (by ``clock``). The
-        # first success after a run of at least OUTAGE_MIN means the platform is back: its
+        # first success after a run of at least ``outage_min`` means the platform is back: its
         # backed-off retries are made due at once (see _answered).
         self._failing_since: dict[str, datetime] = {}
         # time.monotonic() of each channel's latest recovery.
@@ -181,11 +186,11 @@ class OutboxWorker:
         the sweeper woken. The check and the removal happen with no await between them, so of
         concurrent senders (the dispatcher's background sends, the sweeper) only the first
         success pays for the UPDATE; every other success costs a dict lookup. A run of failures
-        shorter than OUTAGE_MIN is no outage (their backoff is as short), and this keeps one
+        shorter than ``outage_min`` is no outage (their backoff is as short), and this keeps one
         message that always fails from being retried after every success of a busy channel.
         """
         since = self._failing_since.pop(channel, None)
-        if since is None or self.clock() - since < OUTAGE_MIN:
+        if since is None or self.clock() - since < self.outage_min:
             return
         try:
             count = await self.storage.retry_now(channel, self.clock())
@@ -247,7 +252,7 @@ class OutboxWorker:
         outage = False
         if retry_after is not None:
             # Flood control, or a wait the sender chose: honoured, and no sign of an outage.
-            delay = backoff(message.attempts, retry_after)
+            delay = backoff(message.attempts, retry_after, self.backoff_cap)
         elif self._recovered.get(message.channel, -math.inf) > started:
             # The channel recovered while this request was out: it was caught by the outage
             # that has just ended (say, timed out at its end). The platform is back: no backoff.
@@ -255,10 +260,14 @@ class OutboxWorker:
         else:
             outage = True
             self._failing_since.setdefault(message.channel, self.clock())
-            delay = backoff(message.attempts, None)
+            delay = backoff(message.attempts, None, self.backoff_cap)
         log.warning(
             "outbox retry",
-            extra={"outbox_id": message.id, "reason": str(error), "delay_s": delay.seconds},
+            extra={
+                "outbox_id": message.id,
+                "reason": str(error),
+                "delay_s": round(delay.total_seconds(), 3),
+            },
         )
         retry_at = self.clock() + delay
         await self.storage.mark_retry(message.id, str(error), retry_at, attempt=message.attempts)

@@ -201,6 +201,34 @@ async def test_one_message_that_keeps_failing_is_backed_off_in_a_busy_channel(
     assert recoveries == []
 
 
+async def test_the_backoff_cap_and_the_outage_length_are_the_workers_settings(
+    storage: Storage, sender: FlakySender, clock: Clock, recoveries: list[int]
+) -> None:
+    """OUTBOX_BACKOFF_CAP_S and OUTBOX_OUTAGE_MIN_S (the fault tests run an outage in
+    seconds with them): the backoff stops growing at the cap, and an outage as long as the
+    configured minimum already ends with a recovery."""
+    worker = OutboxWorker(
+        storage,
+        {CHANNEL: sender},
+        clock,
+        backoff_cap=timedelta(seconds=3),
+        outage_min=timedelta(seconds=1),
+    )
+    [a1] = await queue(storage, "citizen-a", "a1")
+    sender.down = True
+    waits = []
+    for _ in range(4):
+        assert await worker.deliver(CHANNEL) == 0
+        status, at = (await due_at(storage))[a1]
+        waits.append((at - clock.now).total_seconds())
+        clock.now = at
+    assert waits == [2, 3, 3, 3]
+    sender.down = False
+    [b1] = await queue(storage, "citizen-b", "b1", now=clock.now)
+    assert await worker.deliver(CHANNEL, ids=[b1]) == 1
+    assert recoveries == [0], "an outage of 11 s against a minimum of 1 s: recovered"
+
+
 async def test_a_flood_control_wait_is_honoured_and_triggers_no_recovery(
     storage: Storage,
     worker: OutboxWorker,

@@ -48,6 +48,21 @@ def test_a_bad_setting_is_named(
     assert "\n" not in str(error.value)
 
 
+def test_the_timeouts_of_the_fault_tests_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings()
+    assert (defaults.telegram_read_timeout_s, defaults.outbox_backoff_cap_s) == (10.0, 120.0)
+    assert defaults.outbox_outage_min_s == 5.0
+    monkeypatch.setenv("TELEGRAM_READ_TIMEOUT_S", "0.5")
+    monkeypatch.setenv("OUTBOX_BACKOFF_CAP_S", "2")
+    monkeypatch.setenv("OUTBOX_OUTAGE_MIN_S", "0.5")
+    fast = load_settings()
+    assert (fast.telegram_read_timeout_s, fast.outbox_backoff_cap_s) == (0.5, 2.0)
+    assert fast.outbox_outage_min_s == 0.5
+    monkeypatch.setenv("TELEGRAM_READ_TIMEOUT_S", "0")
+    with pytest.raises(ConfigError, match="^TELEGRAM_READ_TIMEOUT_S:"):
+        load_settings()
+
+
 def test_a_webhook_without_a_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://bot.example/tg")
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET"):

@@ -179,6 +179,17 @@ async def test_a_slow_answer_times_out_and_a_missing_server_is_a_network_error(
         await transport.shutdown()
 
 
+async def test_the_bots_read_timeout_applies_to_every_hot_call(api: FakeTelegramApi) -> None:
+    """TELEGRAM_READ_TIMEOUT_S reaches the plain JSON calls through make_bot."""
+    async with make_bot(TOKEN, api.base_url, read_timeout_s=0.1) as made:
+        client = BotApi.of(made)
+        assert client.read_timeout_s == 0.1
+        api.delay_s = 0.4
+        with pytest.raises(TimedOut):
+            await client.send_message(CHAT, "x")
+        api.delay_s = 0.0
+
+
 async def test_a_client_whose_bot_is_shut_down_fails_as_a_network_error(
     api: FakeTelegramApi,
 ) -> None:
