@@ -35,11 +35,10 @@ dukcapil-mpp,2026-02-12,KTP-el,17-25,L,SMA,PNS,4,4,4,4,4,4,4,4,4,tolong hubungi 
 
 
 @pytest_asyncio.fixture
-async def settings(tmp_path: Path) -> AsyncIterator[Settings]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'skm.sqlite3'}"
+async def settings(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Settings]:
+    url = sqlite_url
     storage = Storage(db.create_engine(url))
     try:
-        await db.upgrade(storage.engine)
         await load_small_directory(storage)
         filed_at = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)
         complaint = replace(filed(), filed_at=filed_at, verify_by=filed_at + timedelta(days=3),

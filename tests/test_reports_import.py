@@ -147,10 +147,9 @@ async def run(argv: list[str], settings: Settings) -> int | None:
 
 
 @pytest.fixture
-async def sqlite_settings(tmp_path: Path) -> Settings:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'skm.sqlite3'}"
+async def sqlite_settings(sqlite_url: str) -> Settings:
+    url = sqlite_url
     storage = Storage(db.create_engine(url))
-    await db.upgrade(storage.engine)
     await load_small_directory(storage)
     await storage.dispose()
     return Settings(database_url=url)

@@ -56,15 +56,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
         request.getfixturevalue("pg_storage")  # empties the tables
         return str(request.getfixturevalue("pg_url"))
-    return f"sqlite+aiosqlite:///{tmp_path / 'skm.sqlite3'}"
+    return str(request.getfixturevalue("sqlite_url"))
 
 
 @pytest_asyncio.fixture
 async def settings(database_url: str, tmp_path: Path) -> AsyncIterator[Settings]:
     """A database with the small directory and the paper questionnaires, imported by command."""
     storage = Storage(db.create_engine(database_url))
-    try:
-        await db.upgrade(storage.engine)
+    try:  # both databases are migrated already
         await load_small_directory(storage)
     finally:
         await storage.dispose()
