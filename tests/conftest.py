@@ -28,8 +28,8 @@ from storage.outbox import PendingMessage
 from survey_flows.engine import FlowSettings
 from survey_flows.types import Channel, Inbound, InboundKind
 
-# The web console's browser fixtures (``console``, ``chromium``): see tests/browser.py.
-pytest_plugins = ["tests.browser"]
+# The web console's browser fixtures (``console``, ``chromium``): see tests/support/browser.py.
+pytest_plugins = ["tests.support.browser"]
 
 # One database per test process, so that two test runs on one machine never collide.
 TEST_DATABASE_URL = os.environ.get(
@@ -70,7 +70,8 @@ SMALL_DIRECTORY: tuple[OpdSpec, ...] = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Kept here rather than in pyproject.toml beside the others: tests/test_faults.py owns it.
+    # Kept here rather than in pyproject.toml beside the others: tests/system/test_faults.py
+    # owns it.
     config.addinivalue_line(
         "markers", "pgrestart: restarts PostgreSQL (a private cluster the test starts itself)"
     )

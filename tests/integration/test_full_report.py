@@ -1,0 +1,133 @@
+"""``skm-bot report --format pdf --full``: the Laporan SKM in the regulation's structure,
+opened with pypdf: its sections in order, the table of contents, page numbers, and figures
+equal to ``--format json``'s; suggestions grouped and masked; the RTL hook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from pypdf import PdfReader
+
+from bot.settings import Settings
+from reports.build import build_report
+from reports.full_report import SECTIONS, RtlRow, group_suggestions, write_full_pdf
+from reports.model import ReportRequest
+from reports.period import parse_period
+from storage import Storage, db
+from storage.complaints import apply_desk_effects
+from survey_flows.desk import InsertComplaint
+from tests.conftest import load_small_directory
+from tests.integration.test_complaint_storage_contract import filed
+from tests.integration.test_reports_build import PAPER_CSV
+from tests.integration.test_reports_outputs import run
+
+# Two more questionnaires in 2026-Q1 with the same suggestion, holding a phone number.
+EXTRA_CSV = """\
+dukcapil-mpp,2026-02-11,KTP-el,17-25,L,SMA,PNS,4,4,4,4,4,4,4,4,4,Tolong hubungi 081234567890!
+dukcapil-mpp,2026-02-12,KTP-el,17-25,L,SMA,PNS,4,4,4,4,4,4,4,4,4,tolong hubungi 081234567890
+"""
+
+
+@pytest_asyncio.fixture
+async def settings(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Settings]:
+    url = sqlite_url
+    storage = Storage(db.create_engine(url))
+    try:
+        await load_small_directory(storage)
+        filed_at = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)
+        complaint = replace(filed(), filed_at=filed_at, verify_by=filed_at + timedelta(days=3),
+                            answer_by=filed_at + timedelta(days=8))  # fmt: skip
+        async with storage.transaction() as tx:
+            citizen = await tx.contact_for("whatsapp", "6281200000000", "id", filed_at)
+            await apply_desk_effects(tx, [InsertComplaint(complaint, citizen.id, "whatsapp")],
+                                     filed_at)  # fmt: skip
+    finally:
+        await storage.dispose()
+    configured = Settings(database_url=url, organisation_name="Pemerintah Kabupaten Mimika")
+    paper = tmp_path / "paper.csv"
+    paper.write_text(PAPER_CSV + EXTRA_CSV, encoding="utf-8")
+    assert await run(["responses", "import", str(paper)], configured) == 0
+    yield configured
+
+
+def pages_text(path: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+async def test_the_full_report_has_the_regulation_s_sections_and_the_json_figures(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "laporan.pdf"
+    argv = ["report", "--period", "2026-Q1", "--format", "pdf", "--full", "-o", str(path)]
+    assert await run(argv, settings) == 0
+    capsys.readouterr()
+    pages = pages_text(path)
+    total = len(pages)
+    # Every page after the cover says its number out of the total.
+    for number, text in enumerate(pages[1:], start=2):
+        assert f"halaman {number} dari {total}" in text, number
+    # The table of contents names each section with the page it starts on.
+    toc = pages[1]
+    assert "DAFTAR ISI" in toc
+    starts = []
+    for section in SECTIONS:
+        line = next(line for line in toc.splitlines() if line.startswith(section))
+        page = int(line.rsplit(maxsplit=1)[-1])
+        assert pages[page - 1].lstrip().startswith(section) or section in pages[page - 1]
+        starts.append(page)
+    assert starts == sorted(starts)
+    whole = "\n".join(pages)
+    for needed in ("PermenPANRB", "Krejcie", "Undang-Undang Nomor 25 Tahun 2009",
+                   "Profil responden", "Belum ada rencana tindak lanjut"):  # fmt: skip
+        assert needed in whole, needed
+
+    # The figures are --format json's, written the Indonesian way.
+    assert await run(["report", "--period", "2026-Q1", "--format", "json"], settings) == 0
+    document = json.loads(capsys.readouterr().out, parse_float=str)  # digit for digit
+    for unit in document["units"]:
+        if unit["respondents"]:
+            assert f"IKM {unit['ikm'].replace('.', ',')}" in whole, unit["unit"]
+    hasil = pages[starts[2] - 1 : starts[3] - 1]
+    mpp = "\n".join(hasil)
+    assert f"IKM {document['regency']['ikm'].replace('.', ',')}" in mpp
+
+    # Suggestions grouped and masked; the complaint recap counts the one complaint.
+    analysis = "\n".join(pages[starts[3] - 1 : starts[4] - 1])
+    assert "081234567890" not in whole
+    assert "Antrean cepat" in analysis
+    assert "hubungi [disamarkan] 2" in analysis  # the two identical suggestions, counted once
+    recap = "\n".join(pages[starts[5] - 1 :])
+    assert "Pengaduan diterima: 1" in recap and "Loket Disdukcapil MPP" in recap
+
+
+async def test_full_is_only_a_pdf(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["report", "--period", "2026-Q1", "--format", "json", "--full"]
+    assert await run(argv, settings) == 2
+    assert "--full is the PDF report" in capsys.readouterr().err
+
+
+def test_suggestions_are_grouped_and_masked() -> None:
+    groups = group_suggestions(
+        ["Tolong hubungi 081234567890!", "tolong  hubungi 081234567890", "Ruang panas", " "]
+    )
+    assert [n for _, n in groups] == [2, 1]
+    assert "081234567890" not in groups[0][0] and groups[0][0].startswith("Tolong hubungi")
+
+
+async def test_rtl_rows_fill_their_table(sqlite_storage: Storage, tmp_path: Path) -> None:
+    await load_small_directory(sqlite_storage)
+    report = await build_report(sqlite_storage, ReportRequest(parse_period("2026-Q1")),
+                                organisation="Pemkab")  # fmt: skip
+    path = tmp_path / "rtl.pdf"
+    row = RtlRow("dukcapil-mpp", "U3", "Tambah loket perekaman $x$", "Kabid Dafduk",
+                 date(2026, 6, 30), "direncanakan")  # fmt: skip
+    write_full_pdf(report, path, rtl=[row])
+    whole = "\n".join(pages_text(path))
+    assert "Tambah loket perekaman $x$" in whole and "2026-06-30" in whole
+    assert "Belum ada rencana tindak lanjut" not in whole
