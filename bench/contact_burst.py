@@ -2,11 +2,11 @@
 
 Runs ``run_service`` in this process against a fresh PostgreSQL database and the fake Graph API
 (tests/support/fakes/graph_api.py). One WhatsApp sender posts ``--burst`` text messages, in
-deliveries of 10, all at once; meanwhile another citizen sends ``--probes`` messages one after the other,
-each once the previous reply arrived. Printed: the other citizen's reply time (webhook POST to
-the reply's arrival at the fake API), alone first, then during the burst, with the default
-limits and with limits so high they never apply (``CONTACT_BURST=1000``, as before them);
-how many of the burst were dropped and how many notices the sender got.
+deliveries of 10, all at once; meanwhile another citizen sends ``--probes`` messages one after
+the other, each once the previous reply arrived. Printed: the other citizen's reply time
+(webhook POST to the reply's arrival at the fake API), alone first, then during the burst, with
+the default limits and with limits so high they never apply (``CONTACT_BURST=1000``, as before
+them); how many of the burst were dropped and how many notices the sender got.
 
 Meta counts inbound messages against the number's throughput tier (TECH.md §2h), and the
 sender paces replies accordingly (``RateLimiter.note_inbound``): at the default 80/s a burst of

@@ -77,6 +77,45 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers that follow from where a test lives and what it uses, so that they stay true:
+    every test of tests/system/ starts subprocesses (``slow``; elsewhere a subprocess test is
+    marked by hand), and every test on the shared PostgreSQL is ``postgres``."""
+    system = Path(__file__).parent / "system"
+    for item in items:
+        if system in item.path.parents:
+            item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        on_both = callspec is not None and "postgres" in callspec.params.values()
+        if on_both or "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``python -m pytest`` runs in worker processes (pytest-xdist ``-n auto``) unless ``-n``
+    is given. Set here rather than in pyproject's addopts so that ``-p no:xdist`` still
+    parses. Each worker has its own PostgreSQL database (``TEST_DATABASE_URL``: per pid)."""
+    if hasattr(config, "workerinput"):
+        return  # a worker: xdist sets its -n to None, and a worker must never start workers
+    if config.pluginmanager.has_plugin("xdist") and config.option.numprocesses is None:
+        config.option.numprocesses = "auto"
+        if config.option.dist == "no":
+            # Stealing evens out the few tests of many seconds (faults, workers, browser).
+            config.option.dist = "worksteal"
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; absent under -p no:xdist
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject's addopts): a process per core, at most 4, as the suite's
+    subprocess tests start bots of their own; none for a run of named files or test ids,
+    where starting workers would cost more than it saves."""
+    args = [a for a in config.args if not a.startswith("-")]
+    if args and all("::" in a or a.endswith(".py") for a in args):
+        return 0
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def _admin_dsn(url: str) -> tuple[str, str]:
     parsed = make_url(url)
     database = parsed.database or "skm_test"

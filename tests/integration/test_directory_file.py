@@ -98,6 +98,7 @@ def _unit(code: str) -> str:
     return f"      - code: {code}\n        name: Unit {code}\n        service_types: [Layanan]\n"
 
 
+@pytest.mark.slow  # a subprocess
 def test_cli_import_prints_changes_and_a_bad_file_changes_nothing(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 import storage.complaint_models  # noqa: F401  (registers the complaint tables)
@@ -430,6 +431,7 @@ def test_each_choice_has_its_effect_and_its_words() -> None:
     assert chat.say("2").effects == (EraseContact(keep_open_complaints=True),)
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_purge_runs_from_the_command_line(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'skm.sqlite3'}"}
     assert run_cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0

@@ -220,6 +220,7 @@ async def test_the_migration_makes_the_models_table(storage: Storage) -> None:
         assert await connection.run_sync(_differences) == []
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_cli_proposes_a_quarter_and_refuses_other_periods(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'skm.sqlite3'}"}
     done = run_cli("rtl", "propose", "--period", "2026-Q3", env=env, cwd=tmp_path)

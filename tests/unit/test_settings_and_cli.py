@@ -126,6 +126,7 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_2(tmp_path: Path) -> None:
     env = {**os.environ, "TIMEZONE": "Mars/Olympus"}
     result = run_cli("db", "upgrade", env=env, cwd=tmp_path)
@@ -136,6 +137,7 @@ def test_the_cli_reports_a_bad_setting_in_one_line_and_exits_2(tmp_path: Path) -
     ]
 
 
+@pytest.mark.slow  # a subprocess
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = run_cli("--help", env=dict(os.environ), cwd=tmp_path)
     assert result.returncode == 0
