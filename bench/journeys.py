@@ -62,13 +62,13 @@ from storage import Storage, db  # noqa: E402
 from storage.outbox import PendingMessage  # noqa: E402
 from survey_flows.catalog import MESSAGES  # noqa: E402
 from survey_flows.types import Outbound  # noqa: E402
-from tests.e2e.test_telegram_e2e import Service as TelegramService  # noqa: E402
-from tests.e2e.test_telegram_e2e import service_settings as telegram_settings  # noqa: E402
-from tests.e2e.test_whatsapp_e2e import TOKEN as GRAPH_TOKEN  # noqa: E402
-from tests.e2e.test_whatsapp_e2e import Service as WhatsAppService  # noqa: E402
-from tests.e2e.test_whatsapp_e2e import service_settings as whatsapp_settings  # noqa: E402
 from tests.support.fakes.graph_api import Citizen, FakeGraphApi, SentMessage  # noqa: E402
 from tests.support.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+from tests.support.telegram_service import Service as TelegramService  # noqa: E402
+from tests.support.telegram_service import service_settings as telegram_settings  # noqa: E402
+from tests.support.whatsapp_service import TOKEN as GRAPH_TOKEN  # noqa: E402
+from tests.support.whatsapp_service import Service as WhatsAppService  # noqa: E402
+from tests.support.whatsapp_service import service_settings as whatsapp_settings  # noqa: E402
 
 UNIT = "dukcapil-mpp"
 TELEGRAM_TOKEN = "123456:TEST-token"

@@ -9,64 +9,24 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from handlers.dispatcher import DirectoryCache, Dispatcher
-from handlers.outbox import OutboxWorker, Sender, SendReceipt
 from storage import Storage, db
-from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.models import Base
-from storage.outbox import PendingMessage
-from survey_flows.engine import FlowSettings
-from survey_flows.types import Channel, Inbound, InboundKind
-
-# The web console's browser fixtures (``console``, ``chromium``): see tests/support/browser.py.
-pytest_plugins = ["tests.support.browser"]
-
-# One database per test process, so that two test runs on one machine never collide.
-TEST_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/skm_test_{os.getpid()}"
+from tests.support.databases import TEST_DATABASE_URL, admin_dsn
+from tests.support.dispatcher import (
+    Bot,
+    make_bot,
 )
-PSEUDONYM_SECRET = b"test-secret-not-for-production"
-# 10:00 WIT on a Wednesday.
-T0 = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 
-SMALL_DIRECTORY: tuple[OpdSpec, ...] = (
-    OpdSpec(
-        code="disdukcapil",
-        name="Dinas Kependudukan dan Pencatatan Sipil",
-        short_name="Disdukcapil",
-        recipients=(RecipientSpec("head", "telegram", "100000001", "Kepala (contoh)"),),
-        units=(
-            UnitSpec(
-                code="dukcapil-mpp",
-                name="Loket Disdukcapil MPP",
-                service_types=("KTP-el", "Kartu Keluarga", "Akta kelahiran"),
-                population={"2026": 24000},
-            ),
-            UnitSpec(code="dukcapil-kantor", name="Kantor Disdukcapil", service_types=("KTP-el",)),
-        ),
-    ),
-    OpdSpec(
-        code="rsud",
-        name="RSUD Mimika",
-        units=(UnitSpec(code="rsud-igd", name="IGD RSUD Mimika", service_types=("IGD",)),),
-    ),
-    OpdSpec(
-        code="dishub",
-        name="Dinas Perhubungan",
-        active=False,
-        units=(UnitSpec(code="dishub-kir", name="Uji KIR", service_types=("Uji KIR",)),),
-    ),
-)
+# The web console's browser fixtures (``console``, ``chromium``, tests/support/browser.py) and
+# WhatsApp's (``graph_api``, ``whatsapp_service``, tests/support/whatsapp_fixtures.py).
+pytest_plugins = ["tests.support.browser", "tests.support.whatsapp_fixtures"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -116,17 +76,10 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def _admin_dsn(url: str) -> tuple[str, str]:
-    parsed = make_url(url)
-    database = parsed.database or "skm_test"
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    return admin.render_as_string(hide_password=False), database
-
-
 @pytest_asyncio.fixture(scope="session")
 async def pg_url() -> AsyncIterator[str]:
     """A freshly created and migrated PostgreSQL database for this test session."""
-    dsn, database = _admin_dsn(TEST_DATABASE_URL)
+    dsn, database = admin_dsn(TEST_DATABASE_URL)
     try:
         connection = await asyncpg.connect(dsn)
     except (OSError, asyncpg.PostgresError) as exc:
@@ -150,7 +103,7 @@ async def pg_url() -> AsyncIterator[str]:
 @pytest_asyncio.fixture
 async def scratch_pg() -> AsyncIterator[str]:
     """An empty PostgreSQL database of its own, not migrated (for migration tests)."""
-    dsn, database = _admin_dsn(TEST_DATABASE_URL)
+    dsn, database = admin_dsn(TEST_DATABASE_URL)
     scratch = f"{database}_scratch"
     connection = await asyncpg.connect(dsn)
     try:
@@ -220,98 +173,6 @@ def storage(request: pytest.FixtureRequest) -> Storage:
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
-async def load_small_directory(storage: Storage) -> None:
-    async with storage.transaction() as tx:
-        await apply_directory(tx, SMALL_DIRECTORY, T0)
-
-
-class RecordingSender:
-    """A sender that keeps what it was given, in order."""
-
-    def __init__(self, channel: str = "console") -> None:
-        self.channel = channel
-        self.sent: list[PendingMessage] = []
-
-    async def send(self, message: PendingMessage) -> SendReceipt:
-        self.sent.append(message)
-        return SendReceipt(platform_message_id=str(len(self.sent)))
-
-    def texts(self) -> list[str]:
-        return [str(m.payload.get("text", "")) for m in self.sent if m.kind == "message"]
-
-
-class Clock:
-    """A settable clock for the dispatcher."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-@dataclass
-class Bot:
-    """A dispatcher wired to a storage, a recording sender and a fixed clock."""
-
-    storage: Storage
-    dispatcher: Dispatcher
-    sender: RecordingSender
-    clock: Clock
-
-
-def make_bot(
-    storage: Storage,
-    *,
-    clock: Clock | None = None,
-    settings: FlowSettings | None = None,
-    sender: RecordingSender | None = None,
-) -> Bot:
-    clock = clock or Clock()
-    sender = sender or RecordingSender()
-    senders: dict[str, Sender] = {sender.channel: sender}
-    outbox = OutboxWorker(storage, senders, clock)
-    dispatcher = Dispatcher(
-        storage,
-        settings or FlowSettings(),
-        PSEUDONYM_SECRET,
-        outbox,
-        clock=clock,
-        directory_cache=DirectoryCache(ttl=timedelta(0)),
-    )
-    return Bot(storage, dispatcher, sender, clock)
-
-
 @pytest.fixture
 def bot_factory() -> Callable[..., Bot]:
     return make_bot
-
-
-_event_counter = iter(range(1, 10**9))
-
-
-def text_in(contact: str, body: str, *, event_id: str | None = None, at: datetime = T0) -> Inbound:
-    """A console text message from ``contact``."""
-    return Inbound(
-        channel=Channel.CONSOLE,
-        contact=contact,
-        event_id=event_id or f"ev-{next(_event_counter)}",
-        kind=InboundKind.TEXT,
-        received_at=at,
-        text=body,
-    )
-
-
-def command_in(contact: str, command: str, *args: str, event_id: str | None = None) -> Inbound:
-    return Inbound(
-        channel=Channel.CONSOLE,
-        contact=contact,
-        event_id=event_id or f"ev-{next(_event_counter)}",
-        kind=InboundKind.COMMAND,
-        received_at=T0,
-        command=command,
-        command_args=args,
-    )

@@ -15,8 +15,8 @@ from storage import Storage
 from storage.complaint_models import Complaint
 from storage.complaints import complaint_events
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
-from tests.e2e.test_whatsapp_e2e import TOKEN, Service, service_settings
 from tests.support.fakes.graph_api import Citizen, FakeGraphApi, SentMessage
+from tests.support.whatsapp_service import TOKEN, Service, service_settings
 
 CITIZEN = Citizen()
 OFFICER = Citizen(user_id="ID.7700000000000001", wa_id="6281200000001", name="Petugas")

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest_asyncio
 
-from tests.conftest import Clock
 from tests.support.complaint_goldens import (
     CITIZEN,
     TELEGRAM_TOKEN,
@@ -22,6 +21,7 @@ from tests.support.complaint_goldens import (
     WhatsAppDriver,
     check_channel,
 )
+from tests.support.dispatcher import Clock
 from tests.support.fakes.graph_api import FakeGraphApi
 from tests.support.fakes.telegram_api import FakeTelegramApi
 

@@ -33,9 +33,10 @@ from survey_flows.complaints import Action
 from survey_flows.desk import officer_step
 from survey_flows.officer import OfficerRequest
 from survey_flows.types import Channel, Inbound, InboundKind
-from tests.conftest import Clock, RecordingSender, command_in, make_bot, text_in
-from tests.e2e.test_telegram_e2e import TOKEN, Service, service_settings
+from tests.support.complaint_media import PHOTO, data_of
+from tests.support.dispatcher import Clock, RecordingSender, command_in, make_bot, text_in
 from tests.support.fakes.telegram_api import FakeTelegramApi
+from tests.support.telegram_service import TOKEN, Service, service_settings
 
 WIT = ZoneInfo("Asia/Jayapura")
 CITIZEN = 610000001
@@ -63,8 +64,6 @@ DIRECTORY = (
     ),
 )
 DESCRIPTION = "Antrean perekaman KTP-el sangat panjang dan loket tutup lebih awal dari jadwal."
-PHOTO = {"photo": [{"file_id": "AgAD-photo-1", "file_unique_id": "p1", "width": 800,
-                    "height": 600}]}  # fmt: skip
 
 
 async def load_directory(storage: Storage) -> None:
@@ -90,14 +89,6 @@ async def wait_text(api: FakeTelegramApi, chat: int, fragment: str) -> dict[str,
 
     await api.wait_for(found, timeout=10)
     return next(m for m in reversed(api.sent_messages(chat)) if fragment in m.get("text", ""))
-
-
-def data_of(message: dict[str, Any], label: str) -> str:
-    for row in message["reply_markup"]["inline_keyboard"]:
-        for button in row:
-            if button["text"] == label:
-                return str(button["callback_data"])
-    raise AssertionError(f"no button {label!r} in {message['reply_markup']}")
 
 
 async def tap(api: FakeTelegramApi, chat: int, message: dict[str, Any], label: str) -> None:

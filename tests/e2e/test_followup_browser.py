@@ -14,8 +14,8 @@ from handlers.web.rtl import queue_news
 from storage.rtl import apply_change, propose, rtl_row, rtl_rows
 from storage.rtl_models import FollowUpOptIn
 from survey_flows.rtl import Proposal, step
-from tests.e2e.test_telegram_e2e import SURVEY_TAPS, button, last_keyboard
 from tests.support.browser import OFFICER_CHAT, Console
+from tests.support.telegram_service import SURVEY_TAPS, button, last_keyboard
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 

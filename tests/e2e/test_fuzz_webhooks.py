@@ -35,7 +35,8 @@ from storage import Storage
 from storage.outbox import PendingMessage
 from survey_flows.engine import FlowSettings
 from survey_flows.types import Inbound, Outbound
-from tests.conftest import PSEUDONYM_SECRET, load_small_directory
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import PSEUDONYM_SECRET
 from tests.support.fakes.graph_api import fixture
 from tests.support.fakes.telegram_api import FakeTelegramApi
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 
 import aiohttp
-import pytest_asyncio
 from prometheus_client import generate_latest
 
 from bot.metrics import Metrics
@@ -26,26 +24,13 @@ from survey_flows.complaints import ComplaintStatus, ComplaintView
 from survey_flows.desk import InsertComplaint
 from survey_flows.engine import FlowSettings, StepContext
 from survey_flows.types import Channel, Inbound, InboundKind, LimitReached, StepResult
-from tests.conftest import T0, load_small_directory, make_bot, text_in
-from tests.e2e.test_poison_webhooks import KELLY, one_delivery
-from tests.e2e.test_whatsapp_e2e import MARIA, TOKEN, Service, service_settings
-from tests.integration.test_complaint_storage_contract import filed as filed_complaint
+from tests.support.complaint_chat import DIRECTORY, NOW, view
+from tests.support.complaints import filed as filed_complaint
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0, make_bot, text_in
 from tests.support.fakes.graph_api import FakeGraphApi
-from tests.unit.test_complaint_flow import DIRECTORY, NOW, view
-
-
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[FakeGraphApi]:
-    async with FakeGraphApi(access_token=TOKEN) as fake:
-        yield fake
-
-
-@pytest_asyncio.fixture
-async def service(api: FakeGraphApi, pg_storage: Storage, pg_url: str) -> AsyncIterator[Service]:
-    """The service with its default limits (30 messages at once, 5 lookups, 5 complaints)."""
-    await load_small_directory(pg_storage)
-    async with Service(service_settings(api, pg_url), api) as running:
-        yield running
+from tests.support.whatsapp_deliveries import KELLY, one_delivery
+from tests.support.whatsapp_service import MARIA, Service
 
 
 def inbound(contact: str, text: str = "halo", **fields: object) -> Inbound:
@@ -116,11 +101,11 @@ def test_complaints_per_day_are_capped_politely() -> None:
         assert result.state is not None and result.state["flow"] == "complaint"
 
 
-# --- against the running service ---------------------------------------------------------------
+# --- against the running service -----------------------------------------------------------
 
 
-async def metric(service: Service, name: str, **labels: str) -> float:
-    port = service.settings.http_port
+async def metric(whatsapp_service: Service, name: str, **labels: str) -> float:
+    port = whatsapp_service.settings.http_port
     async with (
         aiohttp.ClientSession() as session,
         session.get(f"http://127.0.0.1:{port}/metrics") as response,
@@ -132,39 +117,43 @@ async def metric(service: Service, name: str, **labels: str) -> float:
 
 
 async def test_a_burst_from_one_sender_is_dropped_answered_once_and_counted(
-    service: Service, api: FakeGraphApi, pg_storage: Storage
+    whatsapp_service: Service, graph_api: FakeGraphApi, pg_storage: Storage
 ) -> None:
     burst = [MARIA.text(f"pesan {n}") for n in range(60)]
-    posts = [service.post(one_delivery(*burst[n : n + 10])) for n in range(0, 60, 10)]
+    posts = [whatsapp_service.post(one_delivery(*burst[n : n + 10])) for n in range(0, 60, 10)]
     assert set(await asyncio.gather(*posts)) == {200}, "dropped, never refused"
     # Another citizen is served meanwhile.
-    reply = await service.say(KELLY, KELLY.text("SKM dukcapil-mpp"))
+    reply = await whatsapp_service.say(KELLY, KELLY.text("SKM dukcapil-mpp"))
     assert reply.text
-    await api.wait_for(
-        lambda: any("terlalu banyak" in m.text for m in api.messages_to(MARIA.reply_address)),
+    await graph_api.wait_for(
+        lambda: any("terlalu banyak" in m.text for m in graph_api.messages_to(MARIA.reply_address)),
         timeout=10,
     )
-    told = [m for m in api.messages_to(MARIA.reply_address) if "terlalu banyak" in m.text]
+    told = [m for m in graph_api.messages_to(MARIA.reply_address) if "terlalu banyak" in m.text]
     assert len(told) == 1, "answered once, not per dropped message"
-    dropped = await metric(service, "skm_limited_total", channel="whatsapp", limit="messages")
+    dropped = await metric(
+        whatsapp_service, "skm_limited_total", channel="whatsapp", limit="messages"
+    )
     # 30 at once (CONTACT_BURST), then 60 a minute: a few may refill while the burst arrives.
     assert 24 <= dropped <= 30
-    assert await metric(service, "skm_inbound_total", channel="whatsapp",
+    assert await metric(whatsapp_service, "skm_inbound_total", channel="whatsapp",
                         outcome="limited") == dropped  # fmt: skip
 
 
 async def test_ticket_lookups_are_limited_against_the_service(
-    service: Service, api: FakeGraphApi, pg_storage: Storage
+    whatsapp_service: Service, graph_api: FakeGraphApi, pg_storage: Storage
 ) -> None:
     for _ in range(8):
-        assert await service.post(KELLY.text("STATUS ADU-2222-2222")) == 200
-    await api.wait_for(
-        lambda: any("terlalu sering" in m.text for m in api.messages_to(KELLY.reply_address)),
+        assert await whatsapp_service.post(KELLY.text("STATUS ADU-2222-2222")) == 200
+    await graph_api.wait_for(
+        lambda: any("terlalu sering" in m.text for m in graph_api.messages_to(KELLY.reply_address)),
         timeout=10,
     )
-    texts = [m.text for m in api.messages_to(KELLY.reply_address)]
+    texts = [m.text for m in graph_api.messages_to(KELLY.reply_address)]
     assert sum("terlalu sering" in t for t in texts) == 1
-    assert await metric(service, "skm_limited_total", channel="whatsapp", limit="status") == 3
+    assert (
+        await metric(whatsapp_service, "skm_limited_total", channel="whatsapp", limit="status") == 3
+    )
 
 
 async def test_the_daily_complaint_cap_reaches_the_metrics(storage: Storage) -> None:

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 
 from storage import Storage
 from storage.models import InboundEvent
-from tests.conftest import load_small_directory
-from tests.e2e.test_telegram_e2e import CHAT, SECRET, TOKEN, Service, service_settings
+from tests.support.directory import load_small_directory
 from tests.support.fakes.telegram_api import FakeTelegramApi
+from tests.support.telegram_service import CHAT, SECRET, TOKEN, Service, service_settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "telegram"
 GUIDE = (

@@ -9,36 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import pytest_asyncio
 from sqlalchemy import select
 
 from bot.web import MAX_JSON_DEPTH
 from storage import Storage, db
 from storage.base import keyed_event_id
 from storage.models import InboundEvent
-from tests.conftest import _admin_dsn, load_small_directory
-from tests.e2e.test_whatsapp_e2e import APP_SECRET, MARIA, TOKEN, Service, service_settings
+from tests.support.databases import admin_dsn
 from tests.support.fakes.graph_api import Citizen, FakeGraphApi, fixture, signature_header
-
-
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[FakeGraphApi]:
-    async with FakeGraphApi(access_token=TOKEN) as fake:
-        yield fake
-
-
-@pytest_asyncio.fixture
-async def service(api: FakeGraphApi, pg_storage: Storage, pg_url: str) -> AsyncIterator[Service]:
-    await load_small_directory(pg_storage)
-    async with Service(service_settings(api, pg_url), api) as running:
-        yield running
-
-
-KELLY = Citizen(user_id="ID.5512093384410076", wa_id="6285511112222", name="Kelly")
+from tests.support.whatsapp_deliveries import KELLY, one_delivery
+from tests.support.whatsapp_service import APP_SECRET, MARIA, Service, service_settings
 
 
 def messages(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,24 +32,13 @@ def list_reply(citizen: Citizen, reply_id: str) -> dict[str, Any]:
     return citizen.tap({"id": reply_id, "title": "x"}, None)
 
 
-def one_delivery(*payloads: dict[str, Any]) -> dict[str, Any]:
-    """Several citizens' messages in one delivery, as Meta batches them."""
-    batch = json.loads(json.dumps(payloads[0]))
-    value = batch["entry"][0]["changes"][0]["value"]
-    for payload in payloads[1:]:
-        other = payload["entry"][0]["changes"][0]["value"]
-        value["contacts"] += other["contacts"]
-        value["messages"] += other["messages"]
-    return batch
-
-
 async def stored_ids(storage: Storage) -> set[str]:
     async with storage.sessions() as session:
         return set((await session.execute(select(InboundEvent.event_id))).scalars())
 
 
 async def test_a_poisoned_list_reply_does_not_lose_the_rest_of_the_delivery(
-    service: Service, api: FakeGraphApi, pg_storage: Storage
+    whatsapp_service: Service, graph_api: FakeGraphApi, pg_storage: Storage
 ) -> None:
     good = KELLY.text("SKM dukcapil-mpp")
     delivery = one_delivery(
@@ -75,8 +47,8 @@ async def test_a_poisoned_list_reply_does_not_lose_the_rest_of_the_delivery(
         list_reply(MARIA, "v1|tok|" + "٣" * 5000),
         good,
     )
-    assert await service.post(delivery) == 200
-    await api.wait_for(lambda: api.last_to(KELLY.reply_address) is not None, timeout=10)
+    assert await whatsapp_service.post(delivery) == 200
+    await graph_api.wait_for(lambda: graph_api.last_to(KELLY.reply_address) is not None, timeout=10)
     # Stored as a keyed hash of the wamid, never the wamid itself (docs/privacy.md).
     wamid = messages(good)[0]["id"]
     stored = await stored_ids(pg_storage)
@@ -85,27 +57,29 @@ async def test_a_poisoned_list_reply_does_not_lose_the_rest_of_the_delivery(
 
 
 async def test_nesting_nan_and_utf16_never_answer_500(
-    service: Service, api: FakeGraphApi, pg_storage: Storage
+    whatsapp_service: Service, graph_api: FakeGraphApi, pg_storage: Storage
 ) -> None:
     deep = b'{"object": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    assert await service.post(deep) == 400
+    assert await whatsapp_service.post(deep) == 400
     just_too_deep = b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1)
-    assert await service.post(just_too_deep) == 400
+    assert await whatsapp_service.post(just_too_deep) == 400
     # Brackets a citizen types are text, not nesting.
-    assert await service.post(KELLY.text("[" * 100 + "{" * 100)) == 200
+    assert await whatsapp_service.post(KELLY.text("[" * 100 + "{" * 100)) == 200
     location = MARIA.location()
     messages(location)[0]["location"]["latitude"] = float("nan")
-    assert await service.post(json.dumps(location).encode()) == 400  # NaN is not JSON
+    assert await whatsapp_service.post(json.dumps(location).encode()) == 400  # NaN is not JSON
     for latitude, longitude in ((1e308, 10.0), (91.0, 0.0), (0.0, -181.0)):
         far = MARIA.location()
         messages(far)[0]["location"].update(latitude=latitude, longitude=longitude)
-        assert await service.post(far) == 200
+        assert await whatsapp_service.post(far) == 200
     # A UTF-16 body (JSON allows it) whose text hides NUL escapes.
     hidden = MARIA.text("SKM\\u0000 dukcapil-mpp")
     body = json.dumps(hidden).replace("\\\\u0000", "\\u0000").encode("utf-16")
-    before = len(api.messages_to(MARIA.reply_address))
-    assert await service.post(body) == 200
-    await api.wait_for(lambda: len(api.messages_to(MARIA.reply_address)) > before, timeout=10)
+    before = len(graph_api.messages_to(MARIA.reply_address))
+    assert await whatsapp_service.post(body) == 200
+    await graph_api.wait_for(
+        lambda: len(graph_api.messages_to(MARIA.reply_address)) > before, timeout=10
+    )
 
 
 async def raw_post(port: int, signature: bytes, body: bytes) -> int:
@@ -123,38 +97,38 @@ async def raw_post(port: int, signature: bytes, body: bytes) -> int:
 
 
 async def test_a_non_ascii_signature_is_refused_before_anything(
-    service: Service, pg_storage: Storage
+    whatsapp_service: Service, pg_storage: Storage
 ) -> None:
     body = json.dumps(MARIA.text("halo")).encode()
     good = signature_header(APP_SECRET, body)["X-Hub-Signature-256"].encode()
-    assert await raw_post(service.settings.http_port, good[:-1] + b"\xff", body) == 403
-    assert await raw_post(service.settings.http_port, b"sha256=\xc3\xa9", body) == 403
+    assert await raw_post(whatsapp_service.settings.http_port, good[:-1] + b"\xff", body) == 403
+    assert await raw_post(whatsapp_service.settings.http_port, b"sha256=\xc3\xa9", body) == 403
     assert await stored_ids(pg_storage) == set()
 
 
 async def test_deleted_and_edited_messages_are_ignored_mid_survey(
-    service: Service, api: FakeGraphApi, pg_storage: Storage
+    whatsapp_service: Service, graph_api: FakeGraphApi, pg_storage: Storage
 ) -> None:
-    await service.say(MARIA, MARIA.text("SKM dukcapil-mpp"))
-    before = len(api.messages_to(MARIA.reply_address))
+    await whatsapp_service.say(MARIA, MARIA.text("SKM dukcapil-mpp"))
+    before = len(graph_api.messages_to(MARIA.reply_address))
     for name in ("revoke", "edit"):
         payload = MARIA._personalise(fixture(name))
-        assert await service.post(payload) == 200
-    await service.say(MARIA, MARIA.text("bantuan"), replies=1)
-    texts = [m.text for m in api.messages_to(MARIA.reply_address)[before:]]
+        assert await whatsapp_service.post(payload) == 200
+    await whatsapp_service.say(MARIA, MARIA.text("bantuan"), replies=1)
+    texts = [m.text for m in graph_api.messages_to(MARIA.reply_address)[before:]]
     assert not any(t.startswith("Maaf, saya hanya dapat membaca teks") for t in texts)
     assert len(texts) <= 2  # the help, nothing for the deletion or the edit
 
 
 async def test_a_database_refusing_connections_answers_503(
-    api: FakeGraphApi, pg_storage: Storage, scratch_pg: str
+    graph_api: FakeGraphApi, pg_storage: Storage, scratch_pg: str
 ) -> None:
     engine = db.create_engine(scratch_pg)
     await db.upgrade(engine)
     await engine.dispose()
-    dsn, _ = _admin_dsn(scratch_pg)
+    dsn, _ = admin_dsn(scratch_pg)
     name = scratch_pg.rsplit("/", 1)[1]
-    async with Service(service_settings(api, scratch_pg), api) as running:
+    async with Service(service_settings(graph_api, scratch_pg), graph_api) as running:
         admin = await asyncpg.connect(dsn)
         try:
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')

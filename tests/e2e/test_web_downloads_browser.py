@@ -12,8 +12,8 @@ from playwright.async_api import Browser
 from pypdf import PdfReader
 
 from storage.web import audit_entries
-from tests.e2e.test_web_figures_browser import add_responses, local_today
 from tests.support.browser import HEAD_CHAT, Console, shoot
+from tests.support.figures import add_responses, local_today
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 

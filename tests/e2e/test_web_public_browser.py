@@ -13,8 +13,8 @@ from reports.model import ReportRequest, id_decimal
 from reports.period import Period, latest_complete_quarter
 from storage import Storage
 from storage.reports import ReportStore
-from tests.integration.test_web_public import quarter_rows
 from tests.support.browser import WIDTHS, Console, no_horizontal_scroll, shoot
+from tests.support.web_public import quarter_rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 

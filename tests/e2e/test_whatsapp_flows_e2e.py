@@ -25,9 +25,9 @@ from storage.models import Contact, ResponseScore, SurveyResponse
 from storage.whatsapp_flows import stored_flows
 from survey_flows.catalog import MESSAGES
 from survey_flows.engine import FlowSettings
-from tests.conftest import load_small_directory
-from tests.e2e.test_whatsapp_e2e import TOKEN, Service, service_settings
+from tests.support.directory import load_small_directory
 from tests.support.fakes.graph_api import Citizen, FakeGraphApi, SentMessage
+from tests.support.whatsapp_service import TOKEN, Service, service_settings
 
 ID = MESSAGES["id"]
 MARIA = Citizen()

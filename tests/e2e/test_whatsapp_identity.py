@@ -13,7 +13,6 @@ the fake Graph API on PostgreSQL, like tests/e2e/test_whatsapp_e2e.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -42,18 +41,11 @@ from storage.directory import recipients_by_address
 from storage.models import Contact, Conversation, Opd, OutboxMessage, Recipient, Unit
 from storage.outbox import PendingMessage
 from survey_flows.types import Inbound, Outbound, SubmitResponse
-from tests.conftest import (
-    PSEUDONYM_SECRET,
-    T0,
-    Bot,
-    Clock,
-    RecordingSender,
-    load_small_directory,
-    make_bot,
-)
-from tests.e2e.test_whatsapp_e2e import TOKEN, Service, service_settings, settled_rows
-from tests.integration.test_whatsapp_storage import _downgrade, columns, indexes
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import PSEUDONYM_SECRET, T0, Bot, Clock, RecordingSender, make_bot
 from tests.support.fakes.graph_api import Citizen, FakeGraphApi, fixture
+from tests.support.migrations import _downgrade, columns, indexes
+from tests.support.whatsapp_service import TOKEN, Service, settled_rows
 
 PHONE = "6281234567890"
 BSUID = "ID.1349120865530274"
@@ -433,59 +425,49 @@ async def test_the_outbox_sweeper_sends_to_the_contacts_phone(storage: Storage) 
     }
 
 
-@pytest_asyncio.fixture
-async def api() -> AsyncIterator[FakeGraphApi]:
-    async with FakeGraphApi(access_token=TOKEN) as fake:
-        yield fake
-
-
-@pytest_asyncio.fixture
-async def service(api: FakeGraphApi, pg_storage: Storage, pg_url: str) -> AsyncIterator[Service]:
-    await load_small_directory(pg_storage)
-    async with Service(service_settings(api, pg_url), api) as running:
-        yield running
-
-
 async def test_replies_go_to_the_phone_and_to_the_bsuid_only_without_one(
-    service: Service, api: FakeGraphApi
+    whatsapp_service: Service, graph_api: FakeGraphApi
 ) -> None:
-    reply = await service.say(MARIA, MARIA.text("SKM dukcapil-mpp"))
+    reply = await whatsapp_service.say(MARIA, MARIA.text("SKM dukcapil-mpp"))
     assert (reply.field, reply.body["to"]) == ("to", PHONE) and "recipient" not in reply.body
-    username = await service.say(KELLY, KELLY.text("SKM dukcapil-mpp"))
+    username = await whatsapp_service.say(KELLY, KELLY.text("SKM dukcapil-mpp"))
     assert username.field == "recipient" and username.body["recipient"] == KELLY.user_id
     assert "to" not in username.body
     # Maria adopts a username: Meta hides her phone, we still know it.
     hidden = Citizen(user_id=BSUID, wa_id=None)
-    before = len(api.messages_to(PHONE))
-    assert await service.post(hidden.text("BANTUAN")) == 200
-    await api.wait_for(lambda: len(api.messages_to(PHONE)) > before)
-    assert api.messages_to(hidden.user_id) == []
+    before = len(graph_api.messages_to(PHONE))
+    assert await whatsapp_service.post(hidden.text("BANTUAN")) == 200
+    await graph_api.wait_for(lambda: len(graph_api.messages_to(PHONE)) > before)
+    assert graph_api.messages_to(hidden.user_id) == []
 
 
 async def test_a_graph_error_on_the_bsuid_path_fails_the_message_without_retry(
-    service: Service, api: FakeGraphApi, pg_storage: Storage
+    whatsapp_service: Service, graph_api: FakeGraphApi, pg_storage: Storage
 ) -> None:
-    api.fail_next(131062)  # BSUIDs not supported for this message
-    assert await service.post(KELLY.text("SKM dukcapil-mpp")) == 200
-    await api.wait_for(lambda: len(api.message_calls()) == 1)
+    graph_api.fail_next(131062)  # BSUIDs not supported for this message
+    assert await whatsapp_service.post(KELLY.text("SKM dukcapil-mpp")) == 200
+    await graph_api.wait_for(lambda: len(graph_api.message_calls()) == 1)
     [row] = await settled_rows(pg_storage)
     assert row.status == "failed" and "131062" in (row.last_error or "")
     assert row.attempts == 1
     await asyncio.sleep(0.3)
-    assert len(api.message_calls()) == 1 and api.sent == []
+    assert len(graph_api.message_calls()) == 1 and graph_api.sent == []
 
 
 async def test_a_server_error_is_retried_for_a_phone_but_not_for_a_bsuid(
-    api: FakeGraphApi,
+    graph_api: FakeGraphApi,
 ) -> None:
     async with aiohttp.ClientSession() as session:
         client = GraphClient(
-            session, access_token=TOKEN, phone_number_id=api.phone_number_id, base_url=api.base_url
+            session,
+            access_token=TOKEN,
+            phone_number_id=graph_api.phone_number_id,
+            base_url=graph_api.base_url,
         )
         sender = WhatsAppSender(client)
         message = Outbound("Halo").to_json()
         for address, expected in ((PHONE, TransientSendError), (BSUID, PermanentSendError)):
-            api.fail_next(131000)
+            graph_api.fail_next(131000)
             with pytest.raises(expected):
                 await sender.send(
                     PendingMessage(1, "whatsapp", address, "message", message, 1, None)

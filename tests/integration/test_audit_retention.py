@@ -12,7 +12,7 @@ from storage import Storage
 from storage.privacy import Retention, purge_expired
 from storage.web import audit_entries, record_audit
 from storage.web_directory import directory_edits_since_import, record_directory_import
-from tests.conftest import T0
+from tests.support.dispatcher import T0
 
 LONG = timedelta(days=3650)
 

@@ -8,8 +8,7 @@ from two concurrent transactions on PostgreSQL) and the quoted-message lookup.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -23,7 +22,6 @@ from storage.complaints import (
     load_deadline_context,
     load_desk_context,
 )
-from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.models import OutboxMessage
 from survey_flows.complaints import Action, Actor, ComplaintStatus
 from survey_flows.desk import (
@@ -36,64 +34,23 @@ from survey_flows.desk import (
     RateComplaint,
 )
 from survey_flows.engine import FlowSettings
-from survey_flows.types import FileComplaint, Outbound
+from survey_flows.types import Outbound
 from survey_flows.workdays import WorkCalendar
+from tests.support.complaints import (
+    CITIZEN,
+    HEAD,
+    LEAVER,
+    OFFICER,
+    T0,
+    TICKET,
+    WIT,
+    apply,
+    filed,
+    move,
+    prepared,
+)
 
-WIT = ZoneInfo("Asia/Jayapura")
 SETTINGS = FlowSettings(timezone=WIT)
-T0 = datetime(2026, 3, 16, 10, 0, tzinfo=WIT)
-TICKET = "ADU-ABCD-EFGH"
-OFFICER, HEAD, LEAVER, CITIZEN = "200000001", "100000001", "200000009", "610000001"
-
-
-def directory(*, with_leaver: bool) -> tuple[OpdSpec, ...]:
-    people = [
-        RecipientSpec("head", "whatsapp", HEAD, "Kepala"),
-        RecipientSpec("officer", "whatsapp", OFFICER, "Petugas", language="en"),
-    ]
-    if with_leaver:
-        people.append(RecipientSpec("officer", "whatsapp", LEAVER, "Petugas lama"))
-    return (
-        OpdSpec(
-            code="disdukcapil",
-            name="Dinas Kependudukan dan Pencatatan Sipil",
-            recipients=tuple(people),
-            units=(UnitSpec("dukcapil-mpp", "Loket Disdukcapil MPP", ("KTP-el",)),),
-        ),
-        OpdSpec(
-            code="rsud",
-            name="RSUD Mimika",
-            # The same person also serves another OPD, as its head.
-            recipients=(RecipientSpec("head", "whatsapp", OFFICER, "Kepala RS"),),
-            units=(UnitSpec("rsud-igd", "IGD RSUD Mimika", ("IGD",)),),
-        ),
-    )
-
-
-async def prepared(storage: Storage) -> int:
-    """The directory (one officer has left since), and the citizen's contact id."""
-    for with_leaver in (True, False):
-        async with storage.transaction() as tx:
-            await apply_directory(tx, directory(with_leaver=with_leaver), T0)
-    async with storage.transaction() as tx:
-        return (await tx.contact_for("whatsapp", CITIZEN, "id", T0)).id
-
-
-def filed(ticket: str = TICKET) -> FileComplaint:
-    return FileComplaint(
-        ticket=ticket,
-        unit_code="dukcapil-mpp",
-        kind="pengaduan",
-        description="Antrean perekaman KTP-el sangat panjang.",
-        photos=("AgAD-1", "AgAD-2"),
-        location=(-4.54, 136.88),
-        anonymous=False,
-        confidential=True,
-        language="id",
-        filed_at=T0,
-        verify_by=T0 + timedelta(days=3),
-        answer_by=T0 + timedelta(days=8),
-    )
 
 
 async def context(storage: Storage, **kwargs: object) -> DeskContext:
@@ -102,11 +59,6 @@ async def context(storage: Storage, **kwargs: object) -> DeskContext:
             tx, now=T0, settings=SETTINGS, calendar=WorkCalendar(), channel="whatsapp",
             **kwargs,  # type: ignore[arg-type]
         )  # fmt: skip
-
-
-async def apply(storage: Storage, *effects: object) -> set[str]:
-    async with storage.transaction() as tx:
-        return await apply_desk_effects(tx, effects, T0)  # type: ignore[arg-type]
 
 
 async def trail(storage: Storage, ticket: str = TICKET) -> list[tuple[str, str | None, str]]:
@@ -118,12 +70,6 @@ async def outbox_keys(storage: Storage) -> list[str]:
     async with storage.sessions() as session:
         rows = await session.execute(select(OutboxMessage.dedupe_key).order_by(OutboxMessage.id))
         return list(rows.scalars())
-
-
-def move(
-    action: Action, source: ComplaintStatus, to: ComplaintStatus, **kwargs: object
-) -> MoveComplaint:
-    return MoveComplaint(TICKET, action, Actor.OFFICER, source, to, T0, **kwargs)  # type: ignore[arg-type]
 
 
 NOTE = Outbound("Status berubah")

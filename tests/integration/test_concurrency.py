@@ -20,15 +20,8 @@ from handlers.dispatcher import DispatchResult, Outcome
 from storage import Storage, db
 from storage.base import keyed_event_id
 from storage.models import Contact, Conversation, InboundEvent, OutboxMessage
-from tests.conftest import (
-    PSEUDONYM_SECRET,
-    Bot,
-    Clock,
-    command_in,
-    load_small_directory,
-    make_bot,
-    text_in,
-)
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import PSEUDONYM_SECRET, Bot, Clock, command_in, make_bot, text_in
 
 pytestmark = pytest.mark.postgres
 

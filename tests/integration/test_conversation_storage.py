@@ -20,8 +20,9 @@ from storage import Storage, db
 from storage.models import Contact
 from survey_flows.catalog import MESSAGES
 from survey_flows.engine import FlowSettings
-from tests.conftest import T0, Bot, command_in, load_small_directory, make_bot, text_in
-from tests.integration.test_whatsapp_storage import _downgrade, columns
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0, Bot, command_in, make_bot, text_in
+from tests.support.migrations import _downgrade, columns
 
 # Consent, profile (26–35, Perempuan, SMA/SMK, PNS), KTP-el, nine answers, no suggestion;
 # then "2": Kirim & ingat data.

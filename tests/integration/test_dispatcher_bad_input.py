@@ -27,15 +27,8 @@ from storage.models import (
 )
 from survey_flows.catalog import text
 from survey_flows.types import Channel, Inbound, InboundKind
-from tests.conftest import (
-    PSEUDONYM_SECRET,
-    T0,
-    Bot,
-    command_in,
-    load_small_directory,
-    make_bot,
-    text_in,
-)
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import PSEUDONYM_SECRET, T0, Bot, command_in, make_bot, text_in
 
 UNIT = "dukcapil-kantor"  # one service type: the questions follow the profile directly
 TO_FIRST_QUESTION = ["1", "1", "2", "3", "1"]  # consent, then the four profile items

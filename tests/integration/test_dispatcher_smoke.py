@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from storage import Storage
-from tests.conftest import command_in, load_small_directory, make_bot, text_in
-
-# consent, 4 profile items, service type, 9 questions, suggestion skipped, submit
-FULL_SURVEY = ["1", "1", "2", "3", "1", "2", "4", "4", "3", "4", "4", "4", "4", "3", "2", "1", "1"]
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import command_in, make_bot, text_in
+from tests.support.surveys import FULL_SURVEY
 
 
 async def test_a_survey_lands_in_the_database_keyed_by_element_code(storage: Storage) -> None:

@@ -11,15 +11,9 @@ from storage import Storage, db
 from storage.base import keyed_event_id
 from storage.models import Contact, Conversation, InboundEvent, OutboxMessage
 from survey_flows.personal_data import MASK, mask_personal_data
-from tests.conftest import (
-    PSEUDONYM_SECRET,
-    T0,
-    command_in,
-    load_small_directory,
-    make_bot,
-    text_in,
-)
-from tests.integration.test_dispatcher_smoke import FULL_SURVEY
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import PSEUDONYM_SECRET, T0, command_in, make_bot, text_in
+from tests.support.surveys import FULL_SURVEY
 
 
 async def count(storage: Storage, model: type) -> int:

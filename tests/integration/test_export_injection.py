@@ -26,7 +26,7 @@ from storage import Storage
 from storage.complaints import ComplaintRow
 from storage.models import SurveyResponse
 from survey_flows.complaints import ComplaintStatus
-from tests.conftest import load_small_directory
+from tests.support.directory import load_small_directory
 
 HEADER = (
     "unit,date,service_type,age,gender,education,occupation,U1,U2,U3,U4,U5,U6,U7,U8,U9,suggestion"

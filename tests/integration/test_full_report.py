@@ -5,59 +5,23 @@ equal to ``--format json``'s; suggestions grouped and masked; the RTL hook."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from pypdf import PdfReader
 
 from bot.settings import Settings
 from reports.build import build_report
 from reports.full_report import SECTIONS, RtlRow, group_suggestions, write_full_pdf
 from reports.model import ReportRequest
 from reports.period import parse_period
-from storage import Storage, db
-from storage.complaints import apply_desk_effects
-from survey_flows.desk import InsertComplaint
-from tests.conftest import load_small_directory
-from tests.integration.test_complaint_storage_contract import filed
-from tests.integration.test_reports_build import PAPER_CSV
-from tests.integration.test_reports_outputs import run
+from storage import Storage
+from tests.support import full_report
+from tests.support.directory import load_small_directory
+from tests.support.full_report import pages_text
+from tests.support.report_commands import run
 
-# Two more questionnaires in 2026-Q1 with the same suggestion, holding a phone number.
-EXTRA_CSV = """\
-dukcapil-mpp,2026-02-11,KTP-el,17-25,L,SMA,PNS,4,4,4,4,4,4,4,4,4,Tolong hubungi 081234567890!
-dukcapil-mpp,2026-02-12,KTP-el,17-25,L,SMA,PNS,4,4,4,4,4,4,4,4,4,tolong hubungi 081234567890
-"""
-
-
-@pytest_asyncio.fixture
-async def settings(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Settings]:
-    url = sqlite_url
-    storage = Storage(db.create_engine(url))
-    try:
-        await load_small_directory(storage)
-        filed_at = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)
-        complaint = replace(filed(), filed_at=filed_at, verify_by=filed_at + timedelta(days=3),
-                            answer_by=filed_at + timedelta(days=8))  # fmt: skip
-        async with storage.transaction() as tx:
-            citizen = await tx.contact_for("whatsapp", "6281200000000", "id", filed_at)
-            await apply_desk_effects(tx, [InsertComplaint(complaint, citizen.id, "whatsapp")],
-                                     filed_at)  # fmt: skip
-    finally:
-        await storage.dispose()
-    configured = Settings(database_url=url, organisation_name="Pemerintah Kabupaten Mimika")
-    paper = tmp_path / "paper.csv"
-    paper.write_text(PAPER_CSV + EXTRA_CSV, encoding="utf-8")
-    assert await run(["responses", "import", str(paper)], configured) == 0
-    yield configured
-
-
-def pages_text(path: Path) -> list[str]:
-    return [page.extract_text() for page in PdfReader(path).pages]
+settings = full_report.settings  # the fixture, kept under its name for this module's tests
 
 
 async def test_the_full_report_has_the_regulation_s_sections_and_the_json_figures(

@@ -22,10 +22,10 @@ from storage.complaints import ComplaintRow
 from storage.models import SurveyResponse
 from survey_flows.complaints import ComplaintStatus
 from survey_flows.personal_data import MASK, mask_optional
-from tests.conftest import load_small_directory
-from tests.integration.test_reports_build import ORGANISATION, add_chat_response
-from tests.integration.test_reports_import import DIRECTORY, HEADER, TODAY
-from tests.unit.test_skm_flow import all_scores, answer_everything, chat_at, texts
+from tests.support.directory import load_small_directory
+from tests.support.paper_import import DIRECTORY, HEADER, TODAY
+from tests.support.paper_reports import ORGANISATION, add_chat_response
+from tests.support.survey_chat import all_scores, answer_everything, chat_at, texts
 
 TYPED = "Petugas ramah. Hubungi saya 0812-3456-7890 atau budi@contoh.id, NIK 9109012345678901."
 MASKED = f"Petugas ramah. Hubungi saya {MASK} atau {MASK}, NIK {MASK}."

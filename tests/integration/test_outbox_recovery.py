@@ -18,7 +18,7 @@ from handlers.outbox import OUTAGE_MIN, OutboxWorker, SendReceipt, TransientSend
 from storage import Storage
 from storage.models import OutboxMessage
 from storage.outbox import PendingMessage
-from tests.conftest import T0, Clock
+from tests.support.dispatcher import T0, Clock
 
 CHANNEL = "console"
 

@@ -28,11 +28,12 @@ from storage.models import Base
 from storage.publications import first_published, record_publication
 from storage.web import ensure_admin, start_session
 from survey_flows.web_access import new_token, sign, token_digest
-from tests.conftest import T0, load_small_directory
-from tests.integration.test_full_report import pages_text
-from tests.integration.test_full_report import settings as full_report_settings  # noqa: F401 (fixture)
-from tests.integration.test_rtl_published import DONE_ACTION, EVIDENCE, RESPONSIBLE, follow_up
-from tests.integration.test_web_public import CONFIG, add_responses
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
+from tests.support.full_report import pages_text
+from tests.support.full_report import settings as full_report_settings  # noqa: F401 (fixture)
+from tests.support.rtl import DONE_ACTION, EVIDENCE, RESPONSIBLE, follow_up
+from tests.support.web_public import CONFIG, add_responses
 
 # In two 2026-Q1 suggestions of the fixture (tests/integration/test_full_report.py).
 PHONE = "081234567890"

@@ -35,8 +35,9 @@ from survey_flows.complaints import Action, ComplaintStatus
 from survey_flows.desk import InsertComplaint, NotifyCitizen, NotifyRecipient
 from survey_flows.personal_data import ERASED
 from survey_flows.types import EraseContact, InboundKind, Outbound, SubmitResponse
-from tests.conftest import PSEUDONYM_SECRET
-from tests.integration.test_complaint_storage_contract import (
+from tests.support.cli import run_cli
+from tests.support.complaint_chat import Chat, view
+from tests.support.complaints import (
     T0,
     TICKET,
     WIT,
@@ -45,8 +46,7 @@ from tests.integration.test_complaint_storage_contract import (
     move,
     prepared,
 )
-from tests.unit.test_complaint_flow import Chat, view
-from tests.unit.test_settings_and_cli import run_cli
+from tests.support.dispatcher import PSEUDONYM_SECRET
 
 # --- the inventory ---------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ from reports.model import ReportRequest
 from reports.period import parse_period, quarters_up_to, recent_periods
 from storage import Storage
 from storage.reports import PaperResponse, ReportStore
-from tests.conftest import T0, load_small_directory
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
 
 QUARTER = parse_period("2026-Q4")
 

@@ -17,7 +17,8 @@ from reports.tallies import blocks
 from storage import Storage
 from storage.reports import RESPONSES, SCORES, PaperResponse, ReportStore
 from survey_flows.questionnaire import PROFILE_ITEMS
-from tests.conftest import T0, load_small_directory
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
 
 FIRST = date(2026, 9, 20)  # the data span Q3's end to Q4's end: blocks cut across quarters
 DAYS = 104

@@ -13,21 +13,10 @@ from bot.cli_reports import dispatch, register
 from bot.settings import Settings
 from reports.paper_import import PaperFileError, parse_paper_csv, read_paper_file
 from storage import Storage, db
-from survey_flows.directory import Directory, OpdInfo, UnitInfo
-from tests.conftest import load_small_directory
-from tests.integration.test_reports_build import PAPER_CSV
+from tests.support.directory import load_small_directory
+from tests.support.paper_import import DIRECTORY, HEADER, TODAY
+from tests.support.paper_reports import PAPER_CSV
 
-TODAY = date(2026, 11, 25)
-DIRECTORY = Directory.build(
-    [OpdInfo("disdukcapil", "Disdukcapil")],
-    [
-        UnitInfo("dukcapil-mpp", "MPP", "disdukcapil", ("KTP-el", "Kartu Keluarga")),
-        UnitInfo("dukcapil-kantor", "Kantor", "disdukcapil", ("KTP-el",)),
-    ],
-)
-HEADER = (
-    "unit,date,service_type,age,gender,education,occupation,U1,U2,U3,U4,U5,U6,U7,U8,U9,suggestion"
-)
 GOOD = "dukcapil-mpp,2026-01-05,KTP-el,17-25,L,SMA,PNS,4,4,4,4,4,4,4,4,4,"
 
 BAD_FILE = "\n".join(

@@ -19,7 +19,7 @@ import pytest_asyncio
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from bot.cli_reports import dispatch, register
+from bot.cli_reports import dispatch
 from bot.settings import Settings
 from reports.build import build_report
 from reports.json_report import UNIT_KEYS
@@ -30,14 +30,16 @@ from reports.xlsx_report import PROCESSING_ROWS, SUMMARY_HEADER
 from storage import Storage, db
 from storage.directory_import import OpdSpec, UnitSpec, apply_directory
 from survey_flows.ikm import STANDARD_ELEMENTS, compute_ikm, round_half_up, tally
-from tests.conftest import T0, load_small_directory
-from tests.integration.test_reports_build import (
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
+from tests.support.paper_reports import (
     MPP_IKM,
     PAPER_CSV,
     POOLED_IKM,
     Q1_ANSWERS,
     RSUD_IKM,
 )
+from tests.support.report_commands import run
 
 EXPECTED_IKM = {"dukcapil-mpp": Decimal("84.26"), "rsud-igd": Decimal("54.17")}
 
@@ -49,12 +51,6 @@ def expected(unit: str) -> dict[str, Decimal]:
     values = {code: result.nrr_display(code) for code in STANDARD_ELEMENTS}
     values["ikm"] = round_half_up(result.ikm, 2)
     return values
-
-
-async def run(argv: list[str], settings: Settings) -> int | None:
-    parser = argparse.ArgumentParser(prog="skm-bot")
-    register(parser.add_subparsers(dest="command", required=True))
-    return await dispatch(parser.parse_args(argv), settings)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -32,8 +32,8 @@ from reports.poster import (
     write_poster,
 )
 from storage import Storage, db
-from tests.conftest import load_small_directory
-from tests.integration.test_reports_build import import_paper
+from tests.support.directory import load_small_directory
+from tests.support.paper_reports import import_paper
 
 TELEGRAM = "https://t.me/SkmMimikaBot?start=u_dukcapil-mpp"
 WHATSAPP = "https://wa.me/6281148001234?text=SKM%20dukcapil-mpp"

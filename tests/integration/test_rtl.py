@@ -44,9 +44,10 @@ from survey_flows.rtl import (
     proposals,
     step,
 )
-from tests.conftest import T0, load_small_directory
-from tests.integration.test_digests import DUE, SETTINGS, WEEK_48, WIT, seed
-from tests.unit.test_settings_and_cli import run_cli
+from tests.support.cli import run_cli
+from tests.support.digests import DUE, SETTINGS, WEEK_48, WIT, seed
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
 
 TODAY = date(2027, 1, 10)
 PLAN = {"op": "plan", "action": "Tambah dua loket antrean", "responsible": "Budi (Kasi)",

@@ -16,48 +16,20 @@ from bot.settings import Settings
 from handlers.web import build_console
 from handlers.web.core import SESSION_COOKIE
 from storage import Storage, db
-from storage.rtl import RtlRow, apply_change, overdue_by_opd, propose, rtl_rows
+from storage.rtl import apply_change, overdue_by_opd, propose, rtl_rows
 from storage.web import start_session
 from survey_flows.rtl import Proposal, step
 from survey_flows.web_access import new_token, sign, token_digest
-from tests.conftest import T0, load_small_directory
-from tests.integration.test_full_report import pages_text
-from tests.integration.test_full_report import settings as full_report_settings  # noqa: F401 (fixture)
-from tests.integration.test_reports_outputs import run
-from tests.integration.test_web_pages import CONFIG as PAGES_CONFIG
-from tests.integration.test_web_public import CONFIG, Client, add_responses
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
+from tests.support.full_report import pages_text
+from tests.support.full_report import settings as full_report_settings  # noqa: F401 (fixture)
+from tests.support.report_commands import run
+from tests.support.rtl import DONE_ACTION, EVIDENCE, RESPONSIBLE, follow_up
+from tests.support.web_pages import CONFIG as PAGES_CONFIG
+from tests.support.web_public import CONFIG, Client, add_responses
 
-TODAY = date(2026, 11, 25)
-DONE_ACTION = "Tambah dua loket perekaman KTP-el"
 PLANNED_ACTION = "Perbaiki papan informasi antrean"
-RESPONSIBLE = "Budi Santoso (Kasi Pelayanan)"
-EVIDENCE = "https://mimikakab.go.id/berita/loket-baru"
-
-
-async def follow_up(storage: Storage, period: str, unit: str, element: str, *, action: str,
-                    done: bool) -> None:  # fmt: skip
-    """Propose an item, plan it with ``action``, approve it and, when ``done``, finish it."""
-    async with storage.transaction() as tx:
-        await propose(tx, period, [Proposal(unit, element, None)], T0)
-    [row] = [r for r in await _rows(storage) if (r.period, r.element_code) == (period, element)]
-    forms = [
-        ({"op": "plan", "action": action, "responsible": RESPONSIBLE,
-          "due_date": "2026-12-31"}, "officer"),
-        ({"op": "approve"}, "head"),
-    ]  # fmt: skip
-    if done:
-        forms.append(({"op": "progress", "status": "selesai", "evidence_link": EVIDENCE}, "head"))
-    for form, role in forms:
-        async with storage.transaction() as tx:
-            current = [r for r in await rtl_rows(tx) if r.id == row.id][0]
-            change, errors = step(current.state, role, form, TODAY)
-            assert change is not None, errors
-            await apply_change(tx, row.id, change, "Kepala (contoh)", T0 + timedelta(hours=1))
-
-
-async def _rows(storage: Storage) -> list[RtlRow]:
-    async with storage.reading() as tx:
-        return await rtl_rows(tx)
 
 
 @pytest_asyncio.fixture

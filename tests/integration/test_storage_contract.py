@@ -34,7 +34,8 @@ from storage.models import (
 )
 from storage.outbox import ClaimFor
 from survey_flows.types import SubmitResponse
-from tests.conftest import SMALL_DIRECTORY, T0, load_small_directory
+from tests.support.directory import SMALL_DIRECTORY, load_small_directory
+from tests.support.dispatcher import T0
 
 WIT = ZoneInfo("Asia/Jayapura")
 LEASE = timedelta(minutes=2)

@@ -13,7 +13,8 @@ from storage.web import login_link_state
 from survey_flows.commands import Command, inbound_fields
 from survey_flows.types import Inbound
 from survey_flows.web_access import LinkState, token_digest
-from tests.conftest import T0, load_small_directory, make_bot, text_in
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0, make_bot, text_in
 
 
 def typed(contact: str, body: str) -> Inbound:

@@ -20,8 +20,9 @@ from storage.directory_import import current_directory
 from storage.models import OutboxMessage, Recipient
 from storage.web import ensure_admin, start_session
 from survey_flows.web_access import PrincipalKind, new_token, sign, token_digest
-from tests.conftest import T0, load_small_directory, make_bot
-from tests.integration.test_web_desk_storage import file
+from tests.support.desk import file
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0, make_bot
 
 SECRET = b"sqlite-desk-tests-secret"
 CSRF = re.compile(r'name="_csrf" value="([0-9a-f]+)"')

@@ -3,7 +3,6 @@ then the rest, newest first), the filters, and another OPD's complaints never li
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -13,19 +12,9 @@ from storage.complaint_models import Complaint
 from storage.web_desk import desk_detail, desk_rows
 from survey_flows.complaints import ComplaintStatus
 from survey_flows.web_desk import DeskFilter
-from tests.conftest import T0, command_in, load_small_directory, make_bot, text_in
-
-ANSWERS = ["1", "Loket tutup sebelum waktunya, antrean masih panjang.", "1", "1", "2", "2", "1"]
-
-
-async def file(storage: Storage, count: int) -> list[str]:
-    bot = make_bot(storage)
-    for n in range(count):
-        await bot.dispatcher.handle(command_in(f"warga-{n}", "start", "c_dukcapil-mpp"))
-        for answer in ANSWERS:
-            await bot.dispatcher.handle(text_in(f"warga-{n}", answer))
-    texts = "\n".join(bot.sender.texts())
-    return list(dict.fromkeys(re.findall(r"ADU-[0-9A-Z]{4}-[0-9A-Z]{4}", texts)))
+from tests.support.desk import file
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
 
 
 async def test_overdue_first_then_the_nearest_limit_then_the_rest(storage: Storage) -> None:

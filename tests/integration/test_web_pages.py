@@ -10,14 +10,15 @@ import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from handlers.web import Area, ConsoleConfig, PageContext, build_console
+from handlers.web import Area, PageContext, build_console
 from handlers.web.core import SESSION_COOKIE
 from storage import Storage
 from storage.web import audit_entries, start_session
 from survey_flows.web_access import Action, new_token, sign, token_digest
-from tests.conftest import T0, load_small_directory
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
+from tests.support.web_pages import CONFIG
 
-CONFIG = ConsoleConfig(secret=b"s" * 32, clock=lambda: T0)
 pages = Area("test")
 
 

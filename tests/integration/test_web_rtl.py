@@ -20,7 +20,8 @@ from storage.rtl import propose, rtl_rows
 from storage.web import audit_entries, ensure_admin, start_session
 from survey_flows.rtl import Proposal
 from survey_flows.web_access import csrf_token, new_token, sign, token_digest
-from tests.conftest import T0, load_small_directory
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
 
 Client = TestClient[web.Request, web.Application]
 NOW = [T0]

@@ -27,8 +27,9 @@ from storage.web import (
     start_session,
 )
 from survey_flows.web_access import LOGIN_LINK_TTL, LinkState, PrincipalKind, Role
-from tests.conftest import T0, load_small_directory
-from tests.integration.test_whatsapp_storage import _downgrade
+from tests.support.directory import load_small_directory
+from tests.support.dispatcher import T0
+from tests.support.migrations import _downgrade
 
 IDLE = timedelta(minutes=30)
 WEB_TABLES = {"web_admins", "web_login_links", "web_sessions", "web_audit"}

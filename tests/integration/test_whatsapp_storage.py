@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +16,8 @@ from bot.settings import ConfigError, load_settings
 from storage import Storage, db
 from storage.models import DeliveryStatus
 from storage.outbox import ClaimFor
-from tests.conftest import T0
+from tests.support.dispatcher import T0
+from tests.support.migrations import _downgrade, columns, indexes
 
 WAMID = "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABEYEkE4QjcyRjlFNTQzMkQwQTEwQgA="
 BSUID = "ID.1349120865530274"
@@ -129,24 +129,6 @@ def test_0003_follows_0002_when_present_else_0001() -> None:
     versions = Path(db.MIGRATIONS_DIR) / "versions"
     has_0002 = any(p.name.startswith("0002_") for p in versions.glob("*.py"))
     assert down_revision() == ("0002" if has_0002 else "0001")
-
-
-def columns(connection: sa.Connection, table: str) -> dict[str, bool]:
-    return {c["name"]: c["nullable"] for c in sa.inspect(connection).get_columns(table)}
-
-
-def indexes(connection: sa.Connection, table: str) -> set[str]:
-    return {str(i["name"]) for i in sa.inspect(connection).get_indexes(table)}
-
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    def run(connection: sa.Connection) -> None:
-        config = db.alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
 
 
 async def test_migration_0003_up_down_up_on_sqlite(tmp_path: Path) -> None:

@@ -37,9 +37,9 @@ from storage import Storage
 from storage.directory import add_recipient
 from storage.web import create_login_link, ensure_admin
 from survey_flows.web_access import LOGIN_LINK_TTL, PrincipalKind, new_token, token_digest
-from tests.conftest import load_small_directory
-from tests.e2e.test_telegram_e2e import SECRET, TOKEN, Service, service_settings
+from tests.support.directory import load_small_directory
 from tests.support.fakes.telegram_api import FakeTelegramApi
+from tests.support.telegram_service import SECRET, TOKEN, Service, service_settings
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"

@@ -43,8 +43,8 @@ from storage.complaints import complaint_events, load_complaint
 from storage.directory_import import OpdSpec, RecipientSpec, UnitSpec, apply_directory
 from storage.outbox import PendingMessage
 from survey_flows.engine import FlowSettings
-from tests.conftest import PSEUDONYM_SECRET, T0, Clock
-from tests.e2e.test_complaints_e2e import PHOTO, data_of
+from tests.support.complaint_media import PHOTO, data_of
+from tests.support.dispatcher import PSEUDONYM_SECRET, T0, Clock
 from tests.support.fakes.graph_api import Citizen, FakeGraphApi, SentMessage, signature_header
 from tests.support.fakes.telegram_api import FakeTelegramApi
 from tests.support.golden_files import match_golden

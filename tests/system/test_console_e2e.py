@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from storage import Storage, db
+from tests.support.console import run_console
 
 pytestmark = pytest.mark.slow
 
@@ -24,27 +22,6 @@ MENU_SCRIPT = [
     "1",
 ]  # fmt: skip
 SCORES = {"U1": 4, "U2": 3, "U3": 3, "U4": 4, "U5": 4, "U6": 3, "U7": 4, "U9": 2, "U8": 1}
-
-
-def run_console(
-    database_url: str, lines: list[str], *extra: str, cwd: Path, secret: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WHATSAPP_"))}
-    env["DATABASE_URL"] = database_url
-    if secret:
-        env["PSEUDONYM_SECRET"] = secret
-    else:
-        env.pop("PSEUDONYM_SECRET", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--console", *extra],
-        input="\n".join(lines) + "\n",
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 async def read_back(url: str) -> Storage:

@@ -43,10 +43,10 @@ from sqlalchemy import select
 from handlers.telegram import parse_callback
 from storage import Storage, db
 from storage.models import Contact, OutboxMessage
-from tests.conftest import load_small_directory
-from tests.e2e.test_telegram_e2e import EXPECTED_SCORES, SECRET, SURVEY_TAPS, TOKEN, free_port
+from tests.support.directory import load_small_directory
 from tests.support.fakes.telegram_api import FakeTelegramApi
 from tests.support.processes import wait_ready
+from tests.support.telegram_service import EXPECTED_SCORES, SECRET, SURVEY_TAPS, TOKEN, free_port
 
 pytestmark = pytest.mark.slow
 

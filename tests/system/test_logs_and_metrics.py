@@ -34,13 +34,13 @@ from bot.settings import load_settings
 from bot.web import build_web_app
 from handlers.dispatcher import utc_now
 from storage import Storage
-from tests.conftest import load_small_directory
-from tests.e2e.test_telegram_e2e import SECRET, SURVEY_TAPS, TOKEN, free_port
-from tests.e2e.test_whatsapp_e2e import APP_SECRET, VERIFY_TOKEN, numbered
-from tests.e2e.test_whatsapp_e2e import TOKEN as GRAPH_TOKEN
+from tests.support.directory import load_small_directory
 from tests.support.fakes.graph_api import Citizen, FakeGraphApi, signature_header, status_payload
 from tests.support.fakes.telegram_api import FakeTelegramApi
 from tests.support.processes import wait_ready
+from tests.support.telegram_service import SECRET, SURVEY_TAPS, TOKEN, free_port
+from tests.support.whatsapp_service import APP_SECRET, VERIFY_TOKEN, numbered
+from tests.support.whatsapp_service import TOKEN as GRAPH_TOKEN
 
 CHAT = 918273645
 WA_CITIZEN = Citizen(user_id="ID.7708112233445566", wa_id="6281298765432", name="Yohana")

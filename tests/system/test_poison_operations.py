@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from storage import Storage, db
 from storage.errors import StorageError, translated
-from tests.system.test_console_e2e import run_console
+from tests.support.console import run_console
 
 BODY = "Rahasia warga: NIK 9401010101010001, HP 081234567890"
 
@@ -78,7 +78,7 @@ async def test_nul_and_controls_in_the_console_on_postgres(
 async def test_nul_and_controls_in_a_paper_import_on_postgres(
     pg_storage: Storage, pg_url: str, tmp_path: Path
 ) -> None:
-    from tests.conftest import load_small_directory
+    from tests.support.directory import load_small_directory
 
     await load_small_directory(pg_storage)
     paper = tmp_path / "paper.csv"

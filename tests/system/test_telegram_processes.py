@@ -18,8 +18,10 @@ from sqlalchemy import select
 
 from storage import Storage
 from storage.models import Conversation
-from tests.conftest import load_small_directory
-from tests.e2e.test_telegram_e2e import (
+from tests.support.directory import load_small_directory
+from tests.support.fakes.telegram_api import FakeTelegramApi
+from tests.support.processes import wait_ready
+from tests.support.telegram_service import (
     CHAT,
     EXPECTED_SCORES,
     SECRET,
@@ -30,8 +32,6 @@ from tests.e2e.test_telegram_e2e import (
     last_keyboard,
     tap,
 )
-from tests.support.fakes.telegram_api import FakeTelegramApi
-from tests.support.processes import wait_ready
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.test_telegram_e2e import free_port
+from tests.support.telegram_service import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,10 @@ import pytest_asyncio
 
 from bot.cli import main
 from storage import Storage
-from tests.conftest import load_small_directory
-from tests.e2e.test_whatsapp_e2e import APP_SECRET, TOKEN, VERIFY_TOKEN, free_port
+from tests.support.directory import load_small_directory
 from tests.support.fakes.graph_api import Citizen, FakeGraphApi, signature_header
 from tests.support.processes import wait_ready
+from tests.support.whatsapp_service import APP_SECRET, TOKEN, VERIFY_TOKEN, free_port
 
 pytestmark = pytest.mark.slow
 

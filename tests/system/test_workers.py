@@ -21,10 +21,10 @@ import pytest_asyncio
 
 from bot.workers import WorkerRole
 from storage import Storage
-from tests.conftest import load_small_directory
-from tests.e2e.test_telegram_e2e import SECRET, TOKEN, free_port
+from tests.support.directory import load_small_directory
 from tests.support.fakes.telegram_api import FakeTelegramApi
 from tests.support.processes import wait_ready
+from tests.support.telegram_service import SECRET, TOKEN, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -2,57 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from survey_flows import skm
 from survey_flows.complaint_flow import TICKET_TOKEN
-from survey_flows.complaints import Action, ComplaintKind, ComplaintStatus, ComplaintView
-from survey_flows.directory import Directory, OpdInfo, UnitInfo
-from survey_flows.engine import FlowSettings, StepContext
+from survey_flows.complaints import Action, ComplaintStatus
 from survey_flows.officer import OFFICER_TOKEN, officer_request
 from survey_flows.types import (
-    Channel,
     CitizenComplaintAction,
     FileComplaint,
-    Inbound,
     InboundKind,
     InputRejected,
-    StepResult,
 )
-
-NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
-DIRECTORY = Directory.build(
-    [OpdInfo("disdukcapil", "Dinas Kependudukan dan Pencatatan Sipil", "Disdukcapil")],
-    [UnitInfo("dukcapil-mpp", "Loket Disdukcapil MPP", "disdukcapil", ("KTP-el",))],
-)
-TICKET = "ADU-7KQ4-P9XM"
-DESCRIPTION = "Loket tutup sebelum jam pelayanan berakhir, padahal antrean masih panjang."
-
-
-def view(status: ComplaintStatus, **extra: Any) -> ComplaintView:
-    return ComplaintView(TICKET, "Loket Disdukcapil MPP", ComplaintKind.PENGADUAN, status,
-                         NOW, NOW, NOW, **extra)  # fmt: skip
-
-
-class Chat:
-    def __init__(self, complaints: tuple[ComplaintView, ...] = ()) -> None:
-        self.state: dict[str, Any] | None = None
-        self.complaints = complaints
-        self.n = 0
-
-    def send(self, kind: InboundKind, **fields: Any) -> StepResult:
-        self.n += 1
-        inbound = Inbound(Channel.TELEGRAM, "42", f"e{self.n}", kind, NOW, **fields)
-        context = StepContext(NOW, DIRECTORY, "id", settings=FlowSettings(),
-                              fresh_ticket=TICKET, complaints=self.complaints)  # fmt: skip
-        result = skm.step(self.state, inbound, context)
-        self.state = json.loads(json.dumps(result.state))
-        return result
-
-    def say(self, text: str) -> StepResult:
-        return self.send(InboundKind.TEXT, text=text)
+from tests.support.complaint_chat import DESCRIPTION, NOW, TICKET, Chat, inbound, view
 
 
 def test_filing_collects_every_answer_and_issues_the_drawn_ticket() -> None:
@@ -111,10 +72,6 @@ def test_rating_once_and_reopening_only_in_time() -> None:
     forged = other.send(InboundKind.CHOICE, choice_id=f"reopen:{TICKET}",
                         prompt_token=TICKET_TOKEN)  # fmt: skip
     assert isinstance(forged.effects[0], InputRejected)
-
-
-def inbound(kind: InboundKind, **fields: Any) -> Inbound:
-    return Inbound(Channel.TELEGRAM, "7", "e", kind, NOW, **fields)
 
 
 def test_officer_inputs_are_recognised_and_others_are_not() -> None:

@@ -6,7 +6,7 @@ from handlers.console import ConsoleKeys, parse_line
 from survey_flows.complaint_flow import TICKET_TOKEN
 from survey_flows.officer import OFFICER_TOKEN
 from survey_flows.types import Choice, ChoiceRole, InboundKind, Outbound
-from tests.conftest import T0
+from tests.support.dispatcher import T0
 
 NOTICE = Outbound(
     "Pengaduan baru ADU-2345-6789",

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import ConfigError, load_settings
+from tests.support.cli import run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -112,18 +111,6 @@ def test_the_embedded_default_keeps_one_generated_key(tmp_path: Path) -> None:
     first = settings.pseudonym_key()
     assert len(first) == 64
     assert settings.pseudonym_key() == first
-
-
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.slow  # a subprocess

@@ -33,9 +33,9 @@ from survey_flows.types import (
     RememberProfile,
     SubmitResponse,
 )
-from tests.unit.test_complaint_flow import Chat as ComplaintChat
-from tests.unit.test_complaint_flow import view
-from tests.unit.test_skm_flow import (
+from tests.support.complaint_chat import Chat as ComplaintChat
+from tests.support.complaint_chat import view
+from tests.support.survey_chat import (
     CONSENT_ON_RECORD,
     DIRECTORY,
     KANTOR,
@@ -50,7 +50,7 @@ from tests.unit.test_skm_flow import (
     chat_at,
     texts,
 )
-from tests.unit.test_voice_replies import complaint_at
+from tests.support.voice import complaint_at
 
 ID, EN = MESSAGES["id"], MESSAGES["en"]
 

@@ -10,9 +10,9 @@ import pytest
 
 from survey_flows.catalog import MESSAGES
 from survey_flows.types import InboundKind, SubmitResponse
-from tests.unit.test_complaint_flow import DESCRIPTION
-from tests.unit.test_complaint_flow import Chat as ComplaintChat
-from tests.unit.test_skm_flow import chat_at, texts
+from tests.support.complaint_chat import DESCRIPTION
+from tests.support.complaint_chat import Chat as ComplaintChat
+from tests.support.survey_chat import chat_at, texts
 
 ID, EN = MESSAGES["id"], MESSAGES["en"]
 LEAVING_WORDS = ["mulai", "menu", "start", "stop", "status", "survei", "pengaduan", "lapor"]

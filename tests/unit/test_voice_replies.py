@@ -16,24 +16,13 @@ from survey_flows.directory import Directory, OpdInfo, UnitInfo
 from survey_flows.engine import plain_digits, typed_number
 from survey_flows.questionnaire import age_bracket
 from survey_flows.types import FileComplaint, InboundKind, InputRejected, RecordConsent
-from tests.unit.test_complaint_flow import DESCRIPTION
-from tests.unit.test_complaint_flow import Chat as ComplaintChat
-from tests.unit.test_skm_flow import CONSENT_ON_RECORD, Chat, chat_at, texts
+from tests.support.complaint_chat import DESCRIPTION
+from tests.support.complaint_chat import Chat as ComplaintChat
+from tests.support.survey_chat import CONSENT_ON_RECORD, Chat, chat_at, texts
+from tests.support.voice import complaint_at
 
 ID, EN = MESSAGES["id"], MESSAGES["en"]
 PLACE = "Depan Pasar Lama, Jl. Budi Utomo"
-
-
-def complaint_at(step: str) -> ComplaintChat:
-    """A complaint in progress at ``step`` (kind: pengaduan; description given)."""
-    chat = ComplaintChat()
-    chat.send(InboundKind.COMMAND, command="start", command_args=("c_dukcapil-mpp",))
-    for answer in ("1", DESCRIPTION, "lanjut", "lewati", "tidak", "tidak"):
-        if chat.state is not None and chat.state["step"] == step:
-            return chat
-        chat.say(answer)
-    assert chat.state is not None and chat.state["step"] == step
-    return chat
 
 
 # --- item 8: an age in years ------------------------------------------------------------------

@@ -51,9 +51,9 @@ from storage.models import DeliveryStatus
 from survey_flows.catalog import MESSAGES
 from survey_flows.engine import FlowSettings
 from survey_flows.types import Choice, ChoiceRole, Inbound, InboundKind, Outbound
+from tests.support.catalog import _every_message
 from tests.support.fakes.graph_api import FakeGraphApi, _Invalid, fixture, graph_error_body
-from tests.unit.test_catalog import _every_message
-from tests.unit.test_skm_flow import chat_at
+from tests.support.survey_chat import chat_at
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 PHONE_NUMBER_ID = "106540352242922"
