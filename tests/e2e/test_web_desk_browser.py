@@ -117,7 +117,10 @@ async def test_an_officer_verifies_and_answers_on_the_web_and_the_citizen_is_tol
     assert await page.get_by_text(DESCRIPTION).count() == 1
     photo = page.get_by_role("img", name="Foto 1")
     await photo.wait_for()
-    assert await photo.evaluate("img => img.complete && img.naturalWidth") == 64
+    # Visible is not loaded: on a busy machine the image may still be on its way.
+    loaded = "img => img.complete || new Promise(done => { img.onload = img.onerror = done; })"
+    await photo.evaluate(loaded)
+    assert await photo.evaluate("img => img.naturalWidth") == 64
     osm = page.get_by_role("link", name="Buka peta (OpenStreetMap)")
     assert "mlat=-4.54612" in (await osm.get_attribute("href") or "")
     assert await page.get_by_role("button", name="Tanggapi").count() == 0  # not before verifying
