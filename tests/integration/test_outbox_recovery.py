@@ -304,13 +304,15 @@ async def test_a_send_still_waiting_when_its_lease_nears_its_end_is_given_up(
 ) -> None:
     """Past the lease the row may be claimed again (by the sweeper, or another process): a
     send still waiting then would go out twice. It is given up first, as a failure."""
-    worker = OutboxWorker(storage, {CHANNEL: sender}, clock, lease=timedelta(seconds=0.4))
+    # Given up at 3/4 of the lease; the last quarter (0.25 s) is the margin for the claim and
+    # the bookkeeping, which a machine busy with parallel tests needs (0.1 s was too short).
+    worker = OutboxWorker(storage, {CHANNEL: sender}, clock, lease=timedelta(seconds=1))
     [a1, a2] = await queue(storage, "citizen-a", "a1", "a2")
     sender.gate = asyncio.Event()  # the API never answers
     loop = asyncio.get_running_loop()
     started = loop.time()
     assert await asyncio.wait_for(worker.deliver(CHANNEL), timeout=5) == 0
-    assert loop.time() - started < 0.4, "given up within the lease"
+    assert loop.time() - started < 1.0, "given up within the lease"
     assert sender.tried == [a1] and sender.sent == []
     async with storage.sessions() as session:
         rows = {r.id: r for r in (await session.execute(select(OutboxMessage))).scalars()}
