@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from load import TOKEN, BotProcess, Driver, Replies, bot_env, import_directory  # noqa: E402
 from pg import fresh_database  # noqa: E402
 
-from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+from tests.support.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 
 
 @dataclass

@@ -1,12 +1,12 @@
 """One sender's burst against everybody else's replies (per-contact limits, handlers/ratelimit.py).
 
 Runs ``run_service`` in this process against a fresh PostgreSQL database and the fake Graph API
-(tests/fakes/graph_api.py). One WhatsApp sender posts ``--burst`` text messages, in deliveries
-of 10, all at once; meanwhile another citizen sends ``--probes`` messages one after the other,
-each once the previous reply arrived. Printed: the other citizen's reply time (webhook POST to
-the reply's arrival at the fake API), alone first, then during the burst, with the default
-limits and with limits so high they never apply (``CONTACT_BURST=1000``, as before them);
-how many of the burst were dropped and how many notices the sender got.
+(tests/support/fakes/graph_api.py). One WhatsApp sender posts ``--burst`` text messages, in
+deliveries of 10, all at once; meanwhile another citizen sends ``--probes`` messages one after
+the other, each once the previous reply arrived. Printed: the other citizen's reply time
+(webhook POST to the reply's arrival at the fake API), alone first, then during the burst, with
+the default limits and with limits so high they never apply (``CONTACT_BURST=1000``, as before
+them); how many of the burst were dropped and how many notices the sender got.
 
 Meta counts inbound messages against the number's throughput tier (TECH.md §2h), and the
 sender paces replies accordingly (``RateLimiter.note_inbound``): at the default 80/s a burst of
@@ -38,7 +38,7 @@ from pg import fresh_database  # noqa: E402
 from bot.app import bundled_example, import_directory, run_service  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from storage import Storage, db  # noqa: E402
-from tests.fakes.graph_api import Citizen, FakeGraphApi, signature_header  # noqa: E402
+from tests.support.fakes.graph_api import Citizen, FakeGraphApi, signature_header  # noqa: E402
 
 SECRET = "bench-app-secret-0123456789"
 TOKEN = "bench-access-token-0123456789"

@@ -107,7 +107,7 @@ def micro_s(function: object, number: int) -> float:
 FAKE_API = f"""
 import asyncio, sys
 sys.path.insert(0, {str(ROOT)!r})
-from tests.fakes.telegram_api import FakeTelegramApi
+from tests.support.fakes.telegram_api import FakeTelegramApi
 async def main():
     async with FakeTelegramApi(token={TOKEN!r}, port={PORT}):
         print("ready", flush=True)

@@ -1,7 +1,7 @@
 """Journeys: scripted citizens from the QR code to the thank-you, on every channel and mode.
 
 Each journey goes through the real service in this process: ``run_service`` with the fake
-Telegram Bot API and the fake Graph API (``tests/fakes/``) on 127.0.0.1, the webhook or
+Telegram Bot API and the fake Graph API (``tests/support/fakes/``) on 127.0.0.1, the webhook or
 polling path, the dispatcher, the renderers and the senders; the console through its own
 channel and sender. The database is a fresh PostgreSQL one with the bundled example directory
 (examples/mimika.yaml). A scripted citizen reads what the bot sent (buttons, list rows, the
@@ -62,13 +62,13 @@ from storage import Storage, db  # noqa: E402
 from storage.outbox import PendingMessage  # noqa: E402
 from survey_flows.catalog import MESSAGES  # noqa: E402
 from survey_flows.types import Outbound  # noqa: E402
-from tests.fakes.graph_api import Citizen, FakeGraphApi, SentMessage  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
-from tests.test_telegram_e2e import Service as TelegramService  # noqa: E402
-from tests.test_telegram_e2e import service_settings as telegram_settings  # noqa: E402
-from tests.test_whatsapp_e2e import TOKEN as GRAPH_TOKEN  # noqa: E402
-from tests.test_whatsapp_e2e import Service as WhatsAppService  # noqa: E402
-from tests.test_whatsapp_e2e import service_settings as whatsapp_settings  # noqa: E402
+from tests.support.fakes.graph_api import Citizen, FakeGraphApi, SentMessage  # noqa: E402
+from tests.support.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+from tests.support.telegram_service import Service as TelegramService  # noqa: E402
+from tests.support.telegram_service import service_settings as telegram_settings  # noqa: E402
+from tests.support.whatsapp_service import TOKEN as GRAPH_TOKEN  # noqa: E402
+from tests.support.whatsapp_service import Service as WhatsAppService  # noqa: E402
+from tests.support.whatsapp_service import service_settings as whatsapp_settings  # noqa: E402
 
 UNIT = "dukcapil-mpp"
 TELEGRAM_TOKEN = "123456:TEST-token"

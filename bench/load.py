@@ -53,8 +53,8 @@ from pg import fresh_database  # noqa: E402
 
 from storage import hot_path_statements  # noqa: E402
 from storage.driver import driver_statement  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
-from tests.processes import wait_ready  # noqa: E402
+from tests.support.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+from tests.support.processes import wait_ready  # noqa: E402
 
 C = TypeVar("C")  # a citizen, as a channel's driver names one
 S = TypeVar("S")  # one step of a citizen's survey

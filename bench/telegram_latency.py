@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pg import fresh_database  # noqa: E402
 
-from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
-from tests.processes import wait_ready  # noqa: E402
+from tests.support.fakes.telegram_api import FakeTelegramApi  # noqa: E402
+from tests.support.processes import wait_ready  # noqa: E402
 
 TOKEN = "4242:bench"
 SECRET = "bench_webhook_secret"

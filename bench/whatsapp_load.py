@@ -2,7 +2,7 @@
 
 The WhatsApp counterpart of ``bench/load.py`` (whose process, database and /proc helpers it
 imports). One run, on this machine, against a fresh PostgreSQL database and the fake Graph API
-(``tests/fakes/graph_api.py``) on 127.0.0.1:
+(``tests/support/fakes/graph_api.py``) on 127.0.0.1:
 
 1. **Floors.** The fake Graph API's own round trip for a ``/messages`` send of the list the bot
    sends for a question (sequential, then 64 in flight), and PostgreSQL's rate for the
@@ -71,7 +71,7 @@ from load import (  # noqa: E402
 
 from handlers.whatsapp import render  # noqa: E402
 from survey_flows.types import Choice, ChoiceRole, Outbound  # noqa: E402
-from tests.fakes.graph_api import Citizen, FakeGraphApi, SentMessage, signature_header  # noqa: E402
+from tests.support.fakes.graph_api import Citizen, FakeGraphApi, SentMessage, signature_header  # noqa: E402
 
 JsonDict = dict[str, Any]
 

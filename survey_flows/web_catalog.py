@@ -2,7 +2,7 @@
 
 Kept apart from the chat catalogue (``survey_flows.catalog``): pages have headings, table
 columns and form labels, not chat messages. Same rules: stable keys, ``str.format``
-placeholders, both languages with the same keys and placeholders (tests/test_web_access.py).
+placeholders, both languages with the same keys and placeholders (tests/unit/test_web_access.py).
 """
 
 from __future__ import annotations
