@@ -14,7 +14,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
 
 from storage import Storage, db
 from storage.models import Base
@@ -119,16 +118,27 @@ async def scratch_pg() -> AsyncIterator[str]:
         await connection.close()
 
 
-async def _truncate(storage: Storage) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    async with storage.engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+async def _empty(storage: Storage) -> None:
+    """Every table emptied and every sequence restarted, as TRUNCATE ... RESTART IDENTITY
+    would, in one script: DELETE on tables this small costs ~4 ms where TRUNCATE of all of them
+    costs ~67 ms (new files for each table), and the suite does this before every test."""
+    deletes = "".join(f'DELETE FROM "{t.name}";' for t in reversed(Base.metadata.sorted_tables))
+    # A multi-statement simple query runs as one implicit transaction.
+    async with storage.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        sequences = await raw.fetch(
+            "SELECT quote_ident(sequencename) AS name FROM pg_sequences"
+            " WHERE schemaname = current_schema()"
+        )
+        restarts = "".join(f"SELECT setval('{row['name']}', 1, false);" for row in sequences)
+        await raw.execute(deletes + restarts)
 
 
 @pytest_asyncio.fixture
 async def pg_storage(pg_url: str) -> AsyncIterator[Storage]:
     storage = Storage(db.create_engine(pg_url, pool_size=10))
-    await _truncate(storage)
+    await _empty(storage)
     try:
         yield storage
     finally:
