@@ -7,12 +7,13 @@ no global state, no display, nothing to close.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from matplotlib.figure import Figure
-from matplotlib.text import Text
+from typing import TYPE_CHECKING
 
 from reports.model import ELEMENT_NAMES, Figures, UnitReport, id_decimal
 from survey_flows.ikm import Mutu
+
+if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn (~0.3 s at start-up)
+    from matplotlib.figure import Figure
 
 __all__ = ["A4_PORTRAIT_IN", "GRADE_COLOURS", "ikm_bar_chart", "nrr_chart", "plain_text"]
 
@@ -32,6 +33,8 @@ GRADE_COLOURS = {
 def plain_text(figure: Figure) -> Figure:
     """``figure`` with every text drawn literally: a suggestion or a name holding ``$...$``
     must not be parsed as mathtext (a bad expression aborts the whole drawing)."""
+    from matplotlib.text import Text
+
     for item in figure.findobj(Text):
         if isinstance(item, Text):
             item.set_usetex(False)
@@ -45,6 +48,8 @@ _NRR_LINES = ((2.60, "C"), (3.0644, "B"), (3.5324, "A"))
 
 def ikm_bar_chart(units: Sequence[UnitReport], title: str) -> Figure:
     """Horizontal bars of each unit's IKM, coloured by grade, with the grade boundaries."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=A4_PORTRAIT_IN)
     # A fixed bar pitch, top-aligned: a page of three units looks like a page of forty.
     height = min(0.84, 0.03 + 0.0205 * len(units))
@@ -83,6 +88,8 @@ def ikm_bar_chart(units: Sequence[UnitReport], title: str) -> Figure:
 
 def nrr_chart(figures: Figures, title: str, subtitle: str = "") -> Figure:
     """Bars of the NRR of each element (1-4) with the element-grade boundaries."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=A4_PORTRAIT_IN)
     axes = figure.add_axes((0.12, 0.52, 0.82, 0.38))
     codes = list(figures.elements)

@@ -14,17 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from reports.charts import plain_text  # noqa: E402
-from reports.model import OpdReport, UnitReport  # noqa: E402
-from reports.period import Period, PeriodKind  # noqa: E402
-from survey_flows.catalog import text  # noqa: E402
-from survey_flows.dates import date_words, number_text  # noqa: E402
+from reports.model import OpdReport, UnitReport
+from reports.period import Period, PeriodKind
+from survey_flows.catalog import text
+from survey_flows.dates import date_words, number_text
 
 # A unit needs this many respondents in the week before its grade means anything.
 DEFAULT_MIN_RESPONDENTS = 10
@@ -239,37 +232,39 @@ def render_chart(
 ) -> bytes:
     """One PNG: per-unit IKM, the nine element scores, and the trend (the digest's eight
     weeks; the console's quarters)."""
+    # Imported here: matplotlib costs ~0.3 s at start-up, and most processes never draw.
+    from matplotlib.figure import Figure
+
+    from reports.charts import plain_text
+
     data = chart_data(opd, trend, min_respondents)
-    figure: Figure = plt.figure(figsize=(11, 4.2), dpi=110)
-    try:
-        left, middle, right = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
-        names = [textwrap.fill(name, 24, max_lines=3, placeholder="…") for name, _ in data.units]
-        values = [float(ikm) for _, ikm in data.units]
-        bars = left.barh(names or ["-"], values or [0.0], color="#2b6cb0")
-        left.bar_label(bars, labels=[_number(ikm, language) for _, ikm in data.units] or [""],
-                       padding=3, fontsize=8)  # fmt: skip
-        left.set_xlim(25, 100)
-        left.set_title(text(language, "digest.chart.units"), fontsize=10)
-        left.invert_yaxis()
-        left.tick_params(labelsize=7)
-        codes = [code for code, _ in data.elements]
-        scores = [float(score or 0) for _, score in data.elements]
-        middle.bar(codes, scores, color="#38a169")
-        middle.set_ylim(1, 4)
-        middle.set_title(text(language, "digest.chart.elements"), fontsize=10)
-        middle.tick_params(labelsize=8)
-        positions = list(range(len(data.trend)))
-        points = [float(v) if v is not None else float("nan") for _, v in data.trend]
-        right.plot(positions, points, marker="o", color="#dd6b20")
-        right.set_xticks(positions, [label for label, _ in data.trend])
-        right.set_xlim(-0.5, len(positions) - 0.5)
-        right.set_ylim(25, 100)
-        right.set_title(trend_title or text(language, "digest.chart.trend"), fontsize=10)
-        right.tick_params(labelsize=8)
-        figure.suptitle(opd.name, fontsize=11)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        plain_text(figure).savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(figure)
+    figure = Figure(figsize=(11, 4.2), dpi=110)
+    left, middle, right = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
+    names = [textwrap.fill(name, 24, max_lines=3, placeholder="…") for name, _ in data.units]
+    values = [float(ikm) for _, ikm in data.units]
+    bars = left.barh(names or ["-"], values or [0.0], color="#2b6cb0")
+    left.bar_label(bars, labels=[_number(ikm, language) for _, ikm in data.units] or [""],
+                   padding=3, fontsize=8)  # fmt: skip
+    left.set_xlim(25, 100)
+    left.set_title(text(language, "digest.chart.units"), fontsize=10)
+    left.invert_yaxis()
+    left.tick_params(labelsize=7)
+    codes = [code for code, _ in data.elements]
+    scores = [float(score or 0) for _, score in data.elements]
+    middle.bar(codes, scores, color="#38a169")
+    middle.set_ylim(1, 4)
+    middle.set_title(text(language, "digest.chart.elements"), fontsize=10)
+    middle.tick_params(labelsize=8)
+    positions = list(range(len(data.trend)))
+    points = [float(v) if v is not None else float("nan") for _, v in data.trend]
+    right.plot(positions, points, marker="o", color="#dd6b20")
+    right.set_xticks(positions, [label for label, _ in data.trend])
+    right.set_xlim(-0.5, len(positions) - 0.5)
+    right.set_ylim(25, 100)
+    right.set_title(trend_title or text(language, "digest.chart.trend"), fontsize=10)
+    right.tick_params(labelsize=8)
+    figure.suptitle(opd.name, fontsize=11)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    plain_text(figure).savefig(buffer, format="png")
+    return buffer.getvalue()

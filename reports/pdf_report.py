@@ -15,14 +15,15 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
-
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from reports.charts import A4_PORTRAIT_IN, ikm_bar_chart, nrr_chart, plain_text
 from reports.model import Figures, RegencyReport, UnitReport, id_decimal
 from reports.progress import Progress, no_progress
 from survey_flows.plain_text import without_controls
+
+if TYPE_CHECKING:  # matplotlib is imported where a figure is drawn (~0.3 s at start-up)
+    from matplotlib.figure import Figure
 
 __all__ = ["UNITS_PER_CHART_PAGE", "headline", "page_count", "write_pdf"]
 
@@ -48,6 +49,8 @@ def write_pdf(report: RegencyReport, path: Path, progress: Progress = no_progres
 
 
 def _write_pages(report: RegencyReport, path: Path, progress: Progress) -> None:
+    from matplotlib.backends.backend_pdf import PdfPages
+
     total = page_count(report)
     done = 0
     units = report.units
@@ -96,6 +99,8 @@ def headline(figures: Figures, label: str) -> str:
 
 
 def _summary_page(report: RegencyReport) -> Figure:
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=A4_PORTRAIT_IN)
     lines = [
         ("LAPORAN SURVEI KEPUASAN MASYARAKAT", 15, "bold"),

@@ -159,7 +159,7 @@ async def opd_page(request: web.Request, ctx: PageContext) -> web.StreamResponse
                       chart=chart)  # fmt: skip
 
 
-# matplotlib's pyplot (the digest's chart) is not thread-safe: one chart at a time.
+# matplotlib is not thread-safe (shared font and text caches): one chart drawn at a time.
 _CHART_LOCK = asyncio.Lock()
 
 
