@@ -169,14 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _is_service(args: argparse.Namespace, settings: Settings) -> bool:
-    """`skm-bot run` serving the platforms (not the terminal chat)."""
-    return not args.console and settings.has_platform_channel
-
-
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
     """JSON lines for the service, text for people; the console chat logs warnings only."""
-    service = args.command == "run" and _is_service(args, settings)
+    service = args.command == "run" and not args.console and settings.has_platform_channel
     console = args.command == "run" and not service
     log_format = settings.log_format or ("json" if service else "text")
     level = logging.WARNING if console else settings.log_level

@@ -4,7 +4,7 @@ SQLAlchemy's execution context costs about as much CPU per statement as asyncpg'
 (building the context, processing parameters and rows, the adapter's cursor). The few statements
 every inbound event runs are compiled here once, from the very statement objects of
 ``storage.statements``, into the SQL SQLAlchemy itself would send, with the same bind
-processors (``UTCDateTime``, JSONB's serialiser), and run with ``fetch``/``executemany`` on
+processors (``UTCDateTime``, JSONB's serialiser), and run with ``fetch`` on
 the driver connection under the pooled SQLAlchemy connection, in the same transaction.
 asyncpg prepares each once per connection (named prepared statements, its statement cache).
 
@@ -14,7 +14,7 @@ connection that broke is invalidated, so the pool replaces it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,19 +98,6 @@ async def fetch(
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ConnectionError) as exc:
         raise await _translated(connection, exc) from exc
     return rows
-
-
-async def execute_many(
-    connection: AsyncConnection,
-    driver: asyncpg.Connection,
-    statement: DriverStatement,
-    many: Sequence[Mapping[str, Any]],
-) -> None:
-    """Run ``statement`` once per mapping of ``many`` (asyncpg pipelines them)."""
-    try:
-        await driver.executemany(statement.sql, [statement.arguments(v) for v in many])
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ConnectionError) as exc:
-        raise await _translated(connection, exc) from exc
 
 
 async def _translated(connection: AsyncConnection, exc: BaseException) -> StorageError:

@@ -33,9 +33,8 @@ class ConstraintViolation(StorageError):
     """A write broke a constraint (unique, check, foreign key): nothing of it was kept."""
 
 
-def _unavailable(exc: DBAPIError) -> bool:
-    """True for a driver error that says the database cannot be reached right now."""
-    state = getattr(exc.orig, "sqlstate", None)
+def _unavailable_state(state: object) -> bool:
+    """True for a SQLSTATE that says the database cannot be reached right now."""
     return isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES)
 
 
@@ -48,7 +47,7 @@ def translate(exc: BaseException) -> StorageError | None:
     if isinstance(exc, OperationalError):
         return StorageUnavailable(str(exc.orig))
     if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated or _unavailable(exc):
+        if exc.connection_invalidated or _unavailable_state(getattr(exc.orig, "sqlstate", None)):
             return StorageUnavailable(str(exc.orig))
         return StorageError(str(exc.orig))
     return None
@@ -62,7 +61,7 @@ def translate_driver(exc: BaseException) -> StorageError:
         return StorageUnavailable(str(exc))
     if state.startswith("23"):  # integrity constraint violation
         return ConstraintViolation(str(exc))
-    if state.startswith(_UNAVAILABLE_STATES):
+    if _unavailable_state(state):
         return StorageUnavailable(str(exc))
     return StorageError(str(exc))
 
